@@ -1,0 +1,16 @@
+package store
+
+import "errors"
+
+// ErrUnavailable reports that a store could not be reached or did not answer.
+// Backends wrap their transport errors with it, so callers can test
+// errors.Is(err, store.ErrUnavailable).
+var ErrUnavailable = errors.New("store unavailable")
+
+// ErrNotInitialized reports that a store holds no complete dataset: no writer
+// has written one yet, or the configured prefix is not the writer's.
+var ErrNotInitialized = errors.New("store not initialized")
+
+// ErrMalformedItem reports that a stored item is not valid JSON or lacks a
+// valid version. Backends wrap it with the kind and key of the item.
+var ErrMalformedItem = errors.New("malformed store item")
