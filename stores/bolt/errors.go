@@ -1,0 +1,33 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/daemonflag/daemonflag/store"
+)
+
+// ErrCorrupt reports that a store file is not a valid daemonflag bbolt store:
+// truncated, damaged, written by another program, or of an unknown format.
+// Errors wrapping it also wrap [store.ErrUnavailable], so a client keeps
+// serving its last good values. Reads recover from it as soon as a writer
+// publishes a valid file; a writer cannot repair a corrupt live file (see the
+// package doc).
+var ErrCorrupt = errors.New("bolt store file is corrupt")
+
+// ErrReadOnly is returned by the write methods of a store opened with
+// [Options.ReadOnly].
+var ErrReadOnly = errors.New("bolt store is read-only")
+
+// ErrClosed is returned by every method of a store after Close.
+var ErrClosed = errors.New("bolt store is closed")
+
+// corrupt builds an error that wraps both ErrCorrupt and store.ErrUnavailable.
+func corrupt(path string, format string, args ...any) error {
+	return fmt.Errorf("%w: %w: %s: %s", store.ErrUnavailable, ErrCorrupt, path, fmt.Sprintf(format, args...))
+}
+
+// unavailable wraps an I/O error with store.ErrUnavailable.
+func unavailable(op, path string, err error) error {
+	return fmt.Errorf("%w: bolt %s %s: %w", store.ErrUnavailable, op, path, err)
+}

@@ -1,0 +1,34 @@
+package bolt_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/daemonflag/daemonflag/store"
+	"github.com/daemonflag/daemonflag/store/storetest"
+	"github.com/daemonflag/daemonflag/stores/bolt"
+)
+
+// TestConformance runs the store conformance suite with every prefix in one
+// shared file, as several environments would share it.
+func TestConformance(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "flags.db")
+	open := func(t *testing.T, prefix string) *bolt.Store {
+		t.Helper()
+		s, err := bolt.Open(path, &bolt.Options{Prefix: prefix})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	}
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T, prefix string) store.Store {
+			return open(t, prefix)
+		},
+		AtomicInit: true,
+		BigSegments: func(t *testing.T, prefix string) (store.BigSegmentReader, store.BigSegmentWriter) {
+			s := open(t, prefix)
+			return s, s
+		},
+	})
+}

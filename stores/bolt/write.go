@@ -1,0 +1,866 @@
+package bolt
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/daemonflag/daemonflag/store"
+)
+
+const (
+	// tmpInfix marks temporary files: PATH.tmp-*. Any such file found while
+	// holding the writer lock was left by a writer that died.
+	tmpInfix = ".tmp-"
+	// keepGenerations is how many change-log entries a file keeps.
+	keepGenerations = 8
+	// maxLogChanges bounds one log entry; a bigger write counts as a full
+	// rewrite (the next write then copies instead of catching up).
+	maxLogChanges = 10000
+)
+
+// slotPaths are the two files the live path alternates between.
+func (s *Store) slotPaths() [2]string {
+	return [2]string{s.path + ".0", s.path + ".1"}
+}
+
+// writeOp is one write waiting to be committed, possibly with others in one
+// transaction (group commit).
+type writeOp struct {
+	apply   func(w *txWriter) error
+	applied bool
+	err     error
+	done    chan struct{}
+}
+
+// txWriter applies writes in a read-write transaction and records the keys
+// they touch for the change log.
+type txWriter struct {
+	tx      *bbolt.Tx
+	prefix  []byte
+	changes []change
+	seen    map[string]bool
+}
+
+// bucket returns prefix/names..., creating what is missing.
+func (w *txWriter) bucket(names ...[]byte) (*bbolt.Bucket, error) {
+	b, err := w.tx.CreateBucketIfNotExists(w.prefix)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if b, err = b.CreateBucketIfNotExists(n); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// record notes that key in prefix/names... changed.
+func (w *txWriter) record(key []byte, names ...[]byte) {
+	path := append([][]byte{w.prefix}, names...)
+	id := string(encodeLogEntry(logEntry{changes: []change{{path: path, key: key}}}))
+	if w.seen == nil {
+		w.seen = map[string]bool{}
+	}
+	if w.seen[id] {
+		return
+	}
+	w.seen[id] = true
+	w.changes = append(w.changes, change{path: path, key: slices.Clone(key)})
+}
+
+func (s *Store) beginWrite(ctx context.Context) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if s.cfg.readOnly {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+func checkKey(what, key string) error {
+	if key == "" {
+		return fmt.Errorf("bolt: empty %s", what)
+	}
+	if len(key) > bbolt.MaxKeySize {
+		return fmt.Errorf("bolt: %s of %d bytes is longer than %d", what, len(key), bbolt.MaxKeySize)
+	}
+	return nil
+}
+
+// submit queues op and commits it, with whatever else is queued, in one
+// write. The first goroutine to get the write mutex commits for all.
+func (s *Store) submit(ctx context.Context, op *writeOp) error {
+	if err := s.beginWrite(ctx); err != nil {
+		return err
+	}
+	op.done = make(chan struct{})
+	s.pendMu.Lock()
+	s.pending = append(s.pending, op)
+	s.pendMu.Unlock()
+
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	select {
+	case <-op.done:
+		return op.err
+	default:
+	}
+	s.pendMu.Lock()
+	batch := s.pending
+	s.pending = nil
+	s.pendMu.Unlock()
+
+	var err error
+	if s.closed.Load() {
+		err = ErrClosed
+	} else {
+		// A batch carries other callers' writes, so one caller's
+		// cancellation does not abort it; Timeout bounds the lock wait.
+		err = s.writeLocked(context.WithoutCancel(ctx), func(w *txWriter) error {
+			for _, o := range batch {
+				o.applied, o.err = false, nil
+				if err := o.apply(w); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, nil, 0)
+	}
+	for _, o := range batch {
+		if err != nil {
+			o.applied, o.err = false, err
+		}
+		close(o.done)
+	}
+	return op.err
+}
+
+// lockWriter takes the writer lock (PATH.lock); s.wmu must be held.
+func (s *Store) lockWriter(ctx context.Context) (unlock func(), err error) {
+	if s.lock == nil {
+		if err := os.MkdirAll(s.dir, 0o755); err != nil {
+			return nil, unavailable("mkdir", s.dir, err)
+		}
+		l, err := openLock(s.path+".lock", s.cfg.fileMode)
+		if err != nil {
+			return nil, unavailable("open lock", s.path+".lock", err)
+		}
+		s.lock = l
+	}
+	deadline := time.Now().Add(s.cfg.timeout)
+	backoff := 50 * time.Microsecond
+	for {
+		ok, err := s.lock.tryLock()
+		if err != nil {
+			return nil, unavailable("lock", s.path+".lock", err)
+		}
+		if ok {
+			l := s.lock
+			return func() { _ = l.unlock() }, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !time.Now().Before(deadline) {
+			return nil, unavailable("lock", s.path+".lock", fmt.Errorf("another writer holds the lock for longer than %v", s.cfg.timeout))
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 5*time.Millisecond)
+	}
+}
+
+// sweep removes temporary files left by writers that died; it runs under
+// the writer lock, when no other writer can have temporary files.
+func (s *Store) sweep() {
+	if s.swept {
+		return
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), s.base+tmpInfix) {
+			_ = os.Remove(filepath.Join(s.dir, e.Name()))
+		}
+	}
+	s.swept = true
+}
+
+// writeLocked takes the writer lock and writes the next file state: with inc
+// applied to the current state (in place on the standby file when possible),
+// or, when full is set, built from scratch by full. It then publishes it.
+// s.wmu must be held.
+//
+// extra estimates how many bytes the write adds, to size the memory map.
+func (s *Store) writeLocked(ctx context.Context, inc func(w *txWriter) error, full func(ctx context.Context, w *txWriter, live *bbolt.Tx) error, extra int) (err error) {
+	unlock, err := s.lockWriter(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	defer func() {
+		if err != nil {
+			s.swept = false // look for our own leftovers next time
+		}
+	}()
+	s.sweep()
+	if err := s.refresh(true); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	live := s.snap
+	slot, canInPlace := s.standby(live)
+	built := false
+	if inc != nil && canInPlace && !s.forceCopy.Load() {
+		built, err = s.writeInPlace(live, slot, inc)
+	}
+	if err == nil && !built {
+		err = s.writeCopy(ctx, live, slot, inc, full, extra)
+		s.copyWrites.Add(1)
+	} else if built {
+		s.inPlaceWrites.Add(1)
+	}
+	s.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	if err := s.publish(slot); err != nil {
+		return err
+	}
+	// Let go of the previous file at once, so the next write can update it
+	// in place; a failure here is a read problem, reported by reads.
+	_ = s.refresh(true)
+	return nil
+}
+
+// standby picks the slot the next state goes to: the one that is not live.
+// canInPlace is false when that slot cannot be updated in place.
+func (s *Store) standby(live *snapshot) (slot string, canInPlace bool) {
+	slots := s.slotPaths()
+	if live == nil {
+		return slots[0], false
+	}
+	for i, p := range slots {
+		if fi, err := os.Stat(p); err == nil && os.SameFile(fi, live.info) {
+			other := slots[1-i]
+			_, err := os.Stat(other)
+			return other, err == nil
+		}
+	}
+	// The live file is in neither slot (replaced by hand): copy it.
+	return slots[0], false
+}
+
+// writeInPlace brings the standby file up to date with the live one from the
+// live file's change log and applies inc, in one transaction. It reports
+// false, with no error, when that is not possible (a reader still holds the
+// standby file, the log does not reach back to it, it is damaged, or the
+// transaction fails): the caller then copies.
+func (s *Store) writeInPlace(live *snapshot, slot string, inc func(w *txWriter) error) (bool, error) {
+	db, err := openStandby(slot, s.cfg.standbyWait, s.cfg.noSync, s.cfg.fileMode)
+	if err != nil {
+		return false, nil
+	}
+	defer db.Close()
+	var sGen uint64
+	var sID []byte
+	if err := guarded(slot, func() error {
+		return db.View(func(tx *bbolt.Tx) error {
+			sGen, sID = readMeta(tx)
+			sID = slices.Clone(sID)
+			return nil
+		})
+	}); err != nil || sGen == 0 {
+		return false, nil
+	}
+	built := false
+	err = live.view(func(ltx *bbolt.Tx) error {
+		lGen, _ := readMeta(ltx)
+		plan, ok := catchUpPlan(ltx, sGen, sID, lGen)
+		if !ok {
+			return nil
+		}
+		err := guarded(slot, func() error {
+			return db.Update(func(tx *bbolt.Tx) error {
+				for _, c := range plan {
+					if err := copyKey(ltx, tx, c); err != nil {
+						return err
+					}
+				}
+				if err := copyLog(ltx, tx); err != nil {
+					return err
+				}
+				w := &txWriter{tx: tx, prefix: s.prefix}
+				if err := inc(w); err != nil {
+					return err
+				}
+				return writeMeta(tx, lGen+1, w.changes, false)
+			})
+		})
+		// A failure here (a damaged standby file, an I/O error) leaves the
+		// standby file at its last committed state; the copy path rebuilds
+		// it, and reports errors that are not the standby file's.
+		built = err == nil
+		return nil
+	})
+	return built, err
+}
+
+// openStandby opens the standby file read-write once no reader holds it,
+// waiting up to wait.
+func openStandby(path string, wait time.Duration, noSync bool, mode os.FileMode) (*bbolt.DB, error) {
+	deadline := time.Now().Add(wait)
+	backoff := 50 * time.Microsecond
+	for {
+		var db *bbolt.DB
+		err := guarded(path, func() error {
+			var err error
+			db, err = bbolt.Open(path, mode, &bbolt.Options{Timeout: time.Nanosecond, NoSync: noSync})
+			return err
+		})
+		if err == nil {
+			return db, nil
+		}
+		if !errors.Is(err, berrors.ErrTimeout) || !time.Now().Before(deadline) {
+			return nil, err
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, time.Millisecond)
+	}
+}
+
+// catchUpPlan lists the keys to copy from the live file to bring a file at
+// generation sGen (snapshot sID) to the live generation lGen. ok is false
+// when the live file's log does not show sGen/sID as its ancestor or a full
+// rewrite lies between.
+func catchUpPlan(ltx *bbolt.Tx, sGen uint64, sID []byte, lGen uint64) (plan []change, ok bool) {
+	if sGen >= lGen || lGen-sGen > keepGenerations {
+		return nil, false
+	}
+	m := ltx.Bucket(metaBucket)
+	if m == nil {
+		return nil, false
+	}
+	log := m.Bucket(metaChanges)
+	if log == nil {
+		return nil, false
+	}
+	for g := sGen; g <= lGen; g++ {
+		v := log.Get(u64(g))
+		if v == nil {
+			return nil, false
+		}
+		e, err := decodeLogEntry(v)
+		if err != nil {
+			return nil, false
+		}
+		if g == sGen {
+			if string(e.id) != string(sID) {
+				return nil, false
+			}
+			continue
+		}
+		if e.full {
+			return nil, false
+		}
+		plan = append(plan, e.changes...)
+	}
+	return plan, true
+}
+
+// copyKey makes key c in tx what it is in ltx: copied, or deleted.
+func copyKey(ltx, tx *bbolt.Tx, c change) error {
+	var v []byte
+	if src := nested(ltx, c.path); src != nil {
+		v = src.Get(c.key)
+	}
+	if v == nil {
+		if dst := nested(tx, c.path); dst != nil {
+			return dst.Delete(c.key)
+		}
+		return nil
+	}
+	dst, err := tx.CreateBucketIfNotExists(c.path[0])
+	for _, n := range c.path[1:] {
+		if err != nil {
+			break
+		}
+		dst, err = dst.CreateBucketIfNotExists(n)
+	}
+	if err != nil {
+		return err
+	}
+	return dst.Put(c.key, slices.Clone(v))
+}
+
+func nested(tx *bbolt.Tx, path [][]byte) *bbolt.Bucket {
+	if len(path) == 0 {
+		return nil
+	}
+	b := tx.Bucket(path[0])
+	for _, n := range path[1:] {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket(n)
+	}
+	return b
+}
+
+// copyLog replaces tx's change log with ltx's.
+func copyLog(ltx, tx *bbolt.Tx) error {
+	m, err := tx.CreateBucketIfNotExists(metaBucket)
+	if err != nil {
+		return err
+	}
+	if m.Bucket(metaChanges) != nil {
+		if err := m.DeleteBucket(metaChanges); err != nil {
+			return err
+		}
+	}
+	dst, err := m.CreateBucket(metaChanges)
+	if err != nil {
+		return err
+	}
+	src := nested(ltx, [][]byte{metaBucket, metaChanges})
+	if src == nil {
+		return nil
+	}
+	return src.ForEach(func(k, v []byte) error {
+		if v == nil {
+			return nil
+		}
+		return dst.Put(slices.Clone(k), slices.Clone(v))
+	})
+}
+
+// mmapSize is the memory map to give a file that is about to grow by extra
+// bytes: bbolt copies every dirty node to the heap each time a write
+// transaction outgrows its map, which a map sized up front avoids. Address
+// space is cheap; the map does not grow the file.
+func mmapSize(path string, extra int) int {
+	size := 0
+	if fi, err := os.Stat(path); err == nil {
+		size = int(fi.Size())
+	}
+	return 2*size + 3*extra + 1<<20
+}
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// readMeta returns a file's generation and snapshot id (0, nil: none).
+func readMeta(tx *bbolt.Tx) (gen uint64, id []byte) {
+	m := tx.Bucket(metaBucket)
+	if m == nil {
+		return 0, nil
+	}
+	if v := m.Get(metaGeneration); len(v) == 8 {
+		gen = binary.BigEndian.Uint64(v)
+	}
+	return gen, m.Get(metaSnapshot)
+}
+
+// writeMeta stamps tx as generation gen with a new snapshot id and logs the
+// generation's changes.
+func writeMeta(tx *bbolt.Tx, gen uint64, changes []change, full bool) error {
+	m, err := tx.CreateBucketIfNotExists(metaBucket)
+	if err != nil {
+		return err
+	}
+	id := make([]byte, 16)
+	_, _ = rand.Read(id)
+	for _, kv := range [][2][]byte{{metaFormat, formatV1}, {metaGeneration, u64(gen)}, {metaSnapshot, id}} {
+		if err := m.Put(kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	if len(changes) > maxLogChanges {
+		full = true
+	}
+	if full && m.Bucket(metaChanges) != nil {
+		if err := m.DeleteBucket(metaChanges); err != nil {
+			return err
+		}
+	}
+	log, err := m.CreateBucketIfNotExists(metaChanges)
+	if err != nil {
+		return err
+	}
+	e := logEntry{id: id, full: full}
+	if !full {
+		e.changes = changes
+	}
+	if err := log.Put(u64(gen), encodeLogEntry(e)); err != nil {
+		return err
+	}
+	// Drop old entries; keys are big-endian, so they sort by generation.
+	c := log.Cursor()
+	for k, _ := c.First(); k != nil && len(k) == 8 && binary.BigEndian.Uint64(k)+keepGenerations <= gen; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeCopy writes the next state into a new temporary file, a copy of the
+// live file with inc applied or a fresh build by full, and renames it over
+// slot.
+func (s *Store) writeCopy(ctx context.Context, live *snapshot, slot string, inc func(w *txWriter) error, full func(ctx context.Context, w *txWriter, live *bbolt.Tx) error, extra int) (err error) {
+	tmp, err := os.CreateTemp(s.dir, s.base+tmpInfix+"*")
+	if err != nil {
+		return unavailable("create", s.dir, err)
+	}
+	name := tmp.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(name)
+		}
+	}()
+	err = tmp.Chmod(s.cfg.fileMode)
+	if err == nil && live != nil && full == nil {
+		// Only the pages in use: bbolt grows files ahead of need.
+		var used int64
+		if err = live.view(func(tx *bbolt.Tx) error { used = tx.Size(); return nil }); err == nil {
+			err = copyFile(tmp, s.path, live.info, used)
+		}
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return unavailable("copy", s.path, err)
+	}
+	var db *bbolt.DB
+	if err := guarded(name, func() error {
+		var err error
+		db, err = bbolt.Open(name, s.cfg.fileMode, &bbolt.Options{Timeout: time.Nanosecond, NoSync: s.cfg.noSync, InitialMmapSize: mmapSize(s.path, extra)})
+		return err
+	}); err != nil {
+		return unavailable("open", name, err)
+	}
+	build := func(ltx *bbolt.Tx) error {
+		var lGen uint64
+		if ltx != nil {
+			lGen, _ = readMeta(ltx)
+		}
+		return guarded(name, func() error {
+			return db.Update(func(tx *bbolt.Tx) error {
+				w := &txWriter{tx: tx, prefix: s.prefix}
+				if full != nil {
+					if err := full(ctx, w, ltx); err != nil {
+						return err
+					}
+					return writeMeta(tx, lGen+1, nil, true)
+				}
+				if err := inc(w); err != nil {
+					return err
+				}
+				return writeMeta(tx, lGen+1, w.changes, lGen == 0)
+			})
+		})
+	}
+	if live != nil {
+		err = live.view(build)
+	} else {
+		err = build(nil)
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("bolt write %s: %w", name, err)
+	}
+	if err := os.Rename(name, slot); err != nil {
+		return unavailable("rename", name, err)
+	}
+	return nil
+}
+
+// copyFile copies the first n bytes of the live file, which no one writes
+// while it is live, into dst; the kernel copies (copy_file_range) where it
+// can.
+func copyFile(dst *os.File, path string, want os.FileInfo, n int64) error {
+	src, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(fi, want) {
+		return errors.New("the live file changed while the writer lock was held")
+	}
+	_, err = io.CopyN(dst, src, n)
+	return err
+}
+
+// publish makes slot the live file: a hard link to it is renamed over the
+// live path, which readers see atomically.
+func (s *Store) publish(slot string) error {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	link := filepath.Join(s.dir, fmt.Sprintf("%s%slink-%x", s.base, tmpInfix, rnd))
+	if err := os.Link(slot, link); err != nil {
+		return unavailable("link", slot, err)
+	}
+	if err := os.Rename(link, s.path); err != nil {
+		_ = os.Remove(link)
+		return unavailable("rename", link, err)
+	}
+	if !s.cfg.noSync {
+		if err := syncDir(s.dir); err != nil {
+			return unavailable("sync", s.dir, err)
+		}
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, fs.ErrInvalid) {
+		return err
+	}
+	return nil
+}
+
+// Init replaces the store's dataset under its prefix with data and marks it
+// initialized. Big-segment data and other prefixes are kept. The new dataset
+// is built in a new file and published with one rename, so readers see the
+// old dataset or the new one, never a mix.
+func (s *Store) Init(ctx context.Context, data []store.Collection) error {
+	if err := s.beginWrite(ctx); err != nil {
+		return err
+	}
+	for _, c := range data {
+		if err := checkKind(c.Kind); err != nil {
+			return err
+		}
+		for _, ki := range c.Items {
+			if err := checkKey("key", ki.Key); err != nil {
+				return fmt.Errorf("%w (kind %s)", err, c.Kind)
+			}
+		}
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	s.swept = false
+	size := 0
+	for _, c := range data {
+		for _, ki := range c.Items {
+			size += len(ki.Key) + len(ki.Item.Data) + 16
+		}
+	}
+	return s.writeLocked(ctx, nil, func(ctx context.Context, w *txWriter, ltx *bbolt.Tx) error {
+		return s.buildInit(ctx, w.tx, ltx, data)
+	}, size)
+}
+
+// buildInit fills an empty transaction: everything of the live file but this
+// prefix's items, then data.
+func (s *Store) buildInit(ctx context.Context, tx, ltx *bbolt.Tx, data []store.Collection) error {
+	if ltx != nil {
+		err := ltx.ForEach(func(name []byte, b *bbolt.Bucket) error {
+			if string(name) == string(metaBucket) || string(name) == string(s.prefix) {
+				return nil
+			}
+			return copyBucket(tx.CreateBucket, name, b)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	pb, err := tx.CreateBucket(s.prefix)
+	if err != nil {
+		return err
+	}
+	if ltx != nil {
+		if lp := ltx.Bucket(s.prefix); lp != nil {
+			if bs := lp.Bucket(bigSegmentsBucket); bs != nil {
+				if err := copyBucket(pb.CreateBucket, bigSegmentsBucket, bs); err != nil {
+					return err
+				}
+			}
+			if v := lp.Get(syncOnKey); v != nil {
+				if err := pb.Put(syncOnKey, slices.Clone(v)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	n := 0
+	for _, c := range data {
+		kb, err := pb.CreateBucketIfNotExists([]byte(c.Kind))
+		if err != nil {
+			return err
+		}
+		// Keys go in in order into full pages: a compact file.
+		kb.FillPercent = 1
+		items := slices.Clone(c.Items)
+		slices.SortStableFunc(items, func(a, b store.KeyedItem) int { return cmp.Compare(a.Key, b.Key) })
+		for _, ki := range items {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := kb.Put([]byte(ki.Key), encodeValue(ki.Item)); err != nil {
+				return fmt.Errorf("kind %s, key %q: %w", c.Kind, ki.Key, err)
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return pb.Put(initedKey, strconv.AppendInt(nil, time.Now().UnixMilli(), 10))
+}
+
+// copyBucket copies src, recursively, into a new bucket made by create.
+func copyBucket(create func([]byte) (*bbolt.Bucket, error), name []byte, src *bbolt.Bucket) error {
+	dst, err := create(slices.Clone(name))
+	if err != nil {
+		return err
+	}
+	dst.FillPercent = 1
+	return src.ForEach(func(k, v []byte) error {
+		if v == nil {
+			sub := src.Bucket(k)
+			if sub == nil {
+				return nil
+			}
+			return copyBucket(dst.CreateBucket, k, sub)
+		}
+		return dst.Put(slices.Clone(k), slices.Clone(v))
+	})
+}
+
+// Upsert stores item under key unless the stored item (tombstones included)
+// has the same or a higher version. Concurrent upserts are committed
+// together in one write.
+func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item store.Item) (bool, error) {
+	if err := checkKind(kind); err != nil {
+		return false, err
+	}
+	if err := checkKey("key", key); err != nil {
+		return false, err
+	}
+	k, kb, val := []byte(key), []byte(kind), encodeValue(item)
+	op := &writeOp{}
+	op.apply = func(w *txWriter) error {
+		b, err := w.bucket(kb)
+		if err != nil {
+			return err
+		}
+		if old := b.Get(k); old != nil {
+			// A stored value that does not decode is overwritten.
+			if v, err := decodeVersion(old); err == nil && v >= item.Version {
+				return nil
+			}
+		}
+		if err := b.Put(k, val); err != nil {
+			return err
+		}
+		w.record(k, kb)
+		op.applied = true
+		return nil
+	}
+	if err := s.submit(ctx, op); err != nil {
+		return false, err
+	}
+	return op.applied, nil
+}
+
+// ApplyMembership applies big-segment membership changes in order, in one
+// write.
+func (s *Store) ApplyMembership(ctx context.Context, changes []store.MembershipChange) error {
+	for _, c := range changes {
+		if err := checkKey("context hash", c.ContextHash); err != nil {
+			return err
+		}
+	}
+	if len(changes) == 0 {
+		return s.beginWrite(ctx)
+	}
+	changes = slices.Clone(changes)
+	op := &writeOp{}
+	op.apply = func(w *txWriter) error {
+		b, err := w.bucket(bigSegmentsBucket)
+		if err != nil {
+			return err
+		}
+		for _, c := range changes {
+			k := []byte(c.ContextHash)
+			var m store.Membership
+			if v := b.Get(k); v != nil {
+				// A value that does not decode is replaced.
+				m, _ = decodeMembership(v)
+			}
+			set := &m.Included
+			if c.Excluded {
+				set = &m.Excluded
+			}
+			if c.Remove {
+				*set = removeRef(*set, c.SegmentRef)
+			} else {
+				*set = addRef(*set, c.SegmentRef)
+			}
+			if len(m.Included)+len(m.Excluded) == 0 {
+				err = b.Delete(k)
+			} else {
+				err = b.Put(k, encodeMembership(m))
+			}
+			if err != nil {
+				return err
+			}
+			w.record(k, bigSegmentsBucket)
+		}
+		return nil
+	}
+	return s.submit(ctx, op)
+}
+
+// SetSynchronizedOn records t, to the millisecond, as the time big-segment
+// data was last known to be up to date.
+func (s *Store) SetSynchronizedOn(ctx context.Context, t time.Time) error {
+	v := strconv.AppendInt(nil, t.UnixMilli(), 10)
+	op := &writeOp{}
+	op.apply = func(w *txWriter) error {
+		b, err := w.bucket()
+		if err != nil {
+			return err
+		}
+		if err := b.Put(syncOnKey, v); err != nil {
+			return err
+		}
+		w.record(syncOnKey)
+		return nil
+	}
+	return s.submit(ctx, op)
+}
