@@ -1,0 +1,212 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/daemonflag/daemonflag/model"
+	"github.com/daemonflag/daemonflag/store"
+)
+
+// dataProvider is evaluation.DataProvider, restated so this package's tests
+// do not import the evaluator.
+type dataProvider interface {
+	Flag(ctx context.Context, key string) *model.Flag
+	Segment(ctx context.Context, key string) *model.Segment
+}
+
+var _ dataProvider = (*Cache)(nil)
+
+func flagJSON(key string, version int, extra string) store.KeyedItem {
+	if extra != "" {
+		extra = "," + extra
+	}
+	data := fmt.Appendf(nil, `{"key":%q,"version":%d,"on":true,"variations":[true,false],"fallthrough":{"variation":0},"offVariation":1,"salt":"s"%s}`,
+		key, version, extra)
+	return store.KeyedItem{Key: key, Item: store.Item{Version: version, Data: data}}
+}
+
+func segmentJSON(key string, version int, extra string) store.KeyedItem {
+	if extra != "" {
+		extra = "," + extra
+	}
+	data := fmt.Appendf(nil, `{"key":%q,"version":%d,"included":["u1"],"salt":"s"%s}`, key, version, extra)
+	return store.KeyedItem{Key: key, Item: store.Item{Version: version, Data: data}}
+}
+
+// segRule is a rules property matching the given segments.
+func segRule(keys ...string) string {
+	vals := ""
+	for i, k := range keys {
+		if i > 0 {
+			vals += ","
+		}
+		vals += fmt.Sprintf("%q", k)
+	}
+	return fmt.Sprintf(`"rules":[{"id":"r","variation":0,"clauses":[{"attribute":"","op":"segmentMatch","values":[%s]}]}]`, vals)
+}
+
+func prereq(key string) string {
+	return fmt.Sprintf(`"prerequisites":[{"key":%q,"variation":0}]`, key)
+}
+
+func newCache(t testing.TB, r store.Reader, opts Options) *Cache {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	x := New(r, opts)
+	t.Cleanup(func() { x.Close() })
+	return x
+}
+
+func TestCacheReadsFlagsAndSegments(t *testing.T) {
+	s := newRealStore(t)
+	initStore(t, s,
+		[]store.KeyedItem{
+			flagJSON("b", 1, ""),
+			flagJSON("a", 2, segRule("s1")),
+			{Key: "gone", Item: store.Tombstone("gone", 4)},
+			{Key: "bad", Item: store.Item{Version: 1, Data: []byte(`{"key":"bad","version":1,"on":"yes"}`)}},
+		},
+		[]store.KeyedItem{segmentJSON("s1", 1, "")})
+	w := wrap(s)
+	x := newCache(t, w, Options{})
+	ctx := context.Background()
+	if !x.Initialized(ctx) {
+		t.Fatal("not initialized")
+	}
+	if f := x.Flag(ctx, "a"); f == nil || f.Key != "a" || f.Version != 2 || len(f.Rules) != 1 {
+		t.Fatalf("Flag(a) = %+v", f)
+	}
+	if sg := x.Segment(ctx, "s1"); sg == nil || sg.Key != "s1" {
+		t.Fatalf("Segment(s1) = %+v", sg)
+	}
+	for _, key := range []string{"gone", "missing"} {
+		if f, err := x.GetFlag(ctx, key); f != nil || err != nil {
+			t.Errorf("GetFlag(%s) = %v, %v; want nil, nil", key, f, err)
+		}
+	}
+	if f, err := x.GetFlag(ctx, "bad"); f != nil || !errors.Is(err, store.ErrMalformedItem) {
+		t.Errorf("GetFlag(bad) = %v, %v", f, err)
+	}
+	if f := x.Flag(ctx, "bad"); f != nil {
+		t.Errorf("Flag(bad) = %v", f)
+	}
+	all, err := x.AllFlags(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, f := range all {
+		keys = append(keys, f.Key)
+	}
+	if !slices.Equal(keys, []string{"a", "b"}) {
+		t.Errorf("AllFlags keys = %v", keys)
+	}
+	all[0] = nil // the caller owns the slice
+	if again, _ := x.AllFlags(ctx); again[0] == nil {
+		t.Error("AllFlags returned a shared slice")
+	}
+	segs, err := x.AllSegments(ctx)
+	if err != nil || len(segs) != 1 {
+		t.Errorf("AllSegments = %v, %v", segs, err)
+	}
+	if st := x.Status(); st.State != Available || st.Stale {
+		t.Errorf("status = %+v", st)
+	}
+}
+
+func TestCacheNilStore(t *testing.T) {
+	x := newCache(t, nil, Options{ProbeInterval: time.Hour})
+	ctx := context.Background()
+	if x.Initialized(ctx) {
+		t.Error("initialized without a store")
+	}
+	if _, err := x.GetFlag(ctx, "a"); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("err = %v", err)
+	}
+	if f := x.Flag(ctx, "a"); f != nil {
+		t.Errorf("flag = %v", f)
+	}
+	if st := x.Status(); st.State != Unavailable || !errors.Is(st.Err, errNoStore) {
+		t.Errorf("status = %+v", st)
+	}
+}
+
+func TestCacheChangeListenersFollowDependencies(t *testing.T) {
+	s := newRealStore(t)
+	initStore(t, s,
+		[]store.KeyedItem{
+			flagJSON("base", 1, ""),
+			flagJSON("needs-base", 1, prereq("base")),
+			flagJSON("needs-needs-base", 1, prereq("needs-base")),
+			flagJSON("uses-outer", 1, segRule("other", "outer")),
+			flagJSON("uses-inner", 1, segRule("inner")),
+			flagJSON("alone", 1, ""),
+		},
+		[]store.KeyedItem{
+			segmentJSON("outer", 1, segRule("inner")),
+			segmentJSON("inner", 1, ""),
+			segmentJSON("other", 1, ""),
+		})
+	w := wrap(s)
+	x := newCache(t, w, Options{ChangePollInterval: 5 * time.Millisecond})
+	var rec changeRecorder
+	defer x.OnChange(rec.add)()
+	eventually(t, "baseline", func() bool { return w.getAlls.Load() >= 4 })
+
+	steps := []struct {
+		name   string
+		change func()
+		want   []string
+	}{
+		{"prerequisite chain", func() { upsert(t, s, store.Features, "base", flagJSON("base", 2, "").Item) },
+			[]string{"base", "needs-base", "needs-needs-base"}},
+		{"segment nested in a segment's rules", func() { upsert(t, s, store.Segments, "inner", segmentJSON("inner", 2, "").Item) },
+			[]string{"uses-inner", "uses-outer"}},
+		{"deleted flag", func() { upsert(t, s, store.Features, "alone", store.Tombstone("alone", 2)) },
+			[]string{"alone"}},
+		{"new flag", func() { upsert(t, s, store.Features, "fresh", flagJSON("fresh", 1, "").Item) },
+			[]string{"fresh"}},
+	}
+	for _, st := range steps {
+		st.change()
+		var got []string
+		eventually(t, st.name, func() bool {
+			got = rec.take()
+			return len(got) > 0
+		})
+		if !slices.Equal(got, st.want) {
+			t.Errorf("%s: reported %v, want %v", st.name, got, st.want)
+		}
+	}
+	if f := x.Flag(context.Background(), "base"); f == nil || f.Version != 2 {
+		t.Errorf("after the change was reported, Flag(base) = %+v", f)
+	}
+	if f := x.Flag(context.Background(), "alone"); f != nil {
+		t.Errorf("after the deletion was reported, Flag(alone) = %+v", f)
+	}
+}
+
+func TestFlagWarmNoAlloc(t *testing.T) {
+	s := newRealStore(t)
+	initStore(t, s, []store.KeyedItem{flagJSON("a", 1, "")}, []store.KeyedItem{segmentJSON("s", 1, "")})
+	x := newCache(t, s, Options{})
+	ctx := context.Background()
+	x.Flag(ctx, "a")
+	x.Segment(ctx, "s")
+	x.Flag(ctx, "missing")
+	if n := testing.AllocsPerRun(1000, func() {
+		x.Flag(ctx, "a")
+		x.Segment(ctx, "s")
+		x.Flag(ctx, "missing")
+	}); n != 0 {
+		t.Errorf("warm lookups allocate: %v allocs", n)
+	}
+}

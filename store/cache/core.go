@@ -1,0 +1,190 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/daemonflag/daemonflag/store"
+)
+
+// core is the kind-independent part of the cache: the store, options,
+// clock, status machine, background goroutines and listeners. Each kind of
+// item is cached by a kind[T] that points to its core.
+type core struct {
+	r      store.Reader
+	pinger store.Pinger // nil when r has no probe of its own
+	opts   Options      // normalized
+	log    *slog.Logger
+
+	base time.Time    // monotonic origin of now()
+	skew atomic.Int64 // added to now(); tests move the clock forward with it
+	seq  atomic.Uint64
+
+	ctx    context.Context // cancelled by close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	bgMu   sync.RWMutex // orders goBackground against close
+	closed bool         // guarded by bgMu
+
+	// Status. mu serializes transitions; status is read without it.
+	mu          sync.Mutex
+	status      atomic.Pointer[Status]
+	stateSeq    uint64 // seq of the operation that caused the last transition
+	hadData     atomic.Bool
+	inited      atomic.Bool
+	firstCheck  chan struct{}
+	monitorWake chan struct{}
+	initCall    atomic.Pointer[initCall]
+	failErr     atomic.Pointer[error] // see failFastErr
+
+	// Listeners, guarded by lmu.
+	lmu             sync.Mutex
+	nextID          int
+	statusListeners map[int]func(Status)
+	statusQueue     []Status
+	statusWake      chan struct{}
+	changeListeners map[int]func([]string)
+	polling         bool
+
+	kinds []kindAPI // set once before any background work starts
+
+	malformedSeen sync.Map // "kind\x00key\x00hash" -> struct{}: logged once
+}
+
+// kindAPI is what the core needs from each kind[T], whatever T is.
+type kindAPI interface {
+	storeKind() store.Kind
+	// applyAll installs a GetAll result read at seq and describes every item
+	// for change detection.
+	applyAll(items []store.KeyedItem, seq uint64) map[string]itemInfo
+	// prune forgets "not found" entries that expired long ago.
+	prune(now int64)
+}
+
+func newCore(r store.Reader, opts Options) *core {
+	opts = opts.normalized()
+	c := &core{
+		r:               r,
+		opts:            opts,
+		log:             opts.Logger,
+		base:            time.Now(),
+		firstCheck:      make(chan struct{}),
+		monitorWake:     make(chan struct{}, 1),
+		statusWake:      make(chan struct{}, 1),
+		statusListeners: map[int]func(Status){},
+		changeListeners: map[int]func([]string){},
+	}
+	c.pinger, _ = r.(store.Pinger)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.status.Store(&Status{State: Available, Since: c.base})
+	return c
+}
+
+// start launches the background goroutines. Kinds must be registered first.
+func (c *core) start() {
+	c.wg.Add(2)
+	go c.monitor()
+	go c.notifier()
+}
+
+// close stops every background goroutine and waits for them, including
+// store calls in flight. It is idempotent.
+func (c *core) close() {
+	c.bgMu.Lock()
+	already := c.closed
+	c.closed = true
+	c.bgMu.Unlock()
+	if already {
+		return
+	}
+	c.cancel()
+	c.wg.Wait()
+}
+
+func (c *core) isClosed() bool {
+	c.bgMu.RLock()
+	defer c.bgMu.RUnlock()
+	return c.closed
+}
+
+// goBackground runs fn on a tracked goroutine, unless the cache is closed.
+func (c *core) goBackground(fn func()) bool {
+	c.bgMu.RLock()
+	defer c.bgMu.RUnlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		fn()
+	}()
+	return true
+}
+
+// now is the cache clock: monotonic nanoseconds since the cache was created.
+func (c *core) now() int64 {
+	return int64(time.Since(c.base)) + c.skew.Load()
+}
+
+// expiry returns when an entry read at now stops being fresh. live tells
+// whether the store had the item (ModeForever keeps those forever).
+func (c *core) expiry(now int64, live bool) int64 {
+	if live && c.opts.Mode == ModeForever {
+		return math.MaxInt64
+	}
+	ttl := float64(c.opts.TTL)
+	if j := c.opts.Jitter; j > 0 {
+		ttl *= 1 + j*(2*rand.Float64()-1)
+	}
+	return now + int64(ttl)
+}
+
+// callCtx is the context of a store call the cache makes on its own behalf.
+func (c *core) callCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.ctx, c.opts.RefreshTimeout)
+}
+
+// logMalformed logs a malformed item once per distinct stored content.
+func (c *core) logMalformed(kind store.Kind, key string, hash uint64, err error) {
+	id := fmt.Sprintf("%s\x00%s\x00%x", kind, key, hash)
+	if _, seen := c.malformedSeen.LoadOrStore(id, struct{}{}); seen {
+		return
+	}
+	c.log.Warn("malformed item in flag store; serving its last good value if any",
+		"kind", string(kind), "key", key, "err", err)
+}
+
+// safely calls a user callback, logging a panic instead of crashing the
+// goroutine that delivers it.
+func (c *core) safely(what string, fn func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.Error("cache "+what+" panicked", "panic", fmt.Sprint(p))
+		}
+	}()
+	fn()
+}
+
+func (c *core) prune() {
+	now := c.now()
+	for _, k := range c.kinds {
+		k.prune(now)
+	}
+}
+
+func sortedIDs[V any](m map[int]V) []int {
+	ids := make([]int, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}

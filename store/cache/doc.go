@@ -1,0 +1,87 @@
+// Package cache is the cache between the client and a persistent store: it
+// reads serialized flags and segments through a [store.Reader], decodes and
+// preprocesses each item once per fetch, and serves the decoded, immutable
+// [model.Flag] and [model.Segment] values to the evaluator.
+//
+// # Modes
+//
+// [ModeTTL] (the default, 15 s like LaunchDarkly's SDKs) keeps each entry for
+// its TTL, [ModeForever] reads each item once, [ModeOff] reads the store on
+// every call. See [Options]; its zero value gives the documented defaults.
+//
+// # Guarantees
+//
+//   - Reads: each item is cached under its key, and each kind has an
+//     all-items entry ([Cache.AllFlags]); reading all items also fills the
+//     per-item entries. A key the store does not have is cached as "not
+//     found" for one TTL. An item whose stored content is unchanged is not
+//     decoded again.
+//   - One read per miss: concurrent misses for one key, from any number of
+//     goroutines, share one store read. Each waiter stops waiting when its
+//     own context ends; the shared read goes on (bounded by
+//     [Options.RefreshTimeout]) and its result is cached.
+//   - Refresh-ahead: once a key has been read, no lookup of it waits on the
+//     store again. An expired entry is returned at once and one background
+//     read refreshes it. TTLs carry random jitter ([Options.Jitter], ±10%
+//     by default) so processes sharing a store do not refresh together. A
+//     warm lookup makes no allocation.
+//   - Ordering: a read that began later always wins over one that began
+//     earlier, so a slow refresh never overwrites a newer answer.
+//   - Store errors: the last good value of every key keeps being served;
+//     the store is then not read for cached keys, and a miss (a key with no
+//     last good value) fails at once with an error that satisfies
+//     errors.Is(err, store.ErrUnavailable), until the recovery probe
+//     succeeds. [Options.MaxStale] optionally bounds how long past its
+//     expiry a value is served this way.
+//   - Malformed items (errors.Is(err, store.ErrMalformedItem)) concern one
+//     key, not the store: the key's last good value is kept; without one
+//     the error is cached for one TTL. Each malformed item is logged once.
+//   - Memory: entries of keys the store does not have are forgotten within
+//     a few TTLs after they expire, so lookups of many unknown keys do not
+//     grow the cache without bound.
+//
+// # Status
+//
+// [Cache.Status] is [Available], [Unavailable] (with the last error and
+// since when) or [NotInitialized]. Any failed store call makes the cache
+// Unavailable; any answer of [store.Reader.Initialized] makes it Available or
+// NotInitialized. Reads never make it Available: while it is not Available
+// the cache probes the store every [Options.ProbeInterval] ([store.Pinger]
+// when the store implements it and is unavailable, then Initialized), and
+// that probe notices recovery. Status listeners
+// ([Cache.AddStatusListener]) are told of every change. Each change is
+// logged once, with its cause; failed reads are never logged one by one.
+//
+// # The "$inited" marker
+//
+// The marker is checked: once when the cache starts; by the probe while the
+// cache is not Available; at the start of every change poll; and whenever a
+// store read would replace an item the cache had with "not found" (the only
+// way losing data would change what the cache serves). No check is made on
+// ordinary hits or refreshes, so a healthy store costs nothing extra.
+//
+// A store that is not initialized when the cache starts (a wrong prefix, or
+// no writer yet) is logged once; it is still read, so a missing flag reads
+// as not found, as in LaunchDarkly's daemon mode. A store that loses its data
+// after the cache has read from it (the marker is gone, as when Redis
+// restarts without persistence before the writer refills it) does not wipe
+// the cache: items that disappear keep their last values, the status
+// becomes NotInitialized with Stale set, and when the marker is back the
+// cache reads normally again and accepts what the store then holds.
+//
+// # Change detection
+//
+// While change listeners are registered ([Cache.OnChange]), the cache reads
+// every flag and segment every [Options.ChangePollInterval] (the TTL by
+// default), installs the result in the cache, compares it with the previous
+// poll, and reports the changed flag keys, including flags affected through
+// prerequisites and segments. This makes flag-change listeners work in
+// daemon mode.
+//
+// # Background work
+//
+// A cache runs two goroutines for its whole life (the monitor that checks
+// and probes the store, and the status-listener notifier), one more while
+// change listeners exist, and one per store read in flight. [Cache.Close]
+// stops them all and waits for them; it does not close the store.
+package cache

@@ -1,0 +1,220 @@
+package redis
+
+import (
+	"crypto/tls"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+func TestParseURL(t *testing.T) {
+	tlsOn := &tls.Config{MinVersion: tls.VersionTLS12}
+	cases := []struct {
+		url  string
+		want Options
+	}{
+		{"redis://localhost", Options{Addrs: []string{"localhost:6379"}}},
+		{"redis://127.0.0.1:7000/3", Options{Addrs: []string{"127.0.0.1:7000"}, DB: 3}},
+		{"REDIS://h:1/", Options{Addrs: []string{"h:1"}}},
+		{"redis://:s%40cret@h", Options{Addrs: []string{"h:6379"}, Password: "s@cret"}},
+		{"redis://user:pw@h?prefix={ld}", Options{Addrs: []string{"h:6379"}, Username: "user", Password: "pw", Prefix: "{ld}"}},
+		{"redis://user@h", Options{Addrs: []string{"h:6379"}, Username: "user"}},
+		{"redis://[::1]:6380", Options{Addrs: []string{"[::1]:6380"}}},
+		{"redis://[::1]", Options{Addrs: []string{"[::1]:6379"}}},
+		{"rediss://cache.example:6380", Options{Addrs: []string{"cache.example:6380"}, TLSConfig: tlsOn}},
+		{"redis://h?db=2&pool_size=20&dial_timeout=1s&read_timeout=250ms&write_timeout=2s&max_retries=-1",
+			Options{Addrs: []string{"h:6379"}, DB: 2, PoolSize: 20, DialTimeout: time.Second,
+				ReadTimeout: 250 * time.Millisecond, WriteTimeout: 2 * time.Second, MaxRetries: -1}},
+		{"redis://h?upsert_attempts=5&batch_size=100&dial_attempts=3",
+			Options{Addrs: []string{"h:6379"}, UpsertAttempts: 5, BatchSize: 100, DialAttempts: 3}},
+		{"redis+cluster://a:7000?addr=b:7001&addr=c&prefix=%7Bld%7D",
+			Options{Addrs: []string{"a:7000", "b:7001", "c:6379"}, Cluster: true, Prefix: "{ld}"}},
+		{"redis+cluster://a?allow_unhashed_cluster_prefix=true",
+			Options{Addrs: []string{"a:6379"}, Cluster: true, AllowUnhashedClusterPrefix: true}},
+		{"rediss+cluster://a", Options{Addrs: []string{"a:6379"}, Cluster: true, TLSConfig: tlsOn}},
+		{"redis+sentinel://u:p@s1?master=mymaster&addr=s2:26380&sentinel_password=sp",
+			Options{Addrs: []string{"s1:26379", "s2:26380"}, MasterName: "mymaster", Username: "u", Password: "p", SentinelPassword: "sp"}},
+		{"redis://h?ca_file=/etc/ca.pem", Options{Addrs: []string{"h:6379"}, TLSCAFile: "/etc/ca.pem"}},
+	}
+	for _, c := range cases {
+		got, err := ParseURL(c.url)
+		if err != nil {
+			t.Errorf("ParseURL(%q): %v", c.url, err)
+			continue
+		}
+		if !reflect.DeepEqual(*got, c.want) {
+			t.Errorf("ParseURL(%q)\n got %+v\nwant %+v", c.url, *got, c.want)
+		}
+	}
+}
+
+func TestParseURLErrors(t *testing.T) {
+	cases := map[string]string{
+		"":                                  "scheme",
+		"localhost:6379":                    "scheme",
+		"http://h":                          "scheme",
+		"redis+ring://h":                    "+ring",
+		"unix:///tmp/redis.sock":            "scheme",
+		"redis:opaque":                      "no //host",
+		"redis://":                          "no host",
+		"redis://h:0":                       "port",
+		"redis://h:99999":                   "port",
+		"redis://h:abc":                     "port",
+		"redis://h/x":                       "database",
+		"redis://h/1/2":                     "database",
+		"redis://h?prefix=a&prefix=b":       "2 times",
+		"redis://h?colour=blue":             "unknown parameter",
+		"redis://h?read_timeout=fast":       "duration",
+		"redis://h?pool_size=-2":            "whole number",
+		"redis://h?master=m":                "only for redis+sentinel",
+		"redis://h?addr=b":                  "only for redis+cluster",
+		"redis+sentinel://h":                "master=NAME",
+		"redis+cluster://h/2":               "database 0",
+		"redis+cluster://h?addr=bad:port:x": "addr",
+		"redis://h?allow_unhashed_cluster_prefix=x": "true or false",
+		"redis://h#frag":       "fragment",
+		"redis://user:p%zzw@h": "redis URL",
+	}
+	for url, want := range cases {
+		_, err := ParseURL(url)
+		if err == nil {
+			t.Errorf("ParseURL(%q): no error, want one mentioning %q", url, want)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseURL(%q): error %q does not mention %q", url, err, want)
+		}
+	}
+	// A password never appears in an error.
+	if _, err := ParseURL("redis://user:hunter2@h:bad"); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error %v repeats the password", err)
+	}
+}
+
+func TestOptionsResolve(t *testing.T) {
+	// Defaults.
+	o, err := Options{}.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(o.Addrs, []string{DefaultAddr}) || o.Prefix != DefaultPrefix || o.ReadTimeout != DefaultReadTimeout ||
+		o.WriteTimeout != DefaultReadTimeout || o.DialTimeout != DefaultDialTimeout || o.MaxRetries != DefaultMaxRetries ||
+		o.UpsertAttempts != DefaultUpsertAttempts || o.BatchSize != DefaultBatchSize {
+		t.Errorf("defaults: %+v", o)
+	}
+	// Explicit fields override the URL's.
+	o, err = Options{URL: "redis://u:p@h:1/2?prefix=a&read_timeout=1s", Prefix: "b", Password: "q", ReadTimeout: 2 * time.Second}.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Prefix != "b" || o.Password != "q" || o.Username != "u" || o.DB != 2 || o.ReadTimeout != 2*time.Second || o.Addrs[0] != "h:1" {
+		t.Errorf("merge: %+v", o)
+	}
+	// A CA file enables TLS; a bad one is an error.
+	dir := t.TempDir()
+	if _, err := (Options{TLSCAFile: filepath.Join(dir, "missing.pem")}).resolve(); err == nil {
+		t.Error("missing CA file: no error")
+	}
+	bad := filepath.Join(dir, "bad.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (Options{TLSCAFile: bad}).resolve(); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("CA file without certificates: %v", err)
+	}
+	for _, o := range []Options{{PoolSize: -1}, {DB: -1}, {MaxRetries: -2}, {Addrs: []string{"a:1", "b:1"}, DB: 1}} {
+		if _, err := o.resolve(); err == nil {
+			t.Errorf("resolve(%+v): no error", o)
+		}
+	}
+}
+
+func TestNewPicksClient(t *testing.T) {
+	cases := []struct {
+		o    Options
+		want any
+	}{
+		{Options{}, (*goredis.Client)(nil)},
+		{Options{URL: "redis://127.0.0.1:1"}, (*goredis.Client)(nil)},
+		{Options{URL: "redis+cluster://127.0.0.1:1?prefix={x}"}, (*goredis.ClusterClient)(nil)},
+		{Options{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}, Prefix: "{x}"}, (*goredis.ClusterClient)(nil)},
+		{Options{URL: "redis+sentinel://127.0.0.1:1?master=m"}, (*goredis.Client)(nil)},
+	}
+	for _, c := range cases {
+		s, err := New(c.o)
+		if err != nil {
+			t.Errorf("New(%+v): %v", c.o, err)
+			continue
+		}
+		if reflect.TypeOf(s.client) != reflect.TypeOf(c.want) {
+			t.Errorf("New(%+v) made a %T, want %T", c.o, s.client, c.want)
+		}
+		_ = s.Close()
+	}
+}
+
+func TestHashTag(t *testing.T) {
+	cases := map[string]string{
+		"{ld}":          "ld",
+		"x{ld}y":        "ld",
+		"{a}{b}":        "a",
+		"{}x":           "",
+		"{":             "",
+		"}{a}":          "a",
+		"launchdarkly":  "",
+		"{{a}}":         "{a",
+		"pre{fix:a}b}c": "fix:a",
+	}
+	for in, want := range cases {
+		got, ok := hashTag(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("hashTag(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+func TestGlobEscape(t *testing.T) {
+	if got := globEscape(`a*b?c[d]e\f`); got != `a\*b\?c\[d\]e\\f` {
+		t.Errorf("globEscape = %q", got)
+	}
+	if got := globEscape("{plain}-prefix"); got != "{plain}-prefix" {
+		t.Errorf("globEscape = %q", got)
+	}
+}
+
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{
+		"redis://localhost", "rediss://u:p@h:6380/1?prefix={ld}", "redis+cluster://a?addr=b&addr=c",
+		"redis+sentinel://s?master=m", "redis://[::1]:1", "redis://h?read_timeout=1s&db=2", "redis://%zz",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o, err := ParseURL(s)
+		if err != nil {
+			if o != nil {
+				t.Fatalf("ParseURL(%q) returned options with an error", s)
+			}
+			return
+		}
+		if len(o.Addrs) == 0 {
+			t.Fatalf("ParseURL(%q) returned no address", s)
+		}
+		for _, a := range o.Addrs {
+			if _, err := hostPort(a, "1"); err != nil {
+				t.Fatalf("ParseURL(%q) returned address %q that does not parse again: %v", s, a, err)
+			}
+		}
+		if o.MasterName != "" && o.Cluster {
+			t.Fatalf("ParseURL(%q) is both Sentinel and Cluster", s)
+		}
+		if _, err := o.resolve(); err != nil && o.TLSCAFile == "" {
+			t.Fatalf("ParseURL(%q) gave options that do not resolve: %v", s, err)
+		}
+	})
+}
