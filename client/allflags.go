@@ -1,0 +1,260 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/daemonflag/daemonflag/evalctx"
+	"github.com/daemonflag/daemonflag/evaluation"
+	"github.com/daemonflag/daemonflag/jsonvalue"
+	"github.com/daemonflag/daemonflag/store"
+)
+
+// AllFlagsOption changes what [Client.AllFlagsState] includes.
+type AllFlagsOption interface {
+	apply(*allFlagsOptions)
+}
+
+type allFlagsOptions struct {
+	clientSideOnly        bool
+	withReasons           bool
+	detailsOnlyForTracked bool
+}
+
+type optionFunc func(*allFlagsOptions)
+
+func (f optionFunc) apply(o *allFlagsOptions) { f(o) }
+
+// ClientSideOnly includes only the flags made available to client-side
+// (JavaScript) SDKs: "clientSideAvailability": {"usingEnvironmentId": true},
+// or the older "clientSide": true. By default every flag is included.
+func ClientSideOnly() AllFlagsOption {
+	return optionFunc(func(o *allFlagsOptions) { o.clientSideOnly = true })
+}
+
+// WithReasons includes each flag's evaluation reason. By default reasons are
+// included only for flags in an experiment (whose TrackReason is set).
+func WithReasons() AllFlagsOption {
+	return optionFunc(func(o *allFlagsOptions) { o.withReasons = true })
+}
+
+// DetailsOnlyForTrackedFlags leaves out the version and reason of flags that
+// need neither for events: flags without event tracking, experiment, or
+// debugging until a time still in the future. This shrinks the JSON passed to
+// a front end. The value and variation index are always included.
+func DetailsOnlyForTrackedFlags() AllFlagsOption {
+	return optionFunc(func(o *allFlagsOptions) { o.detailsOnlyForTracked = true })
+}
+
+// FlagState is one flag's entry in [AllFlags].
+type FlagState struct {
+	// Value is the flag's value for the context; null when it has no
+	// variation index (no default value applies here).
+	Value jsonvalue.Value
+	// VariationIndex is the index of the variation served, or -1.
+	VariationIndex int
+	// Version is the flag's version.
+	Version int
+	// Reason is the evaluation reason, or the zero Reason when not included
+	// (see [WithReasons]).
+	Reason evaluation.Reason
+	// TrackEvents is true when every evaluation of the flag needs a full
+	// event: the flag has trackEvents, or the evaluation is part of an
+	// experiment.
+	TrackEvents bool
+	// TrackReason is true when the evaluation is part of an experiment, so
+	// events must carry the reason.
+	TrackReason bool
+	// DebugEventsUntilDate is the flag's debugEventsUntilDate (Unix
+	// milliseconds), or 0.
+	DebugEventsUntilDate int64
+	// OmitDetails is true when [DetailsOnlyForTrackedFlags] leaves out the
+	// version and reason.
+	OmitDetails bool
+	// Prerequisites are the keys of the flag's direct prerequisites that
+	// were evaluated, in order.
+	Prerequisites []string
+}
+
+// AllFlags is the state of every flag for one evaluation context, as
+// [Client.AllFlagsState] returns it. Its JSON (MarshalJSON) is LaunchDarkly's
+// bootstrap format for client-side SDKs. It is immutable.
+type AllFlags struct {
+	flags map[string]FlagState
+	valid bool
+	err   error
+}
+
+// Valid reports whether the state was computed. It is false when the client
+// is offline or closed, the context is invalid, or the flags could not be
+// read; the state then holds no flags and Err says why.
+func (a AllFlags) Valid() bool { return a.valid }
+
+// Err returns why the state is not valid, or nil.
+func (a AllFlags) Err() error { return a.err }
+
+// Flag returns the state of one flag.
+func (a AllFlags) Flag(key string) (FlagState, bool) {
+	f, ok := a.flags[key]
+	return f, ok
+}
+
+// Value returns the value of one flag; null when the flag is not in the
+// state or has no variation index.
+func (a AllFlags) Value(key string) jsonvalue.Value { return a.flags[key].Value }
+
+// Keys returns the keys of the flags in the state, sorted.
+func (a AllFlags) Keys() []string { return slices.Sorted(maps.Keys(a.flags)) }
+
+// Values returns a new map from flag key to value.
+func (a AllFlags) Values() map[string]jsonvalue.Value {
+	m := make(map[string]jsonvalue.Value, len(a.flags))
+	for k, f := range a.flags {
+		m[k] = f.Value
+	}
+	return m
+}
+
+// MarshalJSON writes LaunchDarkly's bootstrap format: "$valid", each flag's
+// value under its key, and "$flagsState" with each flag's metadata
+// ("variation", "version", "reason", "trackEvents", "trackReason",
+// "debugEventsUntilDate", "prerequisites"), leaving out properties that are
+// absent, false or zero. Flags are written in key order.
+func (a AllFlags) MarshalJSON() ([]byte, error) {
+	keys := a.Keys()
+	b := make([]byte, 0, 64+96*len(keys))
+	b = append(b, `{"$valid":`...)
+	b = strconv.AppendBool(b, a.valid)
+	for _, k := range keys {
+		b = append(b, ',')
+		b = jsonvalue.String(k).AppendJSON(b)
+		b = append(b, ':')
+		b = a.flags[k].Value.AppendJSON(b)
+	}
+	b = append(b, `,"$flagsState":{`...)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonvalue.String(k).AppendJSON(b)
+		b = append(b, ':')
+		b = a.flags[k].appendMetadata(b)
+	}
+	return append(b, "}}"...), nil
+}
+
+func (f FlagState) appendMetadata(b []byte) []byte {
+	b = append(b, '{')
+	sep := func() {
+		if b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+	}
+	if f.VariationIndex >= 0 {
+		b = append(b, `"variation":`...)
+		b = strconv.AppendInt(b, int64(f.VariationIndex), 10)
+	}
+	if !f.OmitDetails {
+		sep()
+		b = append(b, `"version":`...)
+		b = strconv.AppendInt(b, int64(f.Version), 10)
+		if f.Reason.Kind != "" {
+			b = append(b, `,"reason":`...)
+			b = f.Reason.AppendJSON(b)
+		}
+	}
+	if f.TrackEvents {
+		sep()
+		b = append(b, `"trackEvents":true`...)
+	}
+	if f.TrackReason {
+		sep()
+		b = append(b, `"trackReason":true`...)
+	}
+	if f.DebugEventsUntilDate > 0 {
+		sep()
+		b = append(b, `"debugEventsUntilDate":`...)
+		b = strconv.AppendInt(b, f.DebugEventsUntilDate, 10)
+	}
+	if len(f.Prerequisites) > 0 {
+		sep()
+		b = append(b, `"prerequisites":[`...)
+		for i, p := range f.Prerequisites {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonvalue.String(p).AppendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// AllFlagsState evaluates every flag for the context ec, for passing to a
+// front end (bootstrapping a client-side SDK) or for an overview. It runs no
+// hooks. Options select the flags and details included; see
+// [ClientSideOnly], [WithReasons] and [DetailsOnlyForTrackedFlags].
+//
+// The state is invalid (Valid false, no flags, "$valid": false in JSON)
+// when the client is offline or closed, ec is invalid, the flags cannot be
+// read (the store fails and the cache holds no earlier list), or the store
+// holds no dataset and the client has read no flags (LaunchDarkly's daemon
+// mode returns an empty valid state there, which a front end would take for
+// "no flags exist"); Err says why. A flag that fails to evaluate is still included, with a null value
+// and, with reasons, its error reason.
+func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts ...AllFlagsOption) AllFlags {
+	var o allFlagsOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt.apply(&o)
+		}
+	}
+	if err := c.notReady(); err != nil {
+		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrClientNotReady, err)}
+	}
+	if err := ec.Err(); err != nil {
+		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrInvalidContext, err)}
+	}
+	flags, err := c.cache.AllFlags(ctx)
+	if err != nil {
+		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrDataUnavailable, err)}
+	}
+	if len(flags) == 0 && !c.cache.Initialized(ctx) {
+		// No writer has stored a dataset: an empty but valid state would
+		// tell a front end that no flags exist.
+		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrDataUnavailable, store.ErrNotInitialized)}
+	}
+	now := time.Now().UnixMilli()
+	states := make(map[string]FlagState, len(flags))
+	for _, f := range flags {
+		if o.clientSideOnly && !f.Availability().UsingEnvironmentID {
+			continue
+		}
+		res := c.eval.Evaluate(ctx, f, ec)
+		st := FlagState{
+			Value:          res.Detail.Value,
+			VariationIndex: res.Detail.VariationIndex,
+			Version:        f.Version,
+			Reason:         res.Detail.Reason,
+			TrackEvents:    f.TrackEvents || res.IsExperiment,
+			TrackReason:    res.IsExperiment,
+			Prerequisites:  slices.Clone(res.Prerequisites),
+		}
+		if f.DebugEventsUntilDate != nil {
+			st.DebugEventsUntilDate = *f.DebugEventsUntilDate
+		}
+		if o.detailsOnlyForTracked && !st.TrackEvents && !st.TrackReason &&
+			(st.DebugEventsUntilDate == 0 || st.DebugEventsUntilDate <= now) {
+			st.OmitDetails = true
+		}
+		if !o.withReasons && !st.TrackReason {
+			st.Reason = evaluation.Reason{}
+		}
+		states[f.Key] = st
+	}
+	return AllFlags{flags: states, valid: true}
+}

@@ -1,0 +1,85 @@
+package client
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/daemonflag/daemonflag/store"
+	"github.com/daemonflag/daemonflag/store/cache"
+)
+
+// Config configures a [Client]. It is a plain struct: the zero value of every
+// field is its documented default, and only Store is required.
+type Config struct {
+	// Store is where flags and segments are read, through the cache. It is
+	// required unless Offline is set: New returns [ErrNoStore] when it is
+	// nil. There is deliberately no default (such as a bbolt file in the
+	// working directory): a client that silently reads an empty file of its
+	// own making serves defaults everywhere and looks healthy, which is far
+	// harder to notice than an error at startup. Open the store your writer
+	// fills (for example with bolt.Open, redis.New or dynamodb.New) and pass
+	// it here. The client never closes it: close it after [Client.Close].
+	Store store.Reader
+
+	// Cache configures the cache between the client and Store. The zero value
+	// is the cache's default: a 15 s TTL (LaunchDarkly's default) with
+	// refresh-ahead and jitter, last good values served while the store
+	// fails, and change polling at the TTL while flag-change listeners are
+	// registered. See [cache.Options]. When Cache.Logger is nil, Logger is
+	// used.
+	Cache cache.Options
+
+	// Logger receives the client's log lines (and the cache's and big-segment
+	// manager's, unless they are configured otherwise). Nil means
+	// slog.Default(). Contexts and their attributes are never logged.
+	Logger *slog.Logger
+
+	// BigSegments configures big-segment membership lookups. With a nil
+	// BigSegments.Store, big segments are not configured: segments with
+	// "unbounded": true never match and reasons say NOT_CONFIGURED.
+	BigSegments BigSegmentsConfig
+
+	// Hooks run before and after every variation call, in order before and
+	// in reverse order after (see [Hook]). Nil means no hooks, and a
+	// variation call then makes no allocation.
+	Hooks []Hook
+
+	// Offline makes the client touch no store at all: every variation
+	// returns its default with reason ERROR/CLIENT_NOT_READY, AllFlagsState
+	// is invalid, and listeners are never called. Store may be nil. Zero:
+	// the client reads its store.
+	Offline bool
+
+	// SecureModeKey is the key [Client.SecureModeHash] signs context keys
+	// with (in LaunchDarkly, the environment's SDK key). Empty: SecureModeHash
+	// returns "".
+	SecureModeKey string
+}
+
+// BigSegmentsConfig configures big-segment lookups: a per-context membership
+// cache in front of a big-segment store, and a poll of the store's
+// synchronized-on time that gives the big-segment status. Zero values give
+// LaunchDarkly's defaults.
+type BigSegmentsConfig struct {
+	// Store is where memberships and the synchronized-on time are read. It
+	// may be a different store from Config.Store, or the same value (every
+	// daemonflag backend implements both). Nil: big segments are not
+	// configured. The client never closes it.
+	Store store.BigSegmentReader
+
+	// CacheSize is how many context keys' memberships are cached (least
+	// recently used evicted first). Zero: 1000.
+	CacheSize int
+
+	// CacheTTL is how long a cached membership is used before the store is
+	// read again. Zero: 5 s.
+	CacheTTL time.Duration
+
+	// StatusPollInterval is how often the synchronized-on time is read.
+	// Zero: 5 s.
+	StatusPollInterval time.Duration
+
+	// StaleAfter is how old the synchronized-on time may be before the data
+	// counts as stale (still used; reasons say STALE). Zero: 120 s.
+	StaleAfter time.Duration
+}
