@@ -34,10 +34,13 @@ type core struct {
 	closed bool         // guarded by bgMu
 
 	// Status. mu serializes transitions; status is read without it.
-	mu          sync.Mutex
-	status      atomic.Pointer[Status]
-	stateSeq    uint64 // seq of the operation that caused the last transition
-	hadData     atomic.Bool
+	mu       sync.Mutex
+	status   atomic.Pointer[Status]
+	stateSeq uint64 // seq of the operation that caused the last transition
+	hadData  atomic.Bool
+	// everInited: the store has been seen with its "$inited" marker. Only
+	// then does a vanished marker mean lost data (see dataLost).
+	everInited  atomic.Bool
 	inited      atomic.Bool
 	firstCheck  chan struct{}
 	monitorWake chan struct{}

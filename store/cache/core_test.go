@@ -437,6 +437,29 @@ func TestStoreLosingItsDataKeepsValues(t *testing.T) {
 	}
 }
 
+// A store that was never marked initialized (filled by something other than
+// a writer, as LaunchDarkly's SDK test harness fills one) has nothing to
+// lose: an item that vanishes from it is gone, after the TTL, like any other
+// deletion.
+func TestVanishedItemOfNeverInitializedStoreIsGone(t *testing.T) {
+	s := newRealStore(t)
+	if applied, err := s.Upsert(bg, store.Features, "a", item("a", 1, "one")); err != nil || !applied {
+		t.Fatalf("upsert: %v, %v", applied, err)
+	}
+	w := wrap(s)
+	x := newTestCache(t, w, Options{TTL: time.Minute, ProbeInterval: 5 * time.Millisecond})
+	x.ready(t)
+	if v := x.value(t, x.flags, "a"); v != "one" {
+		t.Fatalf("a = %s", v)
+	}
+	w.lost.Store(true) // the item disappears; there never was a marker
+	x.advance(2 * time.Minute)
+	eventually(t, "a gone after its TTL", func() bool { return x.value(t, x.flags, "a") == "<nil>" })
+	if st := x.c.status.Load(); st.State != NotInitialized || st.Stale {
+		t.Errorf("status = %+v, want NotInitialized and not stale", st)
+	}
+}
+
 func TestOutageLogsOncePerStateChange(t *testing.T) {
 	s := newRealStore(t)
 	var flags []store.KeyedItem

@@ -199,7 +199,7 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string) (*entry[T],
 		return nil, unavailableErr(err)
 	}
 	if !found {
-		if old := s.e.Load(); old != nil && old.exists && !k.c.confirmInited() {
+		if old := s.e.Load(); old != nil && old.exists && k.c.dataLost() {
 			// The store lost its data: keep serving what it had.
 			kept := *old
 			kept.seq = seq
@@ -433,7 +433,7 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64) map[string]itemI
 				}
 			}
 		})
-		lost := len(missing) > 0 && !k.c.confirmInited()
+		lost := len(missing) > 0 && k.c.dataLost()
 		now, maxStale := k.c.now(), int64(k.c.opts.MaxStale)
 		for _, m := range missing {
 			if lost {

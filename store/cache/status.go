@@ -122,6 +122,9 @@ func (c *core) observeInited(seq uint64, inited bool) {
 		return
 	}
 	c.inited.Store(inited)
+	if inited {
+		c.everInited.Store(true)
+	}
 	cur := c.status.Load()
 	want := NotInitialized
 	if inited {
@@ -137,7 +140,7 @@ func (c *core) observeInited(seq uint64, inited bool) {
 		c.setLocked(seq, st)
 		c.log.Info("flag store available", "previous", cur.State.String(),
 			"after", now.Sub(cur.Since).Round(time.Millisecond))
-	case c.hadData.Load():
+	case c.hadData.Load() && c.everInited.Load():
 		st.Stale = true
 		c.setLocked(seq, st)
 		c.log.Warn("flag store lost its data (no $inited marker); serving the last known values until a writer initializes it again",
@@ -298,6 +301,14 @@ func (c *core) checkInited() bool {
 // cache already knows the store is not initialized it answers false without
 // a store call (the probe watches for the marker); otherwise one check is
 // shared by every concurrent caller.
+// dataLost reports whether a store that was initialized has lost its
+// "$inited" marker. A store never seen initialized (no writer has marked it,
+// as when something other than a writer fills it) has lost nothing: items
+// that vanish from it are simply gone.
+func (c *core) dataLost() bool {
+	return c.everInited.Load() && !c.confirmInited()
+}
+
 func (c *core) confirmInited() bool {
 	if c.status.Load().State == NotInitialized {
 		return false
