@@ -64,9 +64,8 @@
 // no writer yet) is logged once; it is still read, so a missing flag reads
 // as not found, as in LaunchDarkly's daemon mode. A store that loses its data
 // after the cache has seen it initialized and read from it (the marker is
-// gone, as when Redis
-// restarts without persistence before the writer refills it) does not wipe
-// the cache: items that disappear keep their last values, the status
+// gone, as when Redis restarts without persistence before the writer refills
+// it) does not wipe the cache: items that disappear keep their last values, the status
 // becomes NotInitialized with Stale set, and when the marker is back the
 // cache reads normally again and accepts what the store then holds. A store
 // that was never seen with its marker (filled by something other than a
