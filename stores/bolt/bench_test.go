@@ -2,11 +2,16 @@ package bolt_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
@@ -114,5 +119,115 @@ func BenchmarkUpsert10000(b *testing.B) {
 			in, cp := s.WriteCounts()
 			b.ReportMetric(float64(cp-1)/float64(in+cp-1), "copies/op")
 		})
+	}
+}
+
+// importKeys is the key count of BenchmarkApplyMembership/Import:
+// DAEMONFLAG_BENCH_IMPORT_KEYS, or def.
+func importKeys(b *testing.B, def int) int {
+	if v := os.Getenv("DAEMONFLAG_BENCH_IMPORT_KEYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("DAEMONFLAG_BENCH_IMPORT_KEYS=%q: want a positive integer", v)
+		}
+		return n
+	}
+	return def
+}
+
+// contextHashes returns n context hashes as bigsegments.ContextHash makes
+// them: base64 of SHA-256, so random and 44 bytes each.
+func contextHashes(n int) []string {
+	hs := make([]string, n)
+	for i := range hs {
+		sum := sha256.Sum256(fmt.Appendf(nil, "user-%d", i))
+		hs[i] = base64.StdEncoding.EncodeToString(sum[:])
+	}
+	return hs
+}
+
+// importMembership adds every hash to ref as writer.ImportBigSegment does:
+// batches of 5000 changes, 4 in flight.
+func importMembership(b *testing.B, s *bolt.Store, hashes []string, ref string) {
+	const batchSize, inFlight = 5000, 4
+	var (
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, inFlight)
+		errs = make(chan error, inFlight)
+	)
+	for i := 0; i < len(hashes); i += batchSize {
+		batch := make([]store.MembershipChange, 0, batchSize)
+		for _, h := range hashes[i:min(i+batchSize, len(hashes))] {
+			batch = append(batch, store.MembershipChange{ContextHash: h, SegmentRef: ref})
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := s.ApplyMembership(context.Background(), batch); err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := s.SetSynchronizedOn(context.Background(), time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+}
+
+// BenchmarkApplyMembership measures big-segment writes. Import adds N keys
+// (DAEMONFLAG_BENCH_IMPORT_KEYS, default 100,000) to a new segment
+// generation per iteration, into a store that keeps the earlier
+// generations; Single adds one key per call to a store of 100,000
+// memberships.
+func BenchmarkApplyMembership(b *testing.B) {
+	b.Run("Import", func(b *testing.B) {
+		hashes := contextHashes(importKeys(b, 100_000))
+		s := benchStore(b, -1, nil)
+		b.ReportAllocs()
+		gen := 0
+		for b.Loop() {
+			gen++
+			importMembership(b, s, hashes, fmt.Sprintf("bench.g%d", gen))
+		}
+		b.ReportMetric(float64(len(hashes))*float64(gen)/b.Elapsed().Seconds(), "keys/s")
+		if fi, err := os.Stat(s.Path()); err == nil {
+			b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
+		}
+	})
+	b.Run("Single", func(b *testing.B) {
+		hashes := contextHashes(100_000)
+		s := benchStore(b, -1, &bolt.Options{NoSync: true})
+		importMembership(b, s, hashes, "bench.g1")
+		ctx := context.Background()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			c := store.MembershipChange{ContextHash: hashes[i%len(hashes)], SegmentRef: "other.g1", Remove: i/len(hashes)%2 == 1}
+			if err := s.ApplyMembership(ctx, []store.MembershipChange{c}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkMembership reads memberships from a store of 100,000.
+func BenchmarkMembership(b *testing.B) {
+	hashes := contextHashes(100_000)
+	s := benchStore(b, -1, nil)
+	importMembership(b, s, hashes, "bench.g1")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		m, err := s.Membership(ctx, hashes[i%len(hashes)])
+		if err != nil || len(m.Included) != 1 {
+			b.Fatal(m, err)
+		}
 	}
 }

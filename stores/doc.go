@@ -1,0 +1,36 @@
+// Package stores turns a store address, one string such as
+// "bolt:./flags.db" or "redis://localhost:6379?prefix=prod", into an open
+// store. It is the one parser of store addresses: the daemonflag command and
+// programs that take an address from their configuration use it, so every
+// tool accepts the same forms.
+//
+// # Address forms
+//
+//	bolt:PATH                                     a bbolt file (package stores/bolt)
+//	redis://[USER:PASSWORD@]HOST:PORT[/DB]        one Redis server (package stores/redis)
+//	rediss://...                                  the same over TLS
+//	redis+cluster://HOST:PORT?addr=HOST2:PORT2&addr=HOST3:PORT3
+//	                                              a Redis Cluster, by its seed nodes
+//	redis+sentinel://HOST:PORT?master=NAME&addr=HOST2:PORT2
+//	                                              Redis Sentinel, by its Sentinels
+//	dynamodb://TABLE?endpoint=URL&region=REGION   a DynamoDB table (package stores/dynamodb)
+//
+// Every form takes ?prefix=P, which names the dataset inside the store. The
+// default is the backend's: "launchdarkly" for Redis and bbolt, none for
+// DynamoDB, as LaunchDarkly's SDKs and Relay Proxy do. On a Redis Cluster the
+// prefix must hold a {hash tag}, such as ?prefix={launchdarkly}. The Redis and
+// DynamoDB forms take the further parameters their packages' ParseURL
+// functions document; DynamoDB credentials come from the AWS default
+// configuration chain, never from the address.
+//
+// A bad address gives an *AddressError: one line that says what is wrong
+// and shows a good address of the same kind. Errors never repeat a password
+// that the address holds.
+//
+// # Capabilities
+//
+// Every store Open returns implements store.Store, store.Pinger,
+// store.BigSegmentReader, store.BigSegmentWriter and
+// store.MembershipScanner; callers discover the optional ones with a type
+// assertion, so a future backend without big segments fits in.
+package stores

@@ -1,0 +1,112 @@
+package stores
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/daemonflag/daemonflag/store"
+	"github.com/daemonflag/daemonflag/stores/bolt"
+	"github.com/daemonflag/daemonflag/stores/dynamodb"
+	"github.com/daemonflag/daemonflag/stores/redis"
+)
+
+// OpenOptions adjusts how Address.Open opens a store. The zero value opens
+// it for reading and writing.
+type OpenOptions struct {
+	// ReadOnly opens a bbolt store read-only: it never creates or locks a
+	// file for writing, and its write methods fail. Tools that only read
+	// (inspect, export, eval) set it. Redis and DynamoDB stores ignore it.
+	ReadOnly bool
+}
+
+// Open parses addr and opens the store it names for reading and writing.
+// See the package documentation for the address forms and for the optional
+// interfaces the store implements. Address errors are *AddressError.
+//
+// Opening does no network I/O for Redis and DynamoDB (unless the DynamoDB
+// address asks for create=true): an unreachable server shows up as an error
+// on first use, wrapping store.ErrUnavailable.
+func Open(ctx context.Context, addr string) (store.Store, error) {
+	a, err := Parse(addr)
+	if err != nil {
+		return nil, err
+	}
+	return a.Open(ctx, nil)
+}
+
+// Open opens the store the address names; opts may be nil.
+func (a Address) Open(ctx context.Context, opts *OpenOptions) (store.Store, error) {
+	if opts == nil {
+		opts = &OpenOptions{}
+	}
+	switch a.Backend {
+	case Bolt:
+		if a.Bolt == nil {
+			return nil, fmt.Errorf("open %s: no bolt options", a)
+		}
+		o := *a.Bolt
+		o.ReadOnly = o.ReadOnly || opts.ReadOnly
+		s, err := bolt.Open(a.BoltPath, &o)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", a, err)
+		}
+		return s, nil
+	case Redis:
+		if a.Redis == nil {
+			return nil, fmt.Errorf("open %s: no redis options", a)
+		}
+		s, err := redis.New(*a.Redis)
+		if err != nil {
+			return nil, &AddressError{Address: a.redacted, Problem: oneLine(err.Error()), Example: redisExampleFor(a.Redis)}
+		}
+		return s, nil
+	case DynamoDB:
+		if a.DynamoDB == nil {
+			return nil, fmt.Errorf("open %s: no dynamodb options", a)
+		}
+		s, err := dynamodb.New(ctx, *a.DynamoDB)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", a, err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("open store: unknown backend %q", a.Backend)
+}
+
+func redisExampleFor(o *redis.Options) string {
+	switch {
+	case o.Cluster:
+		return ExampleRedisCluster
+	case o.MasterName != "":
+		return ExampleRedisSentinel
+	case o.TLSConfig != nil || o.TLSCAFile != "":
+		return ExampleRedisTLS
+	}
+	return ExampleRedis
+}
+
+// Compile-time checks that every backend offers what the package
+// documentation promises.
+var (
+	_ interface {
+		store.Store
+		store.Pinger
+		store.BigSegmentReader
+		store.BigSegmentWriter
+		store.MembershipScanner
+	} = (*bolt.Store)(nil)
+	_ interface {
+		store.Store
+		store.Pinger
+		store.BigSegmentReader
+		store.BigSegmentWriter
+		store.MembershipScanner
+	} = (*redis.Store)(nil)
+	_ interface {
+		store.Store
+		store.Pinger
+		store.BigSegmentReader
+		store.BigSegmentWriter
+		store.MembershipScanner
+	} = (*dynamodb.Store)(nil)
+)

@@ -1,0 +1,56 @@
+// Package writer fills daemonflag stores: it loads flag data files,
+// validates them, and writes them to any store.Store, once or continuously;
+// it upserts and deletes single items, exports a store's dataset, reports
+// what a store holds, and imports big-segment memberships. The daemonflag
+// command is a thin layer over it.
+//
+// # Flag data files
+//
+// The input is LaunchDarkly's flag data file format, in JSON or YAML:
+//
+//	{
+//	  "flags":      {"new-ui": {"on": true, "variations": [false, true], "fallthrough": {"variation": 1}, ...}},
+//	  "segments":   {"beta":   {"included": ["user-1"], ...}},
+//	  "flagValues": {"banner": "hello"}
+//	}
+//
+// Flags and segments are in LaunchDarkly's schema; a flagValues entry is a
+// flag that always serves its value. [LoadFiles] merges several files; a key
+// defined twice is an error naming both places. Syntax errors give the file,
+// line and column.
+//
+// # Validation
+//
+// Nothing is written unless the whole dataset is valid ([Validate]): every
+// item decodes, every variation index is in range, and no prerequisites or
+// segments form a cycle. References to keys the dataset does not define are
+// warnings, as LaunchDarkly allows them.
+//
+// # Versions
+//
+// Readers keep the highest version they have seen of each item, so a
+// change must come with a higher version. An item that has a "version" keeps
+// it. An item without one gets the stored version when its content is
+// unchanged and the stored version plus one when it changed. Deleted items
+// become tombstones at a higher version, never silent removals.
+//
+// # Writing
+//
+// [WriteDataset] replaces a store's dataset in one Init. [Sync] keeps a store
+// equal to files as they change, upserting only what changed and never
+// writing an invalid dataset. [UpsertFlag], [UpsertSegment], [DeleteFlag]
+// and [DeleteSegment] change one item. [Export] and [Dataset.WriteJSON] turn
+// a store's dataset back into a flag data file, so export followed by write
+// moves a dataset between stores. [Inspect] reports a store's state.
+//
+// # Relaying LaunchDarkly
+//
+// [Relay] fills a store from LaunchDarkly's streaming or polling service (or
+// a Relay Proxy), as an SDK in front of a persistent store does.
+//
+// # Big segments
+//
+// [ImportBigSegment] writes big-segment memberships from files of context
+// keys, restartably; [TouchBigSegments] and [SyncBigSegments] keep the
+// synchronized-on time fresh, so clients do not report the data stale.
+package writer

@@ -1,0 +1,222 @@
+package writer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/daemonflag/daemonflag/model"
+	"github.com/daemonflag/daemonflag/store"
+)
+
+// WriteSummary is the outcome of [WriteDataset].
+type WriteSummary struct {
+	// Flags and Segments count the items written (tombstones not included).
+	Flags, Segments int
+	// Changed counts items whose content or version differs from what the
+	// store held before, new items included.
+	Changed int
+	// Deleted counts tombstones written for items the store held and the
+	// dataset no longer has.
+	Deleted int
+	// Warnings are the validation warnings (see [Validate]).
+	Warnings []Problem
+}
+
+// WriteDataset validates d (see [Validate]) and, when it is valid, replaces
+// the store's dataset with it in one [store.Writer.Init], which also marks
+// the store initialized. When d is invalid it returns a *ValidationError and
+// writes nothing.
+//
+// Versions: an item with a "version" keeps it. An item without one gets the
+// version the store holds for its key when its content (compared without
+// the version) is unchanged, and otherwise one more than that version (1
+// for a new key), so that readers, which keep the highest version they have
+// seen, see every change.
+//
+// Items the store holds and d does not are written as tombstones (at one
+// more than their stored version) rather than dropped, and stored
+// tombstones are kept, so a key that is later defined again gets a version
+// above any a reader has cached.
+//
+// Items are stored in LaunchDarkly's canonical JSON form (the form
+// model.Flag.MarshalJSON writes), with unknown properties kept.
+func WriteDataset(ctx context.Context, s store.Store, d *Dataset) (WriteSummary, error) {
+	var sum WriteSummary
+	v, err := validate(d)
+	if v != nil {
+		sum.Warnings = v.warnings
+	}
+	if err != nil {
+		return sum, err
+	}
+	plan, err := v.plan(ctx, s)
+	if err != nil {
+		return sum, err
+	}
+	colls := []store.Collection{{Kind: store.Segments}, {Kind: store.Features}}
+	for _, p := range plan {
+		c := &colls[1]
+		if p.kind == store.Segments {
+			c = &colls[0]
+		}
+		c.Items = append(c.Items, store.KeyedItem{Key: p.key, Item: p.item})
+		switch p.action {
+		case actionWrite:
+			sum.Changed++
+		case actionTombstone:
+			sum.Deleted++
+		}
+		if !p.item.Deleted {
+			if p.kind == store.Features {
+				sum.Flags++
+			} else {
+				sum.Segments++
+			}
+		}
+	}
+	if err := s.Init(ctx, colls); err != nil {
+		return sum, fmt.Errorf("write dataset: %w", err)
+	}
+	return sum, nil
+}
+
+// action says what a planned item needs.
+type action int
+
+const (
+	actionNone      action = iota // the store holds it as it is
+	actionWrite                   // new or changed
+	actionTombstone               // stored, no longer in the dataset: delete
+	actionKeep                    // a stored tombstone: keep
+)
+
+// planned is one item of the dataset to be, with what it needs.
+type planned struct {
+	kind   store.Kind
+	key    string
+	item   store.Item
+	action action
+	// stored is the version the store holds (when found), for messages.
+	stored      int
+	storedFound bool
+	explicit    bool // the version came from the file
+}
+
+// plan compares the validated dataset with the store's content and decides
+// every item's version and whether it must be written: segments first, then
+// flags, each in key order, then the tombstones.
+func (v *validated) plan(ctx context.Context, r store.Reader) ([]planned, error) {
+	var out, tombs []planned
+	for _, kind := range []store.Kind{store.Segments, store.Features} {
+		all, err := r.GetAll(ctx, kind)
+		if err != nil {
+			return nil, fmt.Errorf("read stored %s: %w", kind, err)
+		}
+		stored := make(map[string]store.Item, len(all))
+		for _, ki := range all {
+			stored[ki.Key] = ki.Item
+		}
+		items := v.d.items(kind)
+		for _, k := range sortedKeys(items) {
+			old, found := stored[k]
+			out = append(out, v.planItem(kind, items[k], old, found))
+		}
+		for _, k := range sortedKeys(stored) {
+			if _, ok := items[k]; ok {
+				continue
+			}
+			old := stored[k]
+			p := planned{kind: kind, key: k, item: old, action: actionKeep, stored: old.Version, storedFound: true}
+			if !old.Deleted {
+				p.item, p.action = store.Tombstone(k, old.Version+1), actionTombstone
+			}
+			tombs = append(tombs, p)
+		}
+	}
+	return append(out, tombs...), nil
+}
+
+// planItem decides the version of one item (see WriteDataset).
+func (v *validated) planItem(kind store.Kind, it *Item, old store.Item, found bool) planned {
+	var same bool
+	var atStored []byte // the item encoded at the stored version
+	if found && !old.Deleted {
+		// Fast path: the store holds exactly what this writer would write
+		// (it wrote it), so no decoding is needed.
+		atStored = v.encode(kind, it.Key, old.Version)
+		same = bytes.Equal(atStored, old.Data) || sameContent(kind, v.encode(kind, it.Key, 0), old.Data)
+	}
+	p := planned{kind: kind, key: it.Key, stored: old.Version, storedFound: found, explicit: it.HasVersion}
+	var version int
+	switch {
+	case it.HasVersion:
+		version = it.Version
+		if same && old.Version == version {
+			p.action = actionNone
+		} else {
+			p.action = actionWrite
+		}
+	case same:
+		version, p.action = old.Version, actionNone
+	case found:
+		version, p.action = old.Version+1, actionWrite
+	default:
+		version, p.action = 1, actionWrite
+	}
+	data := atStored
+	if data == nil || version != old.Version {
+		data = v.encode(kind, it.Key, version)
+	}
+	p.item = store.Item{Version: version, Data: data}
+	return p
+}
+
+// encode returns the canonical JSON of a validated item with the version
+// set to version.
+func (v *validated) encode(kind store.Kind, key string, version int) []byte {
+	if kind == store.Features {
+		return encodeFlag(v.flags[key], version)
+	}
+	return encodeSegment(v.segments[key], version)
+}
+
+// encodeFlag encodes f with another version, compactly (unknown properties
+// keep the spacing they were written with). It encodes a shallow copy: the
+// decoded flag itself is never modified.
+func encodeFlag(f *model.Flag, version int) []byte {
+	g := *f
+	g.Version = version
+	return compact(g.AppendJSON(nil))
+}
+
+func encodeSegment(s *model.Segment, version int) []byte {
+	g := *s
+	g.Version = version
+	return compact(g.AppendJSON(nil))
+}
+
+func compact(data []byte) []byte {
+	if bytes.IndexAny(data, " \t\r\n") < 0 {
+		return data
+	}
+	var b bytes.Buffer
+	b.Grow(len(data))
+	if err := json.Compact(&b, data); err != nil {
+		return data
+	}
+	return b.Bytes()
+}
+
+// sameContent reports whether the stored item's JSON, decoded and encoded
+// with version 0, equals content (an item encoded with version 0). A stored
+// item that does not decode differs from everything.
+func sameContent(kind store.Kind, content, stored []byte) bool {
+	if kind == store.Features {
+		f, err := model.DecodeFlag(stored)
+		return err == nil && bytes.Equal(content, encodeFlag(f, 0))
+	}
+	s, err := model.DecodeSegment(stored)
+	return err == nil && bytes.Equal(content, encodeSegment(s, 0))
+}
