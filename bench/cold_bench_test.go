@@ -1,0 +1,283 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/launchdarkly/go-sdk-common/v3/ldlog"
+	ldredis "github.com/launchdarkly/go-server-sdk-redis-redigo/v3"
+	ld "github.com/launchdarkly/go-server-sdk/v7"
+	"github.com/launchdarkly/go-server-sdk/v7/subsystems"
+	"github.com/launchdarkly/go-server-sdk/v7/subsystems/ldstoreimpl"
+
+	"github.com/daemonflag/daemonflag/client"
+	"github.com/daemonflag/daemonflag/store"
+)
+
+// Item 4: cache misses and cold starts: the first evaluation of a flag, all
+// flags' state over 1,000 flags cold and warm, and client start-up on a store
+// of 10,000 flags. Item 8: heap held per cached flag after 10,000 flags were
+// evaluated. All on the same Redis datasets for both clients.
+
+// Datasets written once per test binary.
+var (
+	datasetsMu sync.Mutex
+	datasets   = map[string]string{} // name -> prefix
+)
+
+// sharedDataset writes n typical flags to Redis once per test binary and
+// returns the prefix and the sorted flag keys.
+func sharedDataset(b *testing.B, url string, n int) (string, []string) {
+	b.Helper()
+	flags := manyFlags("flag", n)
+	keys := slices.Sorted(maps.Keys(flags))
+	name := fmt.Sprintf("%s|%d", url, n)
+	datasetsMu.Lock()
+	defer datasetsMu.Unlock()
+	if p, ok := datasets[name]; ok {
+		return p, keys
+	}
+	p := writeRedisDataset(b, url, fmt.Sprintf("flags%d", n), flags, nil)
+	datasets[name] = p
+	return p, keys
+}
+
+// BenchmarkFirstEvaluation is the first evaluation of each flag by a client
+// (a cache miss: one store read, decoding, evaluation). A new client is made,
+// untimed, every 10,000 evaluations, when every flag has been read.
+func BenchmarkFirstEvaluation(b *testing.B) {
+	url := redisURL(b)
+	prefix, keys := sharedDataset(b, url, 10000)
+	oc, lc := mustContexts(b, benchUser)
+	b.Run("ours", func(b *testing.B) {
+		var c *client.Client
+		closeFn := func() {}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if i%len(keys) == 0 {
+				b.StopTimer()
+				closeFn()
+				c, closeFn = openOurClient(b, url, prefix, ourSetup{})
+				b.StartTimer()
+			}
+			boolSink, _ = c.BoolVariation(keys[i%len(keys)], oc, false)
+		}
+		b.StopTimer()
+		closeFn()
+	})
+	b.Run("ld", func(b *testing.B) {
+		var cl *ld.LDClient
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if i%len(keys) == 0 {
+				b.StopTimer()
+				if cl != nil {
+					cl.Close()
+				}
+				cl = openLDClient(b, url, prefix, ldSetup{})
+				b.StartTimer()
+			}
+			boolSink, _ = cl.BoolVariation(keys[i%len(keys)], lc, false)
+		}
+		b.StopTimer()
+		if cl != nil {
+			cl.Close()
+		}
+	})
+}
+
+// BenchmarkAllFlagsState evaluates all 1,000 flags for one context: cold (a
+// new client, made untimed, each time) and warm (one client, caches full).
+func BenchmarkAllFlagsState(b *testing.B) {
+	url := redisURL(b)
+	prefix, keys := sharedDataset(b, url, 1000)
+	oc, lc := mustContexts(b, benchUser)
+	bg := context.Background()
+
+	// The two clients must agree on every value.
+	{
+		ours := newOurClient(b, url, prefix, ourSetup{})
+		ldc := newLDClient(b, url, prefix, ldSetup{})
+		ov := ours.AllFlagsState(bg, oc).Values()
+		lv := ldc.AllFlagsState(lc).ToValuesMap()
+		if len(ov) != len(keys) || len(lv) != len(keys) {
+			b.Fatalf("AllFlagsState: ours has %d flags, LaunchDarkly %d, want %d", len(ov), len(lv), len(keys))
+		}
+		for k, v := range ov {
+			if string(v.JSON()) != lv[k].JSONString() {
+				b.Fatalf("AllFlagsState disagrees on %s: ours %s, LaunchDarkly %s", k, v.JSON(), lv[k].JSONString())
+			}
+		}
+	}
+
+	for _, temp := range []string{"cold", "warm"} {
+		b.Run(temp, func(b *testing.B) {
+			b.Run("ours", func(b *testing.B) {
+				b.ReportAllocs()
+				if temp == "warm" {
+					c := newOurClient(b, url, prefix, ourSetup{})
+					c.AllFlagsState(bg, oc)
+					b.ResetTimer()
+					for b.Loop() {
+						c.AllFlagsState(bg, oc)
+					}
+					return
+				}
+				for b.Loop() {
+					b.StopTimer()
+					c, closeFn := openOurClient(b, url, prefix, ourSetup{})
+					b.StartTimer()
+					c.AllFlagsState(bg, oc)
+					b.StopTimer()
+					closeFn()
+					b.StartTimer()
+				}
+			})
+			b.Run("ld", func(b *testing.B) {
+				b.ReportAllocs()
+				if temp == "warm" {
+					c := newLDClient(b, url, prefix, ldSetup{})
+					c.AllFlagsState(lc)
+					b.ResetTimer()
+					for b.Loop() {
+						c.AllFlagsState(lc)
+					}
+					return
+				}
+				for b.Loop() {
+					b.StopTimer()
+					c := openLDClient(b, url, prefix, ldSetup{})
+					b.StartTimer()
+					c.AllFlagsState(lc)
+					b.StopTimer()
+					c.Close()
+					b.StartTimer()
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkStartup is client start-up until ready on a store of 10,000
+// flags: ours New and WaitForInitialization, LaunchDarkly's MakeCustomClient
+// (which returns once initialized).
+func BenchmarkStartup(b *testing.B) {
+	url := redisURL(b)
+	prefix, _ := sharedDataset(b, url, 10000)
+	b.Run("ours", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c, closeFn := openOurClient(b, url, prefix, ourSetup{})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := c.WaitForInitialization(ctx)
+			cancel()
+			if err != nil {
+				b.Fatalf("WaitForInitialization: %v", err)
+			}
+			b.StopTimer()
+			closeFn()
+			b.StartTimer()
+		}
+	})
+	b.Run("ld", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c := openLDClient(b, url, prefix, ldSetup{})
+			if !c.Initialized() {
+				b.Fatal("LaunchDarkly client not initialized")
+			}
+			b.StopTimer()
+			c.Close()
+			b.StartTimer()
+		}
+	})
+}
+
+// heapInUse returns the live heap after garbage collection.
+func heapInUse() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkMemory loads 10,000 flags into a client's cache (by evaluating
+// each once, with a TTL long enough that nothing expires) and reports the
+// heap the client holds per flag ("heap-B/flag"); ns/op is the time to load
+// them all.
+func BenchmarkMemory(b *testing.B) {
+	url := redisURL(b)
+	prefix, keys := sharedDataset(b, url, 10000)
+	oc, lc := mustContexts(b, benchUser)
+	for _, side := range []string{"ours", "ld"} {
+		b.Run(side, func(b *testing.B) {
+			var total float64
+			for b.Loop() {
+				b.StopTimer()
+				before := heapInUse()
+				b.StartTimer()
+				var closeFn func()
+				if side == "ours" {
+					var c *client.Client
+					c, closeFn = openOurClient(b, url, prefix, ourSetup{ttl: time.Hour})
+					for _, k := range keys {
+						boolSink, _ = c.BoolVariation(k, oc, false)
+					}
+				} else {
+					c := openLDClient(b, url, prefix, ldSetup{ttl: time.Hour})
+					for _, k := range keys {
+						boolSink, _ = c.BoolVariation(k, lc, false)
+					}
+					closeFn = func() { c.Close() }
+				}
+				b.StopTimer()
+				after := heapInUse()
+				total += (float64(after) - float64(before)) / float64(len(keys))
+				closeFn()
+				b.StartTimer()
+			}
+			b.ReportMetric(total/float64(b.N), "heap-B/flag")
+		})
+	}
+}
+
+// BenchmarkStoreGet is one read of one flag from Redis by each SDK's store
+// integration alone (no cache, no decoding into a flag): go-redis in
+// stores/redis against LaunchDarkly's redigo store. It separates the
+// store's share of BenchmarkFirstEvaluation from the cache's.
+func BenchmarkStoreGet(b *testing.B) {
+	url := redisURL(b)
+	prefix, keys := sharedDataset(b, url, 10000)
+	b.Run("ours", func(b *testing.B) {
+		st := openOurRedis(b, url, prefix)
+		defer st.Close()
+		ctx := context.Background()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, ok, err := st.Get(ctx, store.Features, keys[i%len(keys)]); err != nil || !ok {
+				b.Fatalf("Get: %v %v", ok, err)
+			}
+		}
+	})
+	b.Run("ld", func(b *testing.B) {
+		cc := subsystems.BasicClientContext{Logging: subsystems.LoggingConfiguration{Loggers: ldlog.NewDisabledLoggers()}}
+		st, err := ldredis.DataStore().URL(url).Prefix(prefix).Build(cc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if it, err := st.Get(ldstoreimpl.Features(), keys[i%len(keys)]); err != nil || it.Version == -1 {
+				b.Fatalf("Get: %v %v", it, err)
+			}
+		}
+	})
+}
