@@ -76,8 +76,14 @@ func (r *redisRaw) remove(t *testing.T, key string) {
 	}
 }
 
+// reset removes the dataset, the "$inited" marker first: as when a store
+// loses everything at once, a reader never sees the items gone while the
+// marker is still there.
 func (r *redisRaw) reset(t *testing.T) {
 	ctx := context.Background()
+	if err := r.c.Del(ctx, r.prefix+":$inited").Err(); err != nil {
+		t.Fatal(err)
+	}
 	iter := r.c.Scan(ctx, 0, r.prefix+":*", 1000).Iterator()
 	for iter.Next(ctx) {
 		r.c.Del(ctx, iter.Val())
@@ -165,12 +171,13 @@ func (d *dynamoRaw) del(t *testing.T, namespace, key string) {
 	}
 }
 
+// reset removes the dataset, the "$inited" marker first (see redisRaw.reset).
 func (d *dynamoRaw) reset(t *testing.T) {
-	for _, k := range d.keys {
-		d.remove(t, k)
-	}
 	if d.inited {
 		d.del(t, d.prefix+":$inited", d.prefix+":$inited")
+	}
+	for _, k := range d.keys {
+		d.remove(t, k)
 	}
 	d.keys, d.inited = nil, false
 }
@@ -246,16 +253,27 @@ func persistenceTests(t *testing.T, open func(t *testing.T) rawStore) {
 		eventually(t, "the flag to go after the TTL", func() bool { return valueOf(h, c, "flag-key") == "default" })
 	})
 
-	// Where daemonflag differs from LaunchDarkly on purpose: a store that
-	// has no "$inited" marker and no longer holds a flag the cache read
-	// may have lost its data, so the cache keeps serving the flag's last
-	// value (see package store/cache). The harness's "caches flag for
-	// duration / will cache found flag for TTL" writes no marker and
-	// expects the flag to go, so it fails against daemonflag.
-	t.Run("ttl keeps a flag a never-initialized store loses", func(t *testing.T) {
+	// A store never marked initialized (the harness writes no "$inited"
+	// marker) has nothing to lose: a flag that vanishes from it goes after
+	// the TTL, as the harness's "will cache found flag for TTL" expects.
+	t.Run("ttl lets a never-initialized store's flag go after the TTL", func(t *testing.T) {
 		h, raw := newHarness(t), open(t)
 		c := newClient(h, raw, map[string]any{"mode": "ttl", "ttl": 0.2})
 		raw.write(t, "flag-key", persistFlag)
+		eventually(t, "the flag", func() bool { return valueOf(h, c, "flag-key") == "fallthrough" })
+		raw.reset(t)
+		eventually(t, "the flag to go after the TTL", func() bool { return valueOf(h, c, "flag-key") == "default" })
+	})
+
+	// Where daemonflag differs from LaunchDarkly on purpose: a store that was
+	// initialized and then loses its marker and its data (Redis restarted
+	// without persistence) keeps being served from the cache until a writer
+	// refills it (see package store/cache).
+	t.Run("ttl keeps a flag an initialized store loses", func(t *testing.T) {
+		h, raw := newHarness(t), open(t)
+		raw.markInited(t) // before the client starts, so its first check sees the marker
+		raw.write(t, "flag-key", persistFlag)
+		c := newClient(h, raw, map[string]any{"mode": "ttl", "ttl": 0.2})
 		eventually(t, "the flag", func() bool { return valueOf(h, c, "flag-key") == "fallthrough" })
 		raw.reset(t)
 		never(t, "the flag going", 600*time.Millisecond, func() bool { return valueOf(h, c, "flag-key") == "default" })
