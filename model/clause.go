@@ -1,0 +1,109 @@
+package model
+
+import (
+	"errors"
+
+	"github.com/daemonflag/daemonflag/evalctx"
+	"github.com/daemonflag/daemonflag/jsonvalue"
+)
+
+// ErrEmptyAttribute is what [Clause.AttributeErr] returns for a clause
+// (other than segmentMatch) whose attribute is empty or absent; LaunchDarkly
+// treats such a flag as malformed.
+var ErrEmptyAttribute = errors.New("clause has no attribute")
+
+// Clause is one condition of a flag rule or segment rule. Segment
+// references are clauses whose Op is [OpSegmentMatch] and whose Values are
+// segment keys.
+type Clause struct {
+	// ContextKind selects which context of a multi-kind context is tested;
+	// empty means "user".
+	ContextKind evalctx.Kind
+	// Attribute is the attribute tested: a literal name when ContextKind is
+	// empty, otherwise a parsed reference. See [Clause.HasAttribute].
+	Attribute evalctx.Ref
+	// Op is the operator.
+	Op Operator
+	// Values are compared with the attribute's value; the clause matches
+	// when any of them does.
+	Values []jsonvalue.Value
+	// Negate inverts the result (but a missing attribute never matches).
+	Negate bool
+
+	attrRaw string
+	extra   []rawField
+	prep    *clausePrep
+}
+
+// HasAttribute reports whether the clause names an attribute. An empty or
+// absent attribute is allowed only for segmentMatch clauses.
+func (c *Clause) HasAttribute() bool {
+	return c.attrRaw != "" || refDefined(c.Attribute)
+}
+
+// AttributeErr returns nil when the clause's attribute can be evaluated,
+// [ErrEmptyAttribute] when it is missing, or the reference's error when it
+// is an invalid reference. Either error makes the flag malformed.
+func (c *Clause) AttributeErr() error {
+	if !c.HasAttribute() {
+		return ErrEmptyAttribute
+	}
+	return c.Attribute.Err()
+}
+
+// AttributeName returns the attribute's name when the attribute is a plain
+// top-level attribute (a reference of depth 1), so that it can be looked up
+// with [evalctx.Context.GetValue] without path handling.
+func (c *Clause) AttributeName() (string, bool) {
+	if c.prep != nil {
+		return c.prep.attrName, c.prep.attrName != ""
+	}
+	if c.Attribute.Err() == nil && c.Attribute.Depth() == 1 {
+		return c.Attribute.Component(0), true
+	}
+	return "", false
+}
+
+// IsKindAttribute reports whether the clause tests the context kinds (its
+// attribute is exactly "kind") instead of an attribute value.
+func (c *Clause) IsKindAttribute() bool {
+	if c.prep != nil {
+		return c.prep.kindAttr
+	}
+	return isKindRef(c.Attribute)
+}
+
+func isKindRef(r evalctx.Ref) bool {
+	return r.String() == "kind" && r.Depth() == 1
+}
+
+// refDefined reports whether a reference was built from a non-empty string.
+func refDefined(r evalctx.Ref) bool {
+	return r.String() != ""
+}
+
+// attributeString returns the attribute as LaunchDarkly writes it: the
+// original text when the clause was decoded, otherwise the literal name
+// (no context kind) or the reference text.
+func attributeString(raw string, r evalctx.Ref, kind evalctx.Kind) string {
+	if raw != "" || !refDefined(r) {
+		return raw
+	}
+	if kind == "" && r.Depth() == 1 {
+		return r.Component(0)
+	}
+	return r.String()
+}
+
+// makeRef applies LaunchDarkly's attribute-reference rule: with no context
+// kind the text is a literal attribute name, otherwise a reference.
+func makeRef(s string, kind evalctx.Kind) evalctx.Ref {
+	switch {
+	case s == "":
+		return evalctx.Ref{}
+	case kind == "":
+		return evalctx.NewLiteralRef(s)
+	default:
+		return evalctx.NewRef(s)
+	}
+}

@@ -1,0 +1,113 @@
+package model
+
+import (
+	"regexp"
+	"time"
+)
+
+// Lists up to this long are scanned; longer ones get a hash set. Scanning a
+// few strings is faster than hashing one.
+const setThreshold = 8
+
+// clausePrep is the parsed form of a clause, built once by preprocessing.
+type clausePrep struct {
+	op       opcode
+	kindAttr bool
+	attrName string        // the attribute when it is a valid top-level name
+	inSet    *inSet        // "in" with many values
+	values   []parsedValue // per value, for matches/dates/semvers
+}
+
+// parsedValue is one clause value parsed for the clause's operator.
+type parsedValue struct {
+	re *regexp.Regexp // matches: nil when invalid
+	t  time.Time      // before/after
+	sv SemVer         // semVer*
+	ok bool           // t or sv is valid
+}
+
+// PreprocessFlag builds the flag's lookup structures (target sets, "in"
+// value sets, compiled regular expressions, parsed versions and dates).
+// [DecodeFlag] calls it; code that builds a Flag by hand should call it once
+// before the flag is shared. It must not run concurrently with evaluations
+// of the same flag.
+func PreprocessFlag(f *Flag) {
+	f.prereqKs = make([]string, len(f.Prerequisites))
+	for i := range f.Prerequisites {
+		f.prereqKs[i] = f.Prerequisites[i].Key
+	}
+	for i := range f.Targets {
+		f.Targets[i].set = makeSet(f.Targets[i].Values)
+	}
+	for i := range f.ContextTargets {
+		f.ContextTargets[i].set = makeSet(f.ContextTargets[i].Values)
+	}
+	for i := range f.Rules {
+		for j := range f.Rules[i].Clauses {
+			preprocessClause(&f.Rules[i].Clauses[j])
+		}
+	}
+	f.prepared = true
+}
+
+// PreprocessSegment builds the segment's lookup structures; see
+// [PreprocessFlag].
+func PreprocessSegment(s *Segment) {
+	s.includedSet = makeSet(s.Included)
+	s.excludedSet = makeSet(s.Excluded)
+	for i := range s.IncludedContexts {
+		s.IncludedContexts[i].set = makeSet(s.IncludedContexts[i].Values)
+	}
+	for i := range s.ExcludedContexts {
+		s.ExcludedContexts[i].set = makeSet(s.ExcludedContexts[i].Values)
+	}
+	for i := range s.Rules {
+		for j := range s.Rules[i].Clauses {
+			preprocessClause(&s.Rules[i].Clauses[j])
+		}
+	}
+	s.bigRef = bigSegmentRef(s)
+	s.prepared = true
+}
+
+func makeSet(values []string) map[string]struct{} {
+	if len(values) <= setThreshold {
+		return nil
+	}
+	m := make(map[string]struct{}, len(values))
+	for _, v := range values {
+		m[v] = struct{}{}
+	}
+	return m
+}
+
+func preprocessClause(c *Clause) {
+	p := &clausePrep{op: opcodeOf(c.Op), kindAttr: isKindRef(c.Attribute)}
+	if c.HasAttribute() && c.Attribute.Err() == nil && c.Attribute.Depth() == 1 {
+		p.attrName = c.Attribute.Component(0)
+	}
+	switch p.op {
+	case opIn:
+		if len(c.Values) > setThreshold {
+			p.inSet = newInSet(c.Values)
+		}
+	case opMatches:
+		p.values = make([]parsedValue, len(c.Values))
+		for i, v := range c.Values {
+			p.values[i].re = compileRegexp(v)
+		}
+	case opBefore, opAfter:
+		p.values = make([]parsedValue, len(c.Values))
+		for i, v := range c.Values {
+			p.values[i].t, p.values[i].ok = clauseTimestamp(v)
+		}
+	case opSemVerEqual, opSemVerLessThan, opSemVerGreaterThan:
+		p.values = make([]parsedValue, len(c.Values))
+		for i, v := range c.Values {
+			if v.IsString() {
+				p.values[i].sv, p.values[i].ok = ParseSemVer(v.Str())
+			}
+		}
+	}
+	c.prep = p
+}
