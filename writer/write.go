@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/daemonflag/daemonflag/model"
 	"github.com/daemonflag/daemonflag/store"
@@ -105,10 +106,19 @@ type planned struct {
 }
 
 // plan compares the validated dataset with the store's content and decides
-// every item's version and whether it must be written: segments first, then
-// flags, each in key order, then the tombstones.
+// every item's version and whether it must be written.
+//
+// The order is the order in which upserts keep every intermediate state of
+// the store usable: segments, each after the segments its rules refer to;
+// then flags, each after its prerequisites; then the tombstones, flags
+// before segments and every item before the ones it used. A reader that
+// looks at the store between two upserts (or a cache whose entries expire
+// at different times) never finds a flag naming a prerequisite or segment
+// that is not there yet, or that is already gone. Within those rules, key
+// order.
 func (v *validated) plan(ctx context.Context, r store.Reader) ([]planned, error) {
-	var out, tombs []planned
+	var out []planned
+	tombs := map[store.Kind][]planned{}
 	for _, kind := range []store.Kind{store.Segments, store.Features} {
 		all, err := r.GetAll(ctx, kind)
 		if err != nil {
@@ -119,23 +129,128 @@ func (v *validated) plan(ctx context.Context, r store.Reader) ([]planned, error)
 			stored[ki.Key] = ki.Item
 		}
 		items := v.d.items(kind)
-		for _, k := range sortedKeys(items) {
+		for _, k := range dependencyOrder(sortedKeys(items), v.dependencies(kind)) {
 			old, found := stored[k]
 			out = append(out, v.planItem(kind, items[k], old, found))
 		}
+		var gone []string
 		for _, k := range sortedKeys(stored) {
-			if _, ok := items[k]; ok {
-				continue
+			if _, ok := items[k]; !ok {
+				gone = append(gone, k)
 			}
+		}
+		// Dependents go first: reverse the order that puts dependencies first.
+		gone = dependencyOrder(gone, storedDependencies(kind, stored))
+		slices.Reverse(gone)
+		for _, k := range gone {
 			old := stored[k]
 			p := planned{kind: kind, key: k, item: old, action: actionKeep, stored: old.Version, storedFound: true}
 			if !old.Deleted {
 				p.item, p.action = store.Tombstone(k, old.Version+1), actionTombstone
 			}
-			tombs = append(tombs, p)
+			tombs[kind] = append(tombs[kind], p)
 		}
 	}
-	return append(out, tombs...), nil
+	out = append(out, tombs[store.Features]...)
+	return append(out, tombs[store.Segments]...), nil
+}
+
+// dependencies returns, for items of kind in the dataset, the keys of the
+// items of the same kind each one refers to: a flag's prerequisites, a
+// segment's nested segments.
+func (v *validated) dependencies(kind store.Kind) func(key string) []string {
+	if kind == store.Features {
+		return func(key string) []string {
+			if f := v.flags[key]; f != nil {
+				return f.PrerequisiteKeys()
+			}
+			return nil
+		}
+	}
+	return func(key string) []string {
+		if sg := v.segments[key]; sg != nil {
+			return nestedSegments(sg)
+		}
+		return nil
+	}
+}
+
+// storedDependencies is dependencies for stored items, decoded on demand
+// (only items being deleted are asked about). An item that does not decode
+// has none.
+func storedDependencies(kind store.Kind, stored map[string]store.Item) func(key string) []string {
+	return func(key string) []string {
+		it, ok := stored[key]
+		if !ok || it.Deleted {
+			return nil
+		}
+		if kind == store.Features {
+			if f, err := model.DecodeFlag(it.Data); err == nil {
+				return f.PrerequisiteKeys()
+			}
+			return nil
+		}
+		if sg, err := model.DecodeSegment(it.Data); err == nil {
+			return nestedSegments(sg)
+		}
+		return nil
+	}
+}
+
+// nestedSegments lists the segments a segment's rules match on.
+func nestedSegments(sg *model.Segment) []string {
+	var keys []string
+	for _, r := range sg.Rules {
+		for _, c := range r.Clauses {
+			if c.Op != model.OpSegmentMatch {
+				continue
+			}
+			for _, val := range c.Values {
+				if val.IsString() {
+					keys = append(keys, val.Str())
+				}
+			}
+		}
+	}
+	return keys
+}
+
+// dependencyOrder returns keys (in key order) stably sorted so that every
+// key comes after the keys among them it depends on, directly or not. Keys
+// outside the list are ignored; a cycle (which validation rejects for the
+// dataset, but stored data may hold) is cut where it closes.
+func dependencyOrder(keys []string, deps func(key string) []string) []string {
+	in := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		in[k] = true
+	}
+	depth := make(map[string]int, len(keys))
+	visiting := map[string]bool{}
+	var visit func(k string) int
+	visit = func(k string) int {
+		if d, ok := depth[k]; ok {
+			return d
+		}
+		if visiting[k] {
+			return 0
+		}
+		visiting[k] = true
+		d := 0
+		for _, dep := range deps(k) {
+			if in[dep] && dep != k {
+				d = max(d, visit(dep)+1)
+			}
+		}
+		delete(visiting, k)
+		depth[k] = d
+		return d
+	}
+	out := slices.Clone(keys)
+	for _, k := range out {
+		visit(k)
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return depth[a] - depth[b] })
+	return out
 }
 
 // planItem decides the version of one item (see WriteDataset).

@@ -210,3 +210,79 @@ func TestFlagWarmNoAlloc(t *testing.T) {
 		t.Errorf("warm lookups allocate: %v allocs", n)
 	}
 }
+
+// A writer changes a flag's prerequisite (adds the new one, points the flag
+// at it, then deletes the old one) and each cached entry expires on its own
+// clock. When the refresh of the old prerequisite finds it deleted, the
+// cache reads the flag that used it again before installing the deletion,
+// so it never serves the old flag with its prerequisite gone.
+func TestRemovalRefreshesDependentsFirst(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		kind    store.Kind
+		old     store.KeyedItem
+		newDep  store.KeyedItem
+		oldMain store.KeyedItem
+		newMain store.KeyedItem
+		remove  func(s store.Store)
+	}{
+		{
+			name: "prerequisite tombstone", kind: store.Features,
+			old: flagJSON("pre-1", 1, ""), newDep: flagJSON("pre-2", 1, ""),
+			oldMain: flagJSON("main", 1, prereq("pre-1")), newMain: flagJSON("main", 2, prereq("pre-2")),
+			remove: func(s store.Store) { upsert(t, s, store.Features, "pre-1", store.Tombstone("pre-1", 2)) },
+		},
+		{
+			name: "segment gone from a new dataset", kind: store.Segments,
+			old: segmentJSON("seg-1", 1, ""), newDep: segmentJSON("seg-2", 1, ""),
+			oldMain: flagJSON("main", 1, segRule("seg-1")), newMain: flagJSON("main", 2, segRule("seg-2")),
+			remove: func(s store.Store) {
+				initStore(t, s, []store.KeyedItem{flagJSON("main", 2, segRule("seg-2"))}, []store.KeyedItem{segmentJSON("seg-2", 1, "")})
+			},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newRealStore(t)
+			flags := []store.KeyedItem{tt.oldMain}
+			var segs []store.KeyedItem
+			if tt.kind == store.Features {
+				flags = append(flags, tt.old)
+			} else {
+				segs = append(segs, tt.old)
+			}
+			initStore(t, s, flags, segs)
+			w := wrap(s)
+			x := newCache(t, w, Options{TTL: time.Minute})
+			ctx := context.Background()
+			if f := x.Flag(ctx, "main"); f == nil || f.Version != 1 {
+				t.Fatalf("main = %+v", f)
+			}
+			get := func(key string) bool {
+				if tt.kind == store.Features {
+					return x.Flag(ctx, key) != nil
+				}
+				return x.Segment(ctx, key) != nil
+			}
+			if !get(tt.old.Key) {
+				t.Fatalf("%s not cached", tt.old.Key)
+			}
+
+			// The writer, in its order: new dependency, flag, removal.
+			upsert(t, s, tt.kind, tt.newDep.Key, tt.newDep.Item)
+			upsert(t, s, store.Features, "main", tt.newMain.Item)
+			tt.remove(s)
+
+			mainReads := w.getsOf(store.Features, "main")
+			x.c.skew.Add(int64(2 * time.Minute))
+			get(tt.old.Key) // expired: served, and one refresh starts
+			eventually(t, "the removal installed", func() bool { return !get(tt.old.Key) })
+			if n := w.getsOf(store.Features, "main"); n != mainReads+1 {
+				t.Fatalf("store reads of main during the removal: %d, want 1", n-mainReads)
+			}
+			e := x.flags.slotEntry("main")
+			if e == nil || !e.live || e.val.Version != 2 {
+				t.Fatalf("main cached after the removal: %+v, want version 2", e)
+			}
+		})
+	}
+}

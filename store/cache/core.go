@@ -69,6 +69,9 @@ type kindAPI interface {
 	applyAll(items []store.KeyedItem, seq uint64) map[string]itemInfo
 	// prune forgets "not found" entries that expired long ago.
 	prune(now int64)
+	// refreshDependents reads again every cached live item that depends
+	// on dep.
+	refreshDependents(ctx context.Context, dep ref)
 }
 
 func newCore(r store.Reader, opts Options) *core {

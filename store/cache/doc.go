@@ -27,6 +27,12 @@
 //     warm lookup makes no allocation.
 //   - Ordering: a read that began later always wins over one that began
 //     earlier, so a slow refresh never overwrites a newer answer.
+//   - Consistency across items: each entry expires on its own clock, so a
+//     refresh never installs the removal of an item (a tombstone, or "not
+//     found") while a cached flag or segment still names it: the items that
+//     depend on it are read again first. Writers add new dependencies before
+//     the items that use them and remove old ones after (package writer
+//     does), so an evaluation never mixes the two halves of a change.
 //   - Store errors: the last good value of every key keeps being served;
 //     the store is then not read for cached keys, and a miss (a key with no
 //     last good value) fails at once with an error that satisfies

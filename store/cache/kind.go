@@ -206,13 +206,74 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string) (*entry[T],
 			kept.unconfirmed = true
 			return k.put(s, &kept), nil
 		}
+		k.beforeRemoving(ctx, s, key)
 		return k.put(s, &entry[T]{seq: seq, expires: k.c.expiry(k.c.now(), false)}), nil
 	}
 	e, err := k.decode(s.e.Load(), item, seq)
 	if err != nil {
 		return k.itemError(s, key, seq, e.hash, err), nil
 	}
+	if !e.live {
+		k.beforeRemoving(ctx, s, key)
+	}
 	return k.put(s, e), nil
+}
+
+// beforeRemoving runs before a read installs the removal (a tombstone, or
+// "not found") of key. When the slot holds a live item, the cached items
+// that depend on it (flags naming it as a prerequisite, flags and segments
+// naming it in a segmentMatch clause) are read again first. A writer removes
+// an item only after the items that used it stopped using it, so reading
+// the dependents first means the cache never serves a flag that still names
+// an item the cache already treats as gone: without this, each entry
+// expiring on its own clock could make an evaluation see the new half of a
+// change and the old half of another (PREREQUISITE_FAILED for a flag whose
+// new version no longer has that prerequisite). Removals are rare, so the
+// scan of the cached items costs nothing on the common path.
+func (k *kind[T]) beforeRemoving(ctx context.Context, s *slot[T], key string) {
+	if old := s.e.Load(); old == nil || !old.live {
+		return
+	}
+	depth, _ := ctx.Value(dependentsDepth{}).(int)
+	if depth >= maxDependentsDepth {
+		return // a dependency cycle in stored data, or an absurdly deep chain
+	}
+	ctx = context.WithValue(ctx, dependentsDepth{}, depth+1)
+	dep := ref{k.codec.kind, key}
+	for _, kd := range k.c.kinds {
+		kd.refreshDependents(ctx, dep)
+	}
+}
+
+// dependentsDepth is the context key counting nested beforeRemoving calls.
+type dependentsDepth struct{}
+
+// maxDependentsDepth bounds the chain of removals that beforeRemoving
+// follows.
+const maxDependentsDepth = 16
+
+// refreshDependents reads again every cached live item that depends on dep.
+func (k *kind[T]) refreshDependents(ctx context.Context, dep ref) {
+	if k.codec.deps == nil {
+		return
+	}
+	type dependent struct {
+		key string
+		s   *slot[T]
+	}
+	var ds []dependent
+	k.slots.each(func(key string, s *slot[T]) {
+		e := s.e.Load()
+		if e == nil || !e.live {
+			return
+		}
+		if slices.Contains(k.codec.deps(e.val), dep) {
+			ds = append(ds, dependent{key, s})
+		}
+	})
+	for _, d := range ds {
+		_, _ = k.fetch(ctx, d.s, d.key) // a failed read keeps the last good value
+	}
 }
 
 // decode builds the entry for a stored item, reusing old's decoded value
