@@ -155,8 +155,6 @@ func TestDifferential(t *testing.T) {
 	seed, pairs := diffSeed(t), diffPairs(t)
 	t.Logf("differential test: seed %d, %d pairs (replay: go test -run TestDifferential -seed %d; more: DAEMONFLAG_DIFF_PAIRS=N)", seed, pairs, seed)
 	g := newGen(seed)
-	// Known differences are generated only when asked for (see known_test.go).
-	g.collide = os.Getenv("DAEMONFLAG_STRICT_COMPAT") == "1"
 	start := time.Now()
 	done, worlds := 0, 0
 	seen := map[string]bool{}

@@ -36,9 +36,6 @@ type gen struct {
 	// acyclic), sometimes any item (cycles).
 	prereqKeys    []string
 	nestedSegKeys []string
-	// collide lets old-user contexts have a custom attribute named like a
-	// top-level one they also have (a known difference, off by default).
-	collide bool
 }
 
 // laterKeys returns keys[i+1:] plus the first (missing) key, or, rarely, all keys.
@@ -159,13 +156,29 @@ func (g *gen) individual(kind string, withKind bool) map[string]any {
 	return c
 }
 
-// oldUser returns a context in LaunchDarkly's old user format.
+// genOldUserCustom are the names of custom attributes in old-user
+// contexts: mostly ordinary ones, sometimes one named like a top-level
+// property (which custom may override, or not: see
+// TestOldUserAttributeCollision), or reserved.
+var genOldUserCustom = append(append([]string{}, genCtxAttrs...),
+	"email", "country", "firstName", "lastName", "avatar", "ip", "name", "key", "anonymous", "kind", "_meta")
+
+// oldUser returns a context in LaunchDarkly's old user format. Its JSON
+// (encoding/json, names sorted) puts "avatar" and "country" before
+// "custom" and the other top-level attributes after it.
 func (g *gen) oldUser() map[string]any {
 	c := map[string]any{"key": pick(g, genKeys)}
-	for _, a := range []string{"name", "email", "country", "firstName", "ip", "avatar"} {
-		if g.chance(0.3) {
+	var top []string // the top-level attributes set, in a fixed order
+	for _, a := range []string{"name", "email", "country", "firstName", "lastName", "ip", "avatar"} {
+		switch {
+		case g.chance(0.3):
 			c[a] = pick(g, genStrings)
+		case g.chance(0.03):
+			c[a] = nil
+		default:
+			continue
 		}
+		top = append(top, a)
 	}
 	if g.chance(0.2) {
 		c["anonymous"] = g.chance(0.5)
@@ -173,12 +186,9 @@ func (g *gen) oldUser() map[string]any {
 	if g.chance(0.6) {
 		custom := map[string]any{}
 		for range 1 + g.intn(4) {
-			a := pick(g, genCtxAttrs)
-			if _, builtin := c[a]; builtin && !g.collide {
-				// LaunchDarkly lets whichever of a top-level built-in and a
-				// custom attribute of the same name comes later in the JSON
-				// win; see TestOldUserAttributeCollision.
-				continue
+			a := pick(g, genOldUserCustom)
+			if len(top) > 0 && g.chance(0.3) {
+				a = pick(g, top) // a collision with a top-level attribute
 			}
 			custom[a] = g.value(0)
 		}

@@ -27,7 +27,7 @@ func Parse(data []byte) (Context, error) {
 	if err != nil {
 		return failed(fmt.Errorf("%w: %w", ErrInvalidJSON, err))
 	}
-	return fromValue(v)
+	return fromValue(v, data)
 }
 
 func failed(err error) (Context, error) {
@@ -35,18 +35,27 @@ func failed(err error) (Context, error) {
 }
 
 // FromValue reads a context from an already parsed JSON value, as Parse
-// does.
+// does. A Value does not keep the order of an object's properties, which
+// matters in the old user format (see [ParseOldUser]); FromValue reads such
+// a user as if its properties came in name order, the order in which
+// encoding/json writes a map (so "country" and "avatar" come before
+// "custom", "email", "firstName", "ip" and "lastName" after it).
 func FromValue(v jsonvalue.Value) (Context, error) {
-	return fromValue(v)
+	return fromValue(v, nil)
 }
 
-func fromValue(v jsonvalue.Value) (Context, error) {
+// fromValue reads a context from v, the parsed form of data; data may be
+// nil, and then only an old-format user needs it, re-encoded from v.
+func fromValue(v jsonvalue.Value, data []byte) (Context, error) {
 	if !v.IsObject() {
 		return failed(fmt.Errorf("%w: a context must be a JSON object, not %s", ErrInvalidJSON, v.Type()))
 	}
 	kv, hasKind := v.Get("kind")
 	if !hasKind {
-		return parseOldUser(v)
+		if data == nil {
+			data = v.JSON()
+		}
+		return parseOldUser(data)
 	}
 	if !kv.IsString() {
 		return failed(typeError("kind", "a string", kv))
