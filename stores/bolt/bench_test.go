@@ -198,6 +198,8 @@ func BenchmarkApplyMembership(b *testing.B) {
 			importMembership(b, s, hashes, fmt.Sprintf("bench.g%d", gen))
 		}
 		b.ReportMetric(float64(len(hashes))*float64(gen)/b.Elapsed().Seconds(), "keys/s")
+		in, cp := s.WriteCounts()
+		b.Logf("%d writes in place, %d copied, %d compactions", in, cp, s.Compactions())
 		if fi, err := os.Stat(s.Path()); err == nil {
 			b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
 		}
@@ -217,17 +219,37 @@ func BenchmarkApplyMembership(b *testing.B) {
 	})
 }
 
-// BenchmarkMembership reads memberships from a store of 100,000.
+// BenchmarkMembership reads memberships from a store of 100,000: compacted
+// (after an import), and in the middle of an import, with 15 runs.
 func BenchmarkMembership(b *testing.B) {
-	hashes := contextHashes(100_000)
-	s := benchStore(b, -1, nil)
-	importMembership(b, s, hashes, "bench.g1")
-	ctx := context.Background()
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		m, err := s.Membership(ctx, hashes[i%len(hashes)])
-		if err != nil || len(m.Included) != 1 {
-			b.Fatal(m, err)
-		}
+	for _, c := range []struct {
+		name string
+		runs int
+	}{{"Compacted", 0}, {"Runs15", 15}} {
+		b.Run(c.name, func(b *testing.B) {
+			hashes := contextHashes(100_000)
+			s := benchStore(b, -1, &bolt.Options{NoSync: true})
+			importMembership(b, s, hashes, "bench.g1")
+			ctx := context.Background()
+			for i := range c.runs {
+				batch := make([]store.MembershipChange, 5000)
+				for j := range batch {
+					batch[j] = store.MembershipChange{ContextHash: hashes[(i*5000+j)%len(hashes)], SegmentRef: "bench.g2"}
+				}
+				if err := s.ApplyMembership(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if n, err := s.Runs(); err != nil || n != c.runs {
+				b.Fatalf("%d runs, %v; want %d", n, err, c.runs)
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				m, err := s.Membership(ctx, hashes[i%len(hashes)])
+				if err != nil || len(m.Included) == 0 {
+					b.Fatal(m, err)
+				}
+			}
+		})
 	}
 }

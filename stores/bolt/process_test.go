@@ -254,7 +254,7 @@ func runHelper(role string) error {
 		}
 		return errors.New("never saw the store")
 	}
-	return fmt.Errorf("unknown role %q", role)
+	return runMemberHelper(role)
 }
 
 // helper starts the test binary in a role.

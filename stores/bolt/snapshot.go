@@ -142,8 +142,8 @@ func (sn *snapshot) validate() error {
 		if m == nil {
 			return corrupt(sn.path, "not a daemonflag store (no %s bucket)", metaBucket)
 		}
-		if f := m.Get(metaFormat); !bytes.Equal(f, formatV1) {
-			return corrupt(sn.path, "unsupported store format %q (this version reads %q)", f, formatV1)
+		if f := m.Get(metaFormat); !bytes.Equal(f, formatV2) && !bytes.Equal(f, formatV1) {
+			return corrupt(sn.path, "unsupported store format %q (this version reads %q and %q)", f, formatV1, formatV2)
 		}
 		return nil
 	})

@@ -25,10 +25,15 @@ var (
 	metaGeneration = []byte("generation")
 	metaSnapshot   = []byte("snapshot")
 	metaChanges    = []byte("changes")
-	formatV1       = []byte("1")
+	// Format "2" files may hold membership blocks (members.go); format "1"
+	// files hold one membership per key, which format 2 also allows, so
+	// this version reads both and writes "2".
+	formatV1 = []byte("1")
+	formatV2 = []byte("2")
 
 	initedKey         = []byte("$inited")
 	bigSegmentsBucket = []byte("big_segments")
+	runsBucket        = []byte("big_segments_runs")
 	syncOnKey         = []byte("big_segments_synchronized_on")
 )
 
@@ -62,10 +67,14 @@ type Store struct {
 	lock      *fileLock
 	swept     bool // stale temporary files removed
 	closeOnce sync.Once
+	arena     chunkArena               // values written, reused (members.go)
+	members   []store.MembershipChange // a write's membership changes, reused
+	sorter    changeSorter
 
 	// Counters for tests and benchmarks: writes done in place on the
 	// standby file, and writes that copied or rebuilt the file.
 	inPlaceWrites, copyWrites atomic.Int64
+	compactions               atomic.Int64
 	forceCopy                 atomic.Bool // tests: never write in place
 }
 
@@ -401,16 +410,12 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Membership(ctx context.Context, contextHash string) (store.Membership, error) {
 	var m store.Membership
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		b := s.bucket(tx, bigSegmentsBucket)
-		if b == nil || contextHash == "" {
-			return nil
-		}
-		v := b.Get([]byte(contextHash))
-		if v == nil {
+		pb := s.bucket(tx)
+		if pb == nil || contextHash == "" {
 			return nil
 		}
 		var err error
-		if m, err = decodeMembership(v); err != nil {
+		if m, err = lookupMembership(pb, bytesOf(contextHash)); err != nil {
 			return fmt.Errorf("bolt membership %q: %w", contextHash, err)
 		}
 		return nil
@@ -460,27 +465,19 @@ func (s *Store) ScanMembership(ctx context.Context, fn func(contextHash string, 
 	for {
 		var chunk []entry
 		err := s.view(ctx, func(tx *bbolt.Tx) error {
-			b := s.bucket(tx, bigSegmentsBucket)
-			if b == nil {
+			pb := s.bucket(tx)
+			if pb == nil {
 				return nil
 			}
-			c := b.Cursor()
-			k, v := c.First()
-			if after != nil {
-				k, v = c.Seek(after)
-				if k != nil && string(k) == string(after) {
-					k, v = c.Next()
+			var sc memberScratch
+			err := merge(levels(pb, after, false), &sc, false, func(h []byte) (bool, error) {
+				if !sc.empty(false) {
+					chunk = append(chunk, entry{string(h), sc.membership()})
 				}
-			}
-			for ; k != nil && len(chunk) < scanChunk; k, v = c.Next() {
-				if v == nil {
-					continue
-				}
-				m, err := decodeMembership(v)
-				if err != nil {
-					return fmt.Errorf("bolt scan membership %q: %w", k, err)
-				}
-				chunk = append(chunk, entry{string(k), m})
+				return len(chunk) < scanChunk, nil
+			})
+			if err != nil {
+				return fmt.Errorf("bolt scan membership: %w", err)
 			}
 			return nil
 		})

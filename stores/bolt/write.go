@@ -42,6 +42,9 @@ func (s *Store) slotPaths() [2]string {
 // transaction (group commit).
 type writeOp struct {
 	apply   func(w *txWriter) error
+	extra   int  // bytes the write may add, to size the memory map
+	members int  // membership changes
+	syncOn  bool // sets the synchronized-on time
 	applied bool
 	err     error
 	done    chan struct{}
@@ -54,7 +57,58 @@ type txWriter struct {
 	prefix  []byte
 	changes []change
 	seen    map[string]bool
+	id      []byte // scratch for seen's keys
+
+	// members collects the transaction's membership changes, which are
+	// applied together, in hash order, by flushMembership.
+	members  *[]store.MembershipChange
+	arena    *chunkArena
+	sorter   *changeSorter
+	bsPath   [][]byte // prefix, big_segments
+	runsPath [][]byte // prefix, big_segments_runs
+	// compactFrom, when set, is the live file's transaction, whose
+	// memberships are to be compacted into this new file.
+	compactFrom *bbolt.Tx
+	// db is set when tx writes a file that is not published yet, which
+	// may then be committed in steps (checkpoint).
+	db *bbolt.DB
 }
+
+// checkpoint commits the transaction so far, without syncing, and begins
+// the next, when the file is not published yet (otherwise it does
+// nothing): a large build then holds only a step's pages and values in
+// memory. Bucket handles from before are stale afterwards.
+func (w *txWriter) checkpoint() error {
+	if w.db == nil {
+		return nil
+	}
+	noSync := w.db.NoSync
+	w.db.NoSync = true // the last commit syncs the whole file
+	err := w.tx.Commit()
+	w.db.NoSync = noSync
+	w.tx = nil
+	if err != nil {
+		return err
+	}
+	w.arena.reset(arenaKeep)
+	w.tx, err = w.db.Begin(true)
+	return err
+}
+
+// newTxWriter starts recording the writes of tx. s.wmu must be held: the
+// writer reuses the store's buffers.
+func (s *Store) newTxWriter(tx *bbolt.Tx) *txWriter {
+	s.arena.reset(arenaKeep)
+	clear(s.members)
+	s.members = s.members[:0]
+	return &txWriter{
+		tx: tx, prefix: s.prefix, arena: &s.arena, members: &s.members, sorter: &s.sorter,
+		bsPath: [][]byte{s.prefix, bigSegmentsBucket}, runsPath: [][]byte{s.prefix, runsBucket},
+	}
+}
+
+// arenaKeep is how much of its write buffers a store keeps between writes.
+const arenaKeep = 8 << 20
 
 // bucket returns prefix/names..., creating what is missing.
 func (w *txWriter) bucket(names ...[]byte) (*bbolt.Bucket, error) {
@@ -70,17 +124,31 @@ func (w *txWriter) bucket(names ...[]byte) (*bbolt.Bucket, error) {
 	return b, nil
 }
 
-// record notes that key in prefix/names... changed.
-func (w *txWriter) record(key []byte, names ...[]byte) {
-	path := append([][]byte{w.prefix}, names...)
-	id := string(encodeLogEntry(logEntry{changes: []change{{path: path, key: key}}}))
+// path returns the bucket path prefix/names....
+func (w *txWriter) path(names ...[]byte) [][]byte {
+	return append([][]byte{w.prefix}, names...)
+}
+
+// record notes that key in the bucket at path changed. Once the
+// transaction has more changes than a log entry holds, it stops recording:
+// the generation is then logged as a full rewrite.
+func (w *txWriter) record(path [][]byte, key []byte) {
+	if len(w.changes) > maxLogChanges {
+		return
+	}
+	w.id = w.id[:0]
+	for _, p := range path {
+		w.id = binary.AppendUvarint(w.id, uint64(len(p)))
+		w.id = append(w.id, p...)
+	}
+	w.id = append(w.id, key...)
 	if w.seen == nil {
 		w.seen = map[string]bool{}
 	}
-	if w.seen[id] {
+	if w.seen[string(w.id)] {
 		return
 	}
-	w.seen[id] = true
+	w.seen[string(w.id)] = true
 	w.changes = append(w.changes, change{path: path, key: slices.Clone(key)})
 }
 
@@ -133,15 +201,24 @@ func (s *Store) submit(ctx context.Context, op *writeOp) error {
 	} else {
 		// A batch carries other callers' writes, so one caller's
 		// cancellation does not abort it; Timeout bounds the lock wait.
-		err = s.writeLocked(context.WithoutCancel(ctx), func(w *txWriter) error {
+		extra, members, syncOn := 0, 0, false
+		for _, o := range batch {
+			extra += o.extra
+			members += o.members
+			syncOn = syncOn || o.syncOn
+		}
+		inc := func(w *txWriter) error {
 			for _, o := range batch {
 				o.applied, o.err = false, nil
 				if err := o.apply(w); err != nil {
 					return err
 				}
 			}
-			return nil
-		}, nil, 0)
+			return w.flushMembership()
+		}
+		err = s.writeLocked(context.WithoutCancel(ctx), inc, nil, extra, func(ltx *bbolt.Tx) bool {
+			return s.wantsCompaction(ltx, members, syncOn)
+		})
 	}
 	for _, o := range batch {
 		if err != nil {
@@ -207,10 +284,11 @@ func (s *Store) sweep() {
 // writeLocked takes the writer lock and writes the next file state: with inc
 // applied to the current state (in place on the standby file when possible),
 // or, when full is set, built from scratch by full. It then publishes it.
-// s.wmu must be held.
+// When compact, given the live file, reports true, inc is applied to a
+// rebuilt file whose memberships are compacted instead. s.wmu must be held.
 //
 // extra estimates how many bytes the write adds, to size the memory map.
-func (s *Store) writeLocked(ctx context.Context, inc func(w *txWriter) error, full func(ctx context.Context, w *txWriter, live *bbolt.Tx) error, extra int) (err error) {
+func (s *Store) writeLocked(ctx context.Context, inc func(w *txWriter) error, full func(ctx context.Context, w *txWriter, live *bbolt.Tx) error, extra int, compact func(ltx *bbolt.Tx) bool) (err error) {
 	unlock, err := s.lockWriter(ctx)
 	if err != nil {
 		return err
@@ -228,6 +306,17 @@ func (s *Store) writeLocked(ctx context.Context, inc func(w *txWriter) error, fu
 	s.mu.RLock()
 	live := s.snap
 	slot, canInPlace := s.standby(live)
+	if inc != nil && compact != nil && live != nil {
+		want := false
+		if err := live.view(func(ltx *bbolt.Tx) error { want = compact(ltx); return nil }); err != nil {
+			s.mu.RUnlock()
+			return err
+		}
+		if want {
+			full, inc = s.rebuild(inc), nil
+			s.compactions.Add(1)
+		}
+	}
 	built := false
 	if inc != nil && canInPlace && !s.forceCopy.Load() {
 		built, err = s.writeInPlace(live, slot, inc)
@@ -308,7 +397,7 @@ func (s *Store) writeInPlace(live *snapshot, slot string, inc func(w *txWriter) 
 				if err := copyLog(ltx, tx); err != nil {
 					return err
 				}
-				w := &txWriter{tx: tx, prefix: s.prefix}
+				w := s.newTxWriter(tx)
 				if err := inc(w); err != nil {
 					return err
 				}
@@ -386,29 +475,54 @@ func catchUpPlan(ltx *bbolt.Tx, sGen uint64, sID []byte, lGen uint64) (plan []ch
 	return plan, true
 }
 
-// copyKey makes key c in tx what it is in ltx: copied, or deleted.
+// copyKey makes key c in tx what it is in ltx: a value or a bucket copied,
+// or deleted. The bucket holding it takes ltx's sequence number too.
 func copyKey(ltx, tx *bbolt.Tx, c change) error {
 	var v []byte
-	if src := nested(ltx, c.path); src != nil {
-		v = src.Get(c.key)
-	}
-	if v == nil {
-		if dst := nested(tx, c.path); dst != nil {
-			return dst.Delete(c.key)
+	var sub *bbolt.Bucket
+	src := nested(ltx, c.path)
+	if src != nil {
+		if v = src.Get(c.key); v == nil {
+			sub = src.Bucket(c.key)
 		}
-		return nil
 	}
-	dst, err := tx.CreateBucketIfNotExists(c.path[0])
-	for _, n := range c.path[1:] {
+	dst := nested(tx, c.path)
+	if dst == nil {
+		if src == nil {
+			return nil
+		}
+		var err error
+		dst, err = tx.CreateBucketIfNotExists(c.path[0])
+		for _, n := range c.path[1:] {
+			if err != nil {
+				break
+			}
+			dst, err = dst.CreateBucketIfNotExists(n)
+		}
 		if err != nil {
-			break
+			return err
 		}
-		dst, err = dst.CreateBucketIfNotExists(n)
 	}
-	if err != nil {
-		return err
+	if src != nil && dst.Sequence() != src.Sequence() {
+		if err := dst.SetSequence(src.Sequence()); err != nil {
+			return err
+		}
 	}
-	return dst.Put(c.key, slices.Clone(v))
+	if dst.Bucket(c.key) != nil {
+		if err := dst.DeleteBucket(c.key); err != nil {
+			return err
+		}
+	}
+	switch {
+	case sub != nil:
+		return copyBucket(dst.CreateBucket, c.key, sub)
+	case v != nil:
+		// v stays valid: the live file's read transaction outlasts the
+		// commit.
+		return dst.Put(c.key, v)
+	default:
+		return dst.Delete(c.key)
+	}
 }
 
 func nested(tx *bbolt.Tx, path [][]byte) *bbolt.Bucket {
@@ -487,7 +601,7 @@ func writeMeta(tx *bbolt.Tx, gen uint64, changes []change, full bool) error {
 	}
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
-	for _, kv := range [][2][]byte{{metaFormat, formatV1}, {metaGeneration, u64(gen)}, {metaSnapshot, id}} {
+	for _, kv := range [][2][]byte{{metaFormat, formatV2}, {metaGeneration, u64(gen)}, {metaSnapshot, id}} {
 		if err := m.Put(kv[0], kv[1]); err != nil {
 			return err
 		}
@@ -563,19 +677,34 @@ func (s *Store) writeCopy(ctx context.Context, live *snapshot, slot string, inc 
 			lGen, _ = readMeta(ltx)
 		}
 		return guarded(name, func() error {
-			return db.Update(func(tx *bbolt.Tx) error {
-				w := &txWriter{tx: tx, prefix: s.prefix}
-				if full != nil {
-					if err := full(ctx, w, ltx); err != nil {
-						return err
-					}
-					return writeMeta(tx, lGen+1, nil, true)
+			tx, err := db.Begin(true)
+			if err != nil {
+				return err
+			}
+			w := s.newTxWriter(tx)
+			w.db = db // the file is not published yet: checkpoints are allowed
+			defer func() {
+				if w.tx != nil {
+					_ = w.tx.Rollback()
 				}
-				if err := inc(w); err != nil {
-					return err
+			}()
+			if full != nil {
+				err = full(ctx, w, ltx)
+				if err == nil {
+					err = writeMeta(w.tx, lGen+1, nil, true)
 				}
-				return writeMeta(tx, lGen+1, w.changes, lGen == 0)
-			})
+			} else {
+				err = inc(w)
+				if err == nil {
+					err = writeMeta(w.tx, lGen+1, w.changes, lGen == 0)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			err = w.tx.Commit()
+			w.tx = nil
+			return err
 		})
 	}
 	if live != nil {
@@ -680,7 +809,7 @@ func (s *Store) Init(ctx context.Context, data []store.Collection) error {
 	}
 	return s.writeLocked(ctx, nil, func(ctx context.Context, w *txWriter, ltx *bbolt.Tx) error {
 		return s.buildInit(ctx, w.tx, ltx, data)
-	}, size)
+	}, size, nil)
 }
 
 // buildInit fills an empty transaction: everything of the live file but this
@@ -703,9 +832,11 @@ func (s *Store) buildInit(ctx context.Context, tx, ltx *bbolt.Tx, data []store.C
 	}
 	if ltx != nil {
 		if lp := ltx.Bucket(s.prefix); lp != nil {
-			if bs := lp.Bucket(bigSegmentsBucket); bs != nil {
-				if err := copyBucket(pb.CreateBucket, bigSegmentsBucket, bs); err != nil {
-					return err
+			for _, name := range [][]byte{bigSegmentsBucket, runsBucket} {
+				if bs := lp.Bucket(name); bs != nil {
+					if err := copyBucket(pb.CreateBucket, name, bs); err != nil {
+						return err
+					}
 				}
 			}
 			if v := lp.Get(syncOnKey); v != nil {
@@ -749,6 +880,9 @@ func copyBucket(create func([]byte) (*bbolt.Bucket, error), name []byte, src *bb
 		return err
 	}
 	dst.FillPercent = 1
+	if err := dst.SetSequence(src.Sequence()); err != nil {
+		return err
+	}
 	return src.ForEach(func(k, v []byte) error {
 		if v == nil {
 			sub := src.Bucket(k)
@@ -757,7 +891,9 @@ func copyBucket(create func([]byte) (*bbolt.Bucket, error), name []byte, src *bb
 			}
 			return copyBucket(dst.CreateBucket, k, sub)
 		}
-		return dst.Put(slices.Clone(k), slices.Clone(v))
+		// k and v stay valid: the source's read transaction outlasts the
+		// commit.
+		return dst.Put(k, v)
 	})
 }
 
@@ -787,7 +923,7 @@ func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item st
 		if err := b.Put(k, val); err != nil {
 			return err
 		}
-		w.record(k, kb)
+		w.record(w.path(kb), k)
 		op.applied = true
 		return nil
 	}
@@ -798,49 +934,22 @@ func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item st
 }
 
 // ApplyMembership applies big-segment membership changes in order, in one
-// write.
+// write. Concurrent calls are committed together.
 func (s *Store) ApplyMembership(ctx context.Context, changes []store.MembershipChange) error {
+	extra := 0
 	for _, c := range changes {
 		if err := checkKey("context hash", c.ContextHash); err != nil {
 			return err
 		}
+		extra += len(c.ContextHash) + len(c.SegmentRef) + 8
 	}
 	if len(changes) == 0 {
 		return s.beginWrite(ctx)
 	}
-	changes = slices.Clone(changes)
-	op := &writeOp{}
+	// changes is only read, and only until submit returns.
+	op := &writeOp{extra: extra, members: len(changes)}
 	op.apply = func(w *txWriter) error {
-		b, err := w.bucket(bigSegmentsBucket)
-		if err != nil {
-			return err
-		}
-		for _, c := range changes {
-			k := []byte(c.ContextHash)
-			var m store.Membership
-			if v := b.Get(k); v != nil {
-				// A value that does not decode is replaced.
-				m, _ = decodeMembership(v)
-			}
-			set := &m.Included
-			if c.Excluded {
-				set = &m.Excluded
-			}
-			if c.Remove {
-				*set = removeRef(*set, c.SegmentRef)
-			} else {
-				*set = addRef(*set, c.SegmentRef)
-			}
-			if len(m.Included)+len(m.Excluded) == 0 {
-				err = b.Delete(k)
-			} else {
-				err = b.Put(k, encodeMembership(m))
-			}
-			if err != nil {
-				return err
-			}
-			w.record(k, bigSegmentsBucket)
-		}
+		*w.members = append(*w.members, changes...)
 		return nil
 	}
 	return s.submit(ctx, op)
@@ -850,7 +959,7 @@ func (s *Store) ApplyMembership(ctx context.Context, changes []store.MembershipC
 // data was last known to be up to date.
 func (s *Store) SetSynchronizedOn(ctx context.Context, t time.Time) error {
 	v := strconv.AppendInt(nil, t.UnixMilli(), 10)
-	op := &writeOp{}
+	op := &writeOp{syncOn: true}
 	op.apply = func(w *txWriter) error {
 		b, err := w.bucket()
 		if err != nil {
@@ -859,8 +968,75 @@ func (s *Store) SetSynchronizedOn(ctx context.Context, t time.Time) error {
 		if err := b.Put(syncOnKey, v); err != nil {
 			return err
 		}
-		w.record(syncOnKey)
+		w.record(w.path(), syncOnKey)
 		return nil
 	}
 	return s.submit(ctx, op)
+}
+
+// wantsCompaction reports whether a write of members membership changes,
+// setting the synchronized-on time when syncOn is set, should compact the
+// runs of the live file ltx into its base: always on a synchronized-on time
+// (the end of an import, or a periodic touch); and when a new run would
+// make more than maxRuns, if the runs hold at least half as many
+// memberships as the base (otherwise the runs are merged into one, which
+// costs less; see txWriter.flushMembership).
+func (s *Store) wantsCompaction(ltx *bbolt.Tx, members int, syncOn bool) bool {
+	pb := ltx.Bucket(s.prefix)
+	if pb == nil {
+		return false
+	}
+	n, inRuns := runStats(pb)
+	switch {
+	case n == 0:
+		return false
+	case syncOn:
+		return true
+	case members == 0 || n+1 <= maxRuns:
+		return false
+	}
+	var inBase uint64
+	if b := pb.Bucket(bigSegmentsBucket); b != nil {
+		inBase = b.Sequence()
+	}
+	return inRuns+uint64(members) >= inBase/2
+}
+
+// rebuild returns a builder of a new file: the live file with this prefix's
+// memberships compacted, and then inc applied.
+func (s *Store) rebuild(inc func(w *txWriter) error) func(ctx context.Context, w *txWriter, ltx *bbolt.Tx) error {
+	return func(ctx context.Context, w *txWriter, ltx *bbolt.Tx) error {
+		err := ltx.ForEach(func(name []byte, b *bbolt.Bucket) error {
+			if string(name) == string(metaBucket) || string(name) == string(s.prefix) {
+				return nil
+			}
+			return copyBucket(w.tx.CreateBucket, name, b)
+		})
+		if err != nil {
+			return err
+		}
+		pb, err := w.tx.CreateBucket(s.prefix)
+		if err != nil {
+			return err
+		}
+		if lp := ltx.Bucket(s.prefix); lp != nil {
+			c := lp.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				switch {
+				case string(k) == string(bigSegmentsBucket) || string(k) == string(runsBucket):
+				case v == nil:
+					if sub := lp.Bucket(k); sub != nil {
+						err = copyBucket(pb.CreateBucket, k, sub)
+					}
+				default:
+					err = pb.Put(k, v)
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+		w.compactFrom = ltx
+		return inc(w)
+	}
 }
