@@ -207,11 +207,15 @@ func runHelper(role string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Println("upsert-start")
 		for v := cur.Version + 1; ; v++ {
 			c := counterItem(v)
 			if _, err := s.Upsert(ctx, store.Features, c.Key, c.Item); err != nil {
 				return err
+			}
+			if v == cur.Version+1 {
+				// Said after the first upsert is published, so a kill
+				// from here on always follows some progress.
+				fmt.Println("upsert-start")
 			}
 		}
 
