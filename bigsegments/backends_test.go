@@ -2,8 +2,6 @@ package bigsegments_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"path/filepath"
 	"sync/atomic"
@@ -20,6 +18,7 @@ import (
 	"github.com/daemonflag/daemonflag/stores/bolt"
 	dynamostore "github.com/daemonflag/daemonflag/stores/dynamodb"
 	redisstore "github.com/daemonflag/daemonflag/stores/redis"
+	"github.com/daemonflag/daemonflag/stores/testaddrs"
 )
 
 // backend opens a fresh, empty big-segment dataset on a real store.
@@ -56,17 +55,11 @@ func openBolt(t testing.TB) (store.BigSegmentReader, store.BigSegmentWriter) {
 	return r, w
 }
 
-func randomToken() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // openRedis opens a store on the test Redis server under a prefix of its
 // own, whose keys it deletes at the end.
 func openRedis(t testing.TB) (store.BigSegmentReader, store.BigSegmentWriter) {
 	url := testservers.RedisURL(t)
-	prefix := "dftest-bigsegments-" + randomToken()
+	prefix := "dftest-bigsegments-" + testaddrs.Token()
 	s, err := redisstore.New(redisstore.Options{URL: url, Prefix: prefix})
 	if err != nil {
 		t.Fatalf("redis store: %v", err)
@@ -100,7 +93,7 @@ func openDynamoDB(t testing.TB) (store.BigSegmentReader, store.BigSegmentWriter)
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("daemonflag-test", "daemonflag-test", ""),
 	}
-	table := "dftest-bigsegments-" + randomToken()
+	table := "dftest-bigsegments-" + testaddrs.Token()
 	ctx := context.Background()
 	s, err := dynamostore.New(ctx, dynamostore.Options{Table: table, Endpoint: endpoint, AWSConfig: &cfg, CreateTable: true})
 	if err != nil {

@@ -65,47 +65,19 @@ func (e *entity) evaluate(ctx context.Context, p *evaluateParams) (any, error) {
 	// detail; the error return adds nothing the harness checks.
 	switch p.ValueType {
 	case "bool":
-		def := p.DefaultValue.Bool()
-		var v bool
-		if p.Detail {
-			v, detail, _ = c.BoolVariationDetailCtx(ctx, p.FlagKey, ec, def)
-		} else {
-			v, _ = c.BoolVariationCtx(ctx, p.FlagKey, ec, def)
-		}
-		value = jsonvalue.Bool(v)
+		v, d := variation(ctx, p, ec, p.DefaultValue.Bool(), c.BoolVariationCtx, c.BoolVariationDetailCtx)
+		value, detail = jsonvalue.Bool(v), d
 	case "int":
-		def := p.DefaultValue.Int()
-		var v int
-		if p.Detail {
-			v, detail, _ = c.IntVariationDetailCtx(ctx, p.FlagKey, ec, def)
-		} else {
-			v, _ = c.IntVariationCtx(ctx, p.FlagKey, ec, def)
-		}
-		value = jsonvalue.Int(v)
+		v, d := variation(ctx, p, ec, p.DefaultValue.Int(), c.IntVariationCtx, c.IntVariationDetailCtx)
+		value, detail = jsonvalue.Int(v), d
 	case "double":
-		def := p.DefaultValue.Float64()
-		var v float64
-		if p.Detail {
-			v, detail, _ = c.Float64VariationDetailCtx(ctx, p.FlagKey, ec, def)
-		} else {
-			v, _ = c.Float64VariationCtx(ctx, p.FlagKey, ec, def)
-		}
-		value = jsonvalue.Float(v)
+		v, d := variation(ctx, p, ec, p.DefaultValue.Float64(), c.Float64VariationCtx, c.Float64VariationDetailCtx)
+		value, detail = jsonvalue.Float(v), d
 	case "string":
-		def := p.DefaultValue.Str()
-		var v string
-		if p.Detail {
-			v, detail, _ = c.StringVariationDetailCtx(ctx, p.FlagKey, ec, def)
-		} else {
-			v, _ = c.StringVariationCtx(ctx, p.FlagKey, ec, def)
-		}
-		value = jsonvalue.String(v)
+		v, d := variation(ctx, p, ec, p.DefaultValue.Str(), c.StringVariationCtx, c.StringVariationDetailCtx)
+		value, detail = jsonvalue.String(v), d
 	case "any", "":
-		if p.Detail {
-			value, detail, _ = c.JSONVariationDetailCtx(ctx, p.FlagKey, ec, p.DefaultValue)
-		} else {
-			value, _ = c.JSONVariationCtx(ctx, p.FlagKey, ec, p.DefaultValue)
-		}
+		value, detail = variation(ctx, p, ec, p.DefaultValue, c.JSONVariationCtx, c.JSONVariationDetailCtx)
 	default:
 		return nil, badRequest("unknown valueType %q (want bool, int, double, string or any)", p.ValueType)
 	}
@@ -117,6 +89,20 @@ func (e *entity) evaluate(ctx context.Context, p *evaluateParams) (any, error) {
 		resp.Reason = &detail.Reason
 	}
 	return resp, nil
+}
+
+// variation evaluates the flag of p with a typed variation method: the
+// detail one when p asks for detail, the plain one (and a zero detail)
+// otherwise.
+func variation[T any](ctx context.Context, p *evaluateParams, ec evalctx.Context, def T,
+	plain func(context.Context, string, evalctx.Context, T) (T, error),
+	withDetail func(context.Context, string, evalctx.Context, T) (T, evaluation.Detail, error)) (T, evaluation.Detail) {
+	if p.Detail {
+		v, d, _ := withDetail(ctx, p.FlagKey, ec, def)
+		return v, d
+	}
+	v, _ := plain(ctx, p.FlagKey, ec, def)
+	return v, evaluation.Detail{}
 }
 
 // evaluateAllParams are the parameters of the "evaluateAll" command.

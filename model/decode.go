@@ -12,16 +12,9 @@ import (
 func DecodeFlag(data []byte) (*Flag, error) {
 	d := newDecoder(data, "flag")
 	f := &Flag{}
-	readObject(d, f, d.flagField)
-	d.end()
-	if d.err == nil && f.Key == "" {
-		d.depth = 0
-		d.enter("key")
-		d.pos = -1
-		d.fail("missing or empty")
-	}
-	if d.err != nil {
-		return nil, finishError(d, f.Key)
+	readFlag(d, f)
+	if err := d.finish(f.Key); err != nil {
+		return nil, err
 	}
 	PreprocessFlag(f)
 	return f, nil
@@ -31,16 +24,9 @@ func DecodeFlag(data []byte) (*Flag, error) {
 func DecodeSegment(data []byte) (*Segment, error) {
 	d := newDecoder(data, "segment")
 	s := &Segment{}
-	readObject(d, s, d.segmentField)
-	d.end()
-	if d.err == nil && s.Key == "" {
-		d.depth = 0
-		d.enter("key")
-		d.pos = -1
-		d.fail("missing or empty")
-	}
-	if d.err != nil {
-		return nil, finishError(d, s.Key)
+	readSegment(d, s)
+	if err := d.finish(s.Key); err != nil {
+		return nil, err
 	}
 	PreprocessSegment(s)
 	return s, nil
@@ -66,15 +52,26 @@ func (s *Segment) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// finishError fills in the item key, looking for it in the document when
-// the error came before the key was read.
-func finishError(d *decoder, key string) error {
-	e := d.err
+// finish checks the end of an item's document, whose key property read as
+// key, and returns the decoding error, if any, with the item key filled in
+// (looked for in the document when the error came before the key was
+// read).
+func (d *decoder) finish(key string) error {
+	d.end()
+	if d.err == nil && key == "" {
+		d.depth = 0
+		d.enter("key")
+		d.pos = -1
+		d.fail("missing or empty")
+	}
+	if d.err == nil {
+		return nil
+	}
 	if key == "" {
 		key = findKey(d.data)
 	}
-	e.Key = key
-	return e
+	d.err.Key = key
+	return d.err
 }
 
 // findKey returns the top-level "key" string of a possibly invalid
@@ -96,11 +93,12 @@ func findKey(data []byte) string {
 	return key
 }
 
-// The schema is objects whose properties are read by a field function:
-// one per type, called with the decoder at the property's value and the
-// property on the error path. It must consume the value; d.keep keeps one
-// it does not know. These helpers read the objects and arrays of objects
-// around the field functions.
+// readObject, readOptObject and readObjects read the schema's objects for
+// the readers below. Each reader passes a field function for its type,
+// called for every property with the decoder at the property's value and
+// the property on the error path; it must consume the value (d.keep keeps
+// one it does not know). Field functions are closures over d: passing d to
+// a function value as an argument would move the decoder to the heap.
 
 // readObject reads an object into t, calling field for each property. It
 // returns false, with an error recorded, when the next value is not an
@@ -151,155 +149,180 @@ func readObjects[T any](d *decoder, field func(t *T, name string)) []T {
 	return out
 }
 
-func (d *decoder) flagField(f *Flag, name string) {
-	switch name {
-	case "key":
-		f.Key = d.str()
-	case "version":
-		f.Version = d.integer()
-	case "deleted":
-		f.Deleted = d.boolean()
-	case "on":
-		f.On = d.boolean()
-	case "variations":
-		f.Variations = d.valueList()
-	case "offVariation":
-		f.OffVariation = d.optInt()
-	case "fallthrough":
-		f.Fallthrough = VariationOrRollout{}
-		if !d.null() {
-			readObject(d, &f.Fallthrough, d.fallthroughField)
-		}
-	case "prerequisites":
-		f.Prerequisites = readObjects(d, d.prerequisiteField)
-	case "targets":
-		f.Targets = readObjects(d, d.targetField)
-	case "contextTargets":
-		f.ContextTargets = readObjects(d, d.targetField)
-	case "rules":
-		f.Rules = readObjects(d, d.flagRuleField)
-	case "salt":
-		f.Salt = d.str()
-	case "clientSide":
-		f.ClientSide = d.boolean()
-	case "clientSideAvailability":
-		f.ClientSideAvailability = readOptObject(d, d.availabilityField)
-	case "trackEvents":
-		f.TrackEvents = d.boolean()
-	case "trackEventsFallthrough":
-		f.TrackEventsFallthrough = d.boolean()
-	case "debugEventsUntilDate":
-		f.DebugEventsUntilDate = nil
-		if !d.null() {
-			n := int64(d.number())
-			if d.err == nil {
-				f.DebugEventsUntilDate = &n
+func readFlag(d *decoder, f *Flag) {
+	readObject(d, f, func(f *Flag, name string) {
+		switch name {
+		case "key":
+			f.Key = d.str()
+		case "version":
+			f.Version = d.integer()
+		case "deleted":
+			f.Deleted = d.boolean()
+		case "on":
+			f.On = d.boolean()
+		case "variations":
+			f.Variations = d.valueList()
+		case "offVariation":
+			f.OffVariation = d.optInt()
+		case "fallthrough":
+			f.Fallthrough = VariationOrRollout{}
+			if !d.null() {
+				readVariationOrRollout(d, &f.Fallthrough)
 			}
+		case "prerequisites":
+			f.Prerequisites = readPrerequisites(d)
+		case "targets":
+			f.Targets = readTargets(d)
+		case "contextTargets":
+			f.ContextTargets = readTargets(d)
+		case "rules":
+			f.Rules = readFlagRules(d)
+		case "salt":
+			f.Salt = d.str()
+		case "clientSide":
+			f.ClientSide = d.boolean()
+		case "clientSideAvailability":
+			f.ClientSideAvailability = readAvailability(d)
+		case "trackEvents":
+			f.TrackEvents = d.boolean()
+		case "trackEventsFallthrough":
+			f.TrackEventsFallthrough = d.boolean()
+		case "debugEventsUntilDate":
+			f.DebugEventsUntilDate = nil
+			if !d.null() {
+				n := int64(d.number())
+				if d.err == nil {
+					f.DebugEventsUntilDate = &n
+				}
+			}
+		case "excludeFromSummaries":
+			f.ExcludeFromSummaries = d.boolean()
+		case "samplingRatio":
+			f.SamplingRatio = d.optInt()
+		case "migration":
+			f.Migration = readMigration(d)
+		default:
+			d.keep(&f.extra, name)
 		}
-	case "excludeFromSummaries":
-		f.ExcludeFromSummaries = d.boolean()
-	case "samplingRatio":
-		f.SamplingRatio = d.optInt()
-	case "migration":
-		f.Migration = readOptObject(d, d.migrationField)
-	default:
-		d.keep(&f.extra, name)
-	}
+	})
 }
 
-func (d *decoder) prerequisiteField(p *Prerequisite, name string) {
-	switch name {
-	case "key":
-		p.Key = d.str()
-	case "variation":
-		p.Variation = d.integer()
-	default:
-		d.keep(&p.extra, name)
-	}
+func readPrerequisites(d *decoder) []Prerequisite {
+	return readObjects(d, func(p *Prerequisite, name string) {
+		switch name {
+		case "key":
+			p.Key = d.str()
+		case "variation":
+			p.Variation = d.integer()
+		default:
+			d.keep(&p.extra, name)
+		}
+	})
 }
 
-func (d *decoder) targetField(t *Target, name string) {
-	switch name {
-	case "contextKind":
-		t.ContextKind = evalctx.Kind(d.str())
-	case "variation":
-		t.Variation = d.integer()
-	case "values":
-		t.Values = d.strList()
-	default:
-		d.keep(&t.extra, name)
-	}
+func readTargets(d *decoder) []Target {
+	return readObjects(d, func(t *Target, name string) {
+		switch name {
+		case "contextKind":
+			t.ContextKind = evalctx.Kind(d.str())
+		case "variation":
+			t.Variation = d.integer()
+		case "values":
+			t.Values = d.strList()
+		default:
+			d.keep(&t.extra, name)
+		}
+	})
 }
 
-func (d *decoder) flagRuleField(r *FlagRule, name string) {
-	switch name {
-	case "id":
-		r.ID = d.str()
-	case "variation":
-		r.Variation = d.optInt()
-	case "rollout":
-		r.Rollout = readRollout(d)
-	case "clauses":
-		r.Clauses = readClauses(d)
-	case "trackEvents":
-		r.TrackEvents = d.boolean()
-	default:
-		d.keep(&r.extra, name)
-	}
+func readFlagRules(d *decoder) []FlagRule {
+	return readObjects(d, func(r *FlagRule, name string) {
+		switch name {
+		case "id":
+			r.ID = d.str()
+		case "variation":
+			r.Variation = d.optInt()
+		case "rollout":
+			r.Rollout = readRollout(d)
+		case "clauses":
+			r.Clauses = readClauses(d)
+		case "trackEvents":
+			r.TrackEvents = d.boolean()
+		default:
+			d.keep(&r.extra, name)
+		}
+	})
 }
 
-// fallthroughField reads a property of a flag's fallthrough object.
-func (d *decoder) fallthroughField(vr *VariationOrRollout, name string) {
-	switch name {
-	case "variation":
-		vr.Variation = d.optInt()
-	case "rollout":
-		vr.Rollout = readRollout(d)
-	default:
-		d.keep(&vr.extra, name)
-	}
+// readVariationOrRollout reads a fallthrough object.
+func readVariationOrRollout(d *decoder, vr *VariationOrRollout) {
+	readObject(d, vr, func(vr *VariationOrRollout, name string) {
+		switch name {
+		case "variation":
+			vr.Variation = d.optInt()
+		case "rollout":
+			vr.Rollout = readRollout(d)
+		default:
+			d.keep(&vr.extra, name)
+		}
+	})
 }
 
 func readRollout(d *decoder) *Rollout {
-	r := readOptObject(d, d.rolloutField)
+	r := readOptObject(d, func(r *Rollout, name string) {
+		switch name {
+		case "kind":
+			r.Kind = RolloutKind(d.str())
+		case "contextKind":
+			r.ContextKind = evalctx.Kind(d.str())
+		case "variations":
+			r.Variations = readWeightedVariations(d)
+		case "bucketBy":
+			r.bucketByRaw = d.str()
+		case "seed":
+			r.Seed = d.optInt()
+		default:
+			d.keep(&r.extra, name)
+		}
+	})
 	if r != nil {
 		r.BucketBy = makeRef(r.bucketByRaw, r.ContextKind)
 	}
 	return r
 }
 
-func (d *decoder) rolloutField(r *Rollout, name string) {
-	switch name {
-	case "kind":
-		r.Kind = RolloutKind(d.str())
-	case "contextKind":
-		r.ContextKind = evalctx.Kind(d.str())
-	case "variations":
-		r.Variations = readObjects(d, d.weightedVariationField)
-	case "bucketBy":
-		r.bucketByRaw = d.str()
-	case "seed":
-		r.Seed = d.optInt()
-	default:
-		d.keep(&r.extra, name)
-	}
-}
-
-func (d *decoder) weightedVariationField(wv *WeightedVariation, name string) {
-	switch name {
-	case "variation":
-		wv.Variation = d.integer()
-	case "weight":
-		wv.Weight = d.integer()
-	case "untracked":
-		wv.Untracked = d.boolean()
-	default:
-		d.keep(&wv.extra, name)
-	}
+func readWeightedVariations(d *decoder) []WeightedVariation {
+	return readObjects(d, func(wv *WeightedVariation, name string) {
+		switch name {
+		case "variation":
+			wv.Variation = d.integer()
+		case "weight":
+			wv.Weight = d.integer()
+		case "untracked":
+			wv.Untracked = d.boolean()
+		default:
+			d.keep(&wv.extra, name)
+		}
+	})
 }
 
 func readClauses(d *decoder) []Clause {
-	cs := readObjects(d, d.clauseField)
+	cs := readObjects(d, func(c *Clause, name string) {
+		switch name {
+		case "contextKind":
+			c.ContextKind = evalctx.Kind(d.str())
+		case "attribute":
+			c.attrRaw = d.str()
+		case "op":
+			c.Op = Operator(d.str())
+		case "values":
+			c.Values = d.valueList()
+		case "negate":
+			c.Negate = d.boolean()
+		default:
+			d.keep(&c.extra, name)
+		}
+	})
 	for i := range cs {
 		c := &cs[i]
 		c.Attribute = makeRef(c.attrRaw, c.ContextKind)
@@ -307,107 +330,96 @@ func readClauses(d *decoder) []Clause {
 	return cs
 }
 
-func (d *decoder) clauseField(c *Clause, name string) {
-	switch name {
-	case "contextKind":
-		c.ContextKind = evalctx.Kind(d.str())
-	case "attribute":
-		c.attrRaw = d.str()
-	case "op":
-		c.Op = Operator(d.str())
-	case "values":
-		c.Values = d.valueList()
-	case "negate":
-		c.Negate = d.boolean()
-	default:
-		d.keep(&c.extra, name)
-	}
+func readAvailability(d *decoder) *ClientSideAvailability {
+	return readOptObject(d, func(a *ClientSideAvailability, name string) {
+		switch name {
+		case "usingMobileKey":
+			a.UsingMobileKey = d.boolean()
+		case "usingEnvironmentId":
+			a.UsingEnvironmentID = d.boolean()
+		default:
+			d.keep(&a.extra, name)
+		}
+	})
 }
 
-func (d *decoder) availabilityField(a *ClientSideAvailability, name string) {
-	switch name {
-	case "usingMobileKey":
-		a.UsingMobileKey = d.boolean()
-	case "usingEnvironmentId":
-		a.UsingEnvironmentID = d.boolean()
-	default:
-		d.keep(&a.extra, name)
-	}
+func readMigration(d *decoder) *Migration {
+	return readOptObject(d, func(m *Migration, name string) {
+		switch name {
+		case "checkRatio":
+			m.CheckRatio = d.optInt()
+		default:
+			d.keep(&m.extra, name)
+		}
+	})
 }
 
-func (d *decoder) migrationField(m *Migration, name string) {
-	switch name {
-	case "checkRatio":
-		m.CheckRatio = d.optInt()
-	default:
-		d.keep(&m.extra, name)
-	}
+func readSegment(d *decoder, s *Segment) {
+	readObject(d, s, func(s *Segment, name string) {
+		switch name {
+		case "key":
+			s.Key = d.str()
+		case "version":
+			s.Version = d.integer()
+		case "deleted":
+			s.Deleted = d.boolean()
+		case "included":
+			s.Included = d.strList()
+		case "excluded":
+			s.Excluded = d.strList()
+		case "includedContexts":
+			s.IncludedContexts = readSegmentTargets(d)
+		case "excludedContexts":
+			s.ExcludedContexts = readSegmentTargets(d)
+		case "rules":
+			s.Rules = readSegmentRules(d)
+		case "salt":
+			s.Salt = d.str()
+		case "unbounded":
+			s.Unbounded = d.boolean()
+		case "unboundedContextKind":
+			s.UnboundedContextKind = evalctx.Kind(d.str())
+		case "generation":
+			s.Generation = d.optInt()
+		default:
+			d.keep(&s.extra, name)
+		}
+	})
 }
 
-func (d *decoder) segmentField(s *Segment, name string) {
-	switch name {
-	case "key":
-		s.Key = d.str()
-	case "version":
-		s.Version = d.integer()
-	case "deleted":
-		s.Deleted = d.boolean()
-	case "included":
-		s.Included = d.strList()
-	case "excluded":
-		s.Excluded = d.strList()
-	case "includedContexts":
-		s.IncludedContexts = readObjects(d, d.segmentTargetField)
-	case "excludedContexts":
-		s.ExcludedContexts = readObjects(d, d.segmentTargetField)
-	case "rules":
-		s.Rules = readSegmentRules(d)
-	case "salt":
-		s.Salt = d.str()
-	case "unbounded":
-		s.Unbounded = d.boolean()
-	case "unboundedContextKind":
-		s.UnboundedContextKind = evalctx.Kind(d.str())
-	case "generation":
-		s.Generation = d.optInt()
-	default:
-		d.keep(&s.extra, name)
-	}
-}
-
-func (d *decoder) segmentTargetField(t *SegmentTarget, name string) {
-	switch name {
-	case "contextKind":
-		t.ContextKind = evalctx.Kind(d.str())
-	case "values":
-		t.Values = d.strList()
-	default:
-		d.keep(&t.extra, name)
-	}
+func readSegmentTargets(d *decoder) []SegmentTarget {
+	return readObjects(d, func(t *SegmentTarget, name string) {
+		switch name {
+		case "contextKind":
+			t.ContextKind = evalctx.Kind(d.str())
+		case "values":
+			t.Values = d.strList()
+		default:
+			d.keep(&t.extra, name)
+		}
+	})
 }
 
 func readSegmentRules(d *decoder) []SegmentRule {
-	rs := readObjects(d, d.segmentRuleField)
+	rs := readObjects(d, func(r *SegmentRule, name string) {
+		switch name {
+		case "id":
+			r.ID = d.str()
+		case "clauses":
+			r.Clauses = readClauses(d)
+		case "weight":
+			r.Weight = d.optInt()
+		case "bucketBy":
+			r.bucketByRaw = d.str()
+		case "rolloutContextKind":
+			r.RolloutContextKind = evalctx.Kind(d.str())
+		default:
+			d.keep(&r.extra, name)
+		}
+	})
 	for i := range rs {
 		r := &rs[i]
 		r.BucketBy = makeRef(r.bucketByRaw, r.RolloutContextKind)
 	}
 	return rs
-}
-
-func (d *decoder) segmentRuleField(r *SegmentRule, name string) {
-	switch name {
-	case "id":
-		r.ID = d.str()
-	case "clauses":
-		r.Clauses = readClauses(d)
-	case "weight":
-		r.Weight = d.optInt()
-	case "bucketBy":
-		r.bucketByRaw = d.str()
-	case "rolloutContextKind":
-		r.RolloutContextKind = evalctx.Kind(d.str())
-	default:
-		d.keep(&r.extra, name)
-	}
 }

@@ -23,34 +23,22 @@ func (f *Flag) AppendJSON(dst []byte) []byte {
 	w.open()
 	w.str("key", f.Key)
 	w.boolean("on", f.On)
-	w.name("prerequisites")
-	w.b = append(w.b, '[')
-	for i := range f.Prerequisites {
-		p := &f.Prerequisites[i]
-		w.elem(i)
-		w.open()
+	writeObjects(&w, "prerequisites", f.Prerequisites, func(p *Prerequisite) []rawField {
 		w.str("key", p.Key)
 		w.integer("variation", p.Variation)
-		w.close(p.extra)
-	}
-	w.b = append(w.b, ']')
+		return p.extra
+	})
 	w.targets("targets", f.Targets)
 	w.targets("contextTargets", f.ContextTargets)
-	w.name("rules")
-	w.b = append(w.b, '[')
-	for i := range f.Rules {
-		r := &f.Rules[i]
-		w.elem(i)
-		w.open()
+	writeObjects(&w, "rules", f.Rules, func(r *FlagRule) []rawField {
 		w.variationOrRollout(&r.VariationOrRollout)
 		if r.ID != "" {
 			w.str("id", r.ID)
 		}
 		w.clauses(r.Clauses)
 		w.boolean("trackEvents", r.TrackEvents)
-		w.close(r.extra)
-	}
-	w.b = append(w.b, ']')
+		return r.extra
+	})
 	w.name("fallthrough")
 	w.open()
 	w.variationOrRollout(&f.Fallthrough)
@@ -110,12 +98,7 @@ func (s *Segment) AppendJSON(dst []byte) []byte {
 	w.segmentTargets("includedContexts", s.IncludedContexts)
 	w.segmentTargets("excludedContexts", s.ExcludedContexts)
 	w.str("salt", s.Salt)
-	w.name("rules")
-	w.b = append(w.b, '[')
-	for i := range s.Rules {
-		r := &s.Rules[i]
-		w.elem(i)
-		w.open()
+	writeObjects(&w, "rules", s.Rules, func(r *SegmentRule) []rawField {
 		w.str("id", r.ID)
 		w.clauses(r.Clauses)
 		w.optInt("weight", r.Weight, false)
@@ -125,9 +108,8 @@ func (s *Segment) AppendJSON(dst []byte) []byte {
 		if r.RolloutContextKind != "" {
 			w.str("rolloutContextKind", string(r.RolloutContextKind))
 		}
-		w.close(r.extra)
-	}
-	w.b = append(w.b, ']')
+		return r.extra
+	})
 	if s.Unbounded {
 		w.boolean("unbounded", true)
 	}
@@ -231,33 +213,34 @@ func (w *writer) kind(n string, k evalctx.Kind) {
 	}
 }
 
-func (w *writer) targets(n string, ts []Target) {
+// writeObjects writes the property n, an array of objects: for each, props
+// writes the known properties and returns the unknown ones.
+func writeObjects[T any](w *writer, n string, ts []T, props func(t *T) []rawField) {
 	w.name(n)
 	w.b = append(w.b, '[')
 	for i := range ts {
-		t := &ts[i]
 		w.elem(i)
 		w.open()
-		w.kind("contextKind", t.ContextKind)
-		w.integer("variation", t.Variation)
-		w.strings("values", t.Values)
-		w.close(t.extra)
+		w.close(props(&ts[i]))
 	}
 	w.b = append(w.b, ']')
 }
 
+func (w *writer) targets(n string, ts []Target) {
+	writeObjects(w, n, ts, func(t *Target) []rawField {
+		w.kind("contextKind", t.ContextKind)
+		w.integer("variation", t.Variation)
+		w.strings("values", t.Values)
+		return t.extra
+	})
+}
+
 func (w *writer) segmentTargets(n string, ts []SegmentTarget) {
-	w.name(n)
-	w.b = append(w.b, '[')
-	for i := range ts {
-		t := &ts[i]
-		w.elem(i)
-		w.open()
+	writeObjects(w, n, ts, func(t *SegmentTarget) []rawField {
 		w.kind("contextKind", t.ContextKind)
 		w.strings("values", t.Values)
-		w.close(t.extra)
-	}
-	w.b = append(w.b, ']')
+		return t.extra
+	})
 }
 
 // variationOrRollout writes the variation and rollout properties into the
@@ -274,20 +257,14 @@ func (w *writer) variationOrRollout(vr *VariationOrRollout) {
 		w.str("kind", string(r.Kind))
 	}
 	w.kind("contextKind", r.ContextKind)
-	w.name("variations")
-	w.b = append(w.b, '[')
-	for i := range r.Variations {
-		wv := &r.Variations[i]
-		w.elem(i)
-		w.open()
+	writeObjects(w, "variations", r.Variations, func(wv *WeightedVariation) []rawField {
 		w.integer("variation", wv.Variation)
 		w.integer("weight", wv.Weight)
 		if wv.Untracked {
 			w.boolean("untracked", true)
 		}
-		w.close(wv.extra)
-	}
-	w.b = append(w.b, ']')
+		return wv.extra
+	})
 	w.optInt("seed", r.Seed, false)
 	if r.HasBucketBy() {
 		w.str("bucketBy", attributeString(r.bucketByRaw, r.BucketBy, r.ContextKind))
@@ -296,19 +273,13 @@ func (w *writer) variationOrRollout(vr *VariationOrRollout) {
 }
 
 func (w *writer) clauses(cs []Clause) {
-	w.name("clauses")
-	w.b = append(w.b, '[')
-	for i := range cs {
-		c := &cs[i]
-		w.elem(i)
-		w.open()
+	writeObjects(w, "clauses", cs, func(c *Clause) []rawField {
 		w.kind("contextKind", c.ContextKind)
 		w.str("attribute", attributeString(c.attrRaw, c.Attribute, c.ContextKind))
 		w.str("op", string(c.Op))
 		w.name("values")
 		w.values(c.Values)
 		w.boolean("negate", c.Negate)
-		w.close(c.extra)
-	}
-	w.b = append(w.b, ']')
+		return c.extra
+	})
 }

@@ -1,5 +1,10 @@
 package model
 
+import (
+	"cmp"
+	"strings"
+)
+
 // SemVer is a semantic version (semver.org 2.0) as LaunchDarkly's semver
 // operators read it. Build metadata is dropped: it never affects
 // precedence.
@@ -120,13 +125,13 @@ func allDigits(s string) bool {
 // numerically when both are numeric, numeric ones rank below others, and a
 // longer list of otherwise equal identifiers ranks higher.
 func (v SemVer) Compare(o SemVer) int {
-	if c := cmpInt(v.Major, o.Major); c != 0 {
+	if c := cmp.Compare(v.Major, o.Major); c != 0 {
 		return c
 	}
-	if c := cmpInt(v.Minor, o.Minor); c != 0 {
+	if c := cmp.Compare(v.Minor, o.Minor); c != 0 {
 		return c
 	}
-	if c := cmpInt(v.Patch, o.Patch); c != 0 {
+	if c := cmp.Compare(v.Patch, o.Patch); c != 0 {
 		return c
 	}
 	switch {
@@ -172,40 +177,20 @@ func compareIdentifier(x, y string) int {
 	switch {
 	case xn && yn:
 		// No leading zeros, so a longer number is larger.
-		if c := cmpInt(len(x), len(y)); c != 0 {
+		if c := cmp.Compare(len(x), len(y)); c != 0 {
 			return c
 		}
-		return cmpString(x, y)
+		return strings.Compare(x, y)
 	case xn:
 		return -1
 	case yn:
 		return 1
 	}
-	return cmpString(x, y)
+	return strings.Compare(x, y)
 }
 
 // numericIdentifier reports whether a pre-release identifier counts as a
 // number: all digits and no leading zero.
 func numericIdentifier(s string) bool {
 	return s != "" && allDigits(s) && (len(s) == 1 || s[0] != '0')
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

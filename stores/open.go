@@ -85,28 +85,18 @@ func redisExampleFor(o *redis.Options) string {
 	return ExampleRedis
 }
 
-// Compile-time checks that every backend offers what the package
-// documentation promises.
+// backend is what the package documentation promises of every backend.
+type backend interface {
+	store.Store
+	store.Pinger
+	store.BigSegmentReader
+	store.BigSegmentWriter
+	store.MembershipScanner
+}
+
+// Compile-time checks that every backend keeps the promise.
 var (
-	_ interface {
-		store.Store
-		store.Pinger
-		store.BigSegmentReader
-		store.BigSegmentWriter
-		store.MembershipScanner
-	} = (*bolt.Store)(nil)
-	_ interface {
-		store.Store
-		store.Pinger
-		store.BigSegmentReader
-		store.BigSegmentWriter
-		store.MembershipScanner
-	} = (*redis.Store)(nil)
-	_ interface {
-		store.Store
-		store.Pinger
-		store.BigSegmentReader
-		store.BigSegmentWriter
-		store.MembershipScanner
-	} = (*dynamodb.Store)(nil)
+	_ backend = (*bolt.Store)(nil)
+	_ backend = (*redis.Store)(nil)
+	_ backend = (*dynamodb.Store)(nil)
 )

@@ -2,8 +2,6 @@ package writer_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +27,7 @@ import (
 	"github.com/daemonflag/daemonflag/stores/bolt"
 	dynamostore "github.com/daemonflag/daemonflag/stores/dynamodb"
 	redisstore "github.com/daemonflag/daemonflag/stores/redis"
+	"github.com/daemonflag/daemonflag/stores/testaddrs"
 	"github.com/daemonflag/daemonflag/writer"
 )
 
@@ -66,17 +65,11 @@ func bsOpenBolt(t testing.TB) bsStore {
 	return s
 }
 
-func bsToken() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // bsOpenRedis opens a store on the test Redis server under a prefix of its
 // own, whose keys it deletes at the end.
 func bsOpenRedis(t testing.TB) bsStore {
 	url := testservers.RedisURL(t)
-	prefix := "dftest-writer-bigsegments-" + bsToken()
+	prefix := "dftest-writer-bigsegments-" + testaddrs.Token()
 	s, err := redisstore.New(redisstore.Options{URL: url, Prefix: prefix})
 	if err != nil {
 		t.Fatalf("redis store: %v", err)
@@ -117,7 +110,7 @@ func bsOpenDynamoDB(t testing.TB) bsStore {
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("daemonflag-test", "daemonflag-test", ""),
 	}
-	table := "dftest-writer-bigsegments-" + bsToken()
+	table := "dftest-writer-bigsegments-" + testaddrs.Token()
 	ctx := context.Background()
 	s, err := dynamostore.New(ctx, dynamostore.Options{Table: table, Endpoint: endpoint, AWSConfig: &cfg, CreateTable: true})
 	if err != nil {

@@ -145,6 +145,26 @@ func newFileLoader(name string) *fileLoader {
 	return &fileLoader{name: name, d: NewDataset()}
 }
 
+// section checks a top-level property of a data file, found at src: it
+// returns the kind of item the property holds, or false (with a problem
+// recorded) for a repeated or unknown property. seen maps the properties
+// seen so far to their lines.
+func (l *fileLoader) section(seen map[string]int, prop string, src Source) (store.Kind, bool) {
+	if prev, dup := seen[prop]; dup {
+		l.ps.errorf(src, "", "", "property %q appears twice (first at line %d)", prop, prev)
+		return "", false
+	}
+	seen[prop] = src.Line
+	switch prop {
+	case secFlags, secFlagValues:
+		return store.Features, true
+	case secSegments:
+		return store.Segments, true
+	}
+	l.ps.warnf(src, "", "", "unknown property %q ignored (known: flags, segments, flagValues)", prop)
+	return "", false
+}
+
 func (l *fileLoader) result() (*Dataset, error) {
 	if err := l.ps.err(); err != nil {
 		return nil, err
@@ -249,19 +269,8 @@ func parseJSON(name string, data []byte) (*Dataset, error) {
 	}
 	seen := map[string]int{}
 	jsonMembers(data, 0, func(prop string, propOff int, val []byte, valOff int) {
-		if prev, dup := seen[prop]; dup {
-			l.ps.errorf(at(propOff), "", "", "property %q appears twice (first at line %d)", prop, at(prev).Line)
-			return
-		}
-		seen[prop] = propOff
-		var kind store.Kind
-		switch prop {
-		case secFlags, secFlagValues:
-			kind = store.Features
-		case secSegments:
-			kind = store.Segments
-		default:
-			l.ps.warnf(at(propOff), "", "", "unknown property %q ignored (known: flags, segments, flagValues)", prop)
+		kind, ok := l.section(seen, prop, at(propOff))
+		if !ok {
 			return
 		}
 		if string(val) == "null" {
@@ -631,19 +640,8 @@ func parseYAML(name string, data []byte) (*Dataset, error) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		kn, vn := root.Content[i], resolveAlias(root.Content[i+1])
 		prop := kn.Value
-		if prev, dup := seen[prop]; dup {
-			l.ps.errorf(at(kn), "", "", "property %q appears twice (first at line %d)", prop, prev)
-			continue
-		}
-		seen[prop] = kn.Line
-		var kind store.Kind
-		switch prop {
-		case secFlags, secFlagValues:
-			kind = store.Features
-		case secSegments:
-			kind = store.Segments
-		default:
-			l.ps.warnf(at(kn), "", "", "unknown property %q ignored (known: flags, segments, flagValues)", prop)
+		kind, ok := l.section(seen, prop, at(kn))
+		if !ok {
 			continue
 		}
 		if vn.Kind == yaml.ScalarNode && vn.ShortTag() == "!!null" {

@@ -108,6 +108,7 @@ type relayRun struct {
 	logs    *syncBuffer
 }
 
+// syncBuffer is a log buffer safe for concurrent writers.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

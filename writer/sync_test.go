@@ -1,7 +1,6 @@
 package writer_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,35 +17,17 @@ import (
 	"github.com/daemonflag/daemonflag/writer"
 )
 
-// wtLog is a concurrency-safe log buffer.
-type wtLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *wtLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *wtLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // wtSyncRun runs Sync in the background and hands its passes to the test.
 type wtSyncRun struct {
 	passes chan writer.SyncPass
-	log    *wtLog
+	log    *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
 
 func wtStartSync(t *testing.T, s store.Store, o writer.SyncOptions) *wtSyncRun {
 	t.Helper()
-	r := &wtSyncRun{passes: make(chan writer.SyncPass, 100), log: &wtLog{}, done: make(chan error, 1)}
+	r := &wtSyncRun{passes: make(chan writer.SyncPass, 100), log: &syncBuffer{}, done: make(chan error, 1)}
 	o.Logger = slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o.OnPass = func(p writer.SyncPass) { r.passes <- p }
 	if o.PollInterval == 0 {

@@ -67,40 +67,10 @@ func validateWith(d *Dataset, ext *external) (*validated, error) {
 	var ps problems
 	ps.warns = append(ps.warns, d.Warnings...)
 
-	for _, k := range d.SegmentKeys() {
-		it := d.Segments[k]
-		s, err := model.DecodeSegment(it.Data)
-		if err != nil {
-			ps.add(decodeProblem(it, "segment", err))
-			continue
-		}
-		if s.Key != k {
-			ps.errorf(it.Source, "segment", k, "its key property is %q, but it is listed under %q", s.Key, k)
-			continue
-		}
-		if s.Deleted {
-			ps.errorf(it.Source, "segment", k, `is marked "deleted": true; remove it from the file instead`)
-			continue
-		}
-		v.segments[k] = s
-	}
-	for _, k := range d.FlagKeys() {
-		it := d.Flags[k]
-		f, err := model.DecodeFlag(it.Data)
-		if err != nil {
-			ps.add(decodeProblem(it, "flag", err))
-			continue
-		}
-		if f.Key != k {
-			ps.errorf(it.Source, "flag", k, "its key property is %q, but it is listed under %q", f.Key, k)
-			continue
-		}
-		if f.Deleted {
-			ps.errorf(it.Source, "flag", k, `is marked "deleted": true; remove it from the file instead`)
-			continue
-		}
-		v.flags[k] = f
-	}
+	decodeItems(&ps, "segment", d.Segments, model.DecodeSegment,
+		func(s *model.Segment) (string, bool) { return s.Key, s.Deleted }, v.segments)
+	decodeItems(&ps, "flag", d.Flags, model.DecodeFlag,
+		func(f *model.Flag) (string, bool) { return f.Key, f.Deleted }, v.flags)
 
 	for _, k := range d.FlagKeys() {
 		if f := v.flags[k]; f != nil {
@@ -118,6 +88,32 @@ func validateWith(d *Dataset, ext *external) (*validated, error) {
 	sortProblems(ps.warns)
 	v.warnings = ps.warns
 	return v, ps.err()
+}
+
+// decodeItems decodes the items of one kind ("flag" or "segment"), in key
+// order, into out. An item that does not decode, whose key property
+// (given by head, with its deleted flag) differs from the key it is listed
+// under, or that is a tombstone, is a problem instead.
+func decodeItems[T any](ps *problems, kind string, items map[string]*Item, decode func([]byte) (*T, error),
+	head func(*T) (key string, deleted bool), out map[string]*T) {
+	for _, k := range sortedKeys(items) {
+		it := items[k]
+		x, err := decode(it.Data)
+		if err != nil {
+			ps.add(decodeProblem(it, kind, err))
+			continue
+		}
+		key, deleted := head(x)
+		if key != k {
+			ps.errorf(it.Source, kind, k, "its key property is %q, but it is listed under %q", key, k)
+			continue
+		}
+		if deleted {
+			ps.errorf(it.Source, kind, k, `is marked "deleted": true; remove it from the file instead`)
+			continue
+		}
+		out[k] = x
+	}
 }
 
 func decodeProblem(it *Item, kind string, err error) Problem {

@@ -68,6 +68,17 @@ type call[T any] struct {
 	err  error
 }
 
+// wait waits for the read to finish, returning its error, or for ctx to
+// end, returning ctx's.
+func (cl *call[T]) wait(ctx context.Context) error {
+	select {
+	case <-cl.done:
+		return cl.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // allEntry is the cached answer of GetAll for a kind.
 type allEntry[T any] struct {
 	items   []T // live items, sorted by key; never modified
@@ -146,13 +157,8 @@ func (k *kind[T]) wait(ctx context.Context, s *slot[T], key string) (T, error) {
 		return zero, k.c.failFastErr()
 	}
 	cl := k.start(s, key)
-	select {
-	case <-cl.done:
-	case <-ctx.Done():
-		return zero, ctx.Err()
-	}
-	if cl.err != nil {
-		return zero, cl.err
+	if err := cl.wait(ctx); err != nil {
+		return zero, err
 	}
 	e := cl.e
 	if cur := s.e.Load(); cur != nil && cur.seq > e.seq {
@@ -393,14 +399,8 @@ func (k *kind[T]) getAll(ctx context.Context) ([]T, error) {
 	if k.c.status.Load().State == Unavailable {
 		return nil, k.c.failFastErr()
 	}
-	cl := k.startAll()
-	select {
-	case <-cl.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if cl.err != nil {
-		return nil, cl.err
+	if err := k.startAll().wait(ctx); err != nil {
+		return nil, err
 	}
 	return k.all.Load().items, nil // at least as new as the read we waited for
 }

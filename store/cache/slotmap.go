@@ -33,16 +33,7 @@ func (m *slotMap[T]) load(key string) *slot[T] {
 	if s := m.snapshot()[key]; s != nil {
 		return s
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s := m.snapshot()[key]; s != nil {
-		return s
-	}
-	s := m.dirty[key]
-	if s != nil {
-		m.missLocked()
-	}
-	return s
+	return m.loadSlow(key, false)
 }
 
 // loadOrCreate returns the slot for key, creating it if needed.
@@ -50,6 +41,13 @@ func (m *slotMap[T]) loadOrCreate(key string) *slot[T] {
 	if s := m.snapshot()[key]; s != nil {
 		return s
 	}
+	return m.loadSlow(key, true)
+}
+
+// loadSlow is load (or loadOrCreate, if create) for a key not in the
+// snapshot: it looks again under the lock, in case a merge just put it
+// there, then in the overflow.
+func (m *slotMap[T]) loadSlow(key string, create bool) *slot[T] {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s := m.snapshot()[key]; s != nil {
@@ -57,6 +55,9 @@ func (m *slotMap[T]) loadOrCreate(key string) *slot[T] {
 	}
 	s := m.dirty[key]
 	if s == nil {
+		if !create {
+			return nil
+		}
 		s = new(slot[T])
 		if m.dirty == nil {
 			m.dirty = map[string]*slot[T]{}

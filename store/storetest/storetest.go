@@ -126,10 +126,7 @@ type suite struct {
 // open opens a store instance that is closed when the test ends.
 func (s *suite) open(t *testing.T, prefix string) store.Store {
 	t.Helper()
-	st := s.h.New(t, prefix)
-	if st == nil {
-		t.Fatalf("Harness.New(%q) returned nil", prefix)
-	}
+	st := s.openUnmanaged(t, prefix)
 	t.Cleanup(func() {
 		if err := st.Close(); err != nil {
 			t.Errorf("Close: %v", err)
