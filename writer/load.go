@@ -175,6 +175,12 @@ func (l *fileLoader) result() (*Dataset, error) {
 
 // add adds an item, unless its key is already defined in this file.
 func (l *fileLoader) add(kind store.Kind, it *Item) {
+	if !utf8.ValidString(it.Key) {
+		// JSON decoders would turn the bytes into U+FFFD, so the stored item
+		// could not be found under the key it is listed under.
+		l.ps.errorf(it.Source, kindName(kind), it.Key, "the key is not valid UTF-8")
+		return
+	}
 	m := l.d.items(kind)
 	if prev, ok := m[it.Key]; ok {
 		l.ps.errorf(it.Source, kindName(kind), it.Key, "defined twice: at %s and at %s", prev.Source, it.Source)

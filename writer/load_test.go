@@ -261,6 +261,7 @@ func FuzzLoadFile(f *testing.F) {
 	f.Add("a.json", []byte(`{"flagValues": {"a": 1e400}}`))
 	f.Add("a", []byte("{\"flags\": {\"\\u0000\": {}}}"))
 	f.Add("a.yaml", []byte("flags:\n  ? [a]\n  : {}\n"))
+	f.Add("a.json", []byte("{\"flagValues\":{\"\xe7\":0}}")) // a key that is not UTF-8
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		d, err := writer.Parse(name, data)
 		if err != nil {
@@ -290,4 +291,18 @@ func FuzzLoadFile(f *testing.F) {
 		// Validation never panics on what parsing accepts.
 		_, _ = writer.Validate(d)
 	})
+}
+
+func TestLoadRejectsKeysThatAreNotUTF8(t *testing.T) {
+	for _, doc := range []string{
+		"{\"flagValues\":{\"\xe7\":0}}",
+		"{\"flags\":{\"a\xff\":{\"on\":true}}}",
+		"{\"segments\":{\"\xc3\":{}}}",
+	} {
+		_, err := writer.Parse("bad.json", []byte(doc))
+		var ve *writer.ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "not valid UTF-8") {
+			t.Errorf("Parse(%q) error = %v, want a validation error about UTF-8", doc, err)
+		}
+	}
 }
