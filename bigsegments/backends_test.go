@@ -8,16 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	goredis "github.com/redis/go-redis/v9"
-
-	"github.com/daemonflag/daemonflag/internal/testservers"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
-	dynamostore "github.com/daemonflag/daemonflag/stores/dynamodb"
-	redisstore "github.com/daemonflag/daemonflag/stores/redis"
 	"github.com/daemonflag/daemonflag/stores/testaddrs"
 )
 
@@ -55,85 +47,17 @@ func openBolt(t testing.TB) (store.BigSegmentReader, store.BigSegmentWriter) {
 	return r, w
 }
 
-// openRedis opens a store on the test Redis server under a prefix of its
-// own, whose keys it deletes at the end.
+// openRedis opens a store on the test Redis server.
 func openRedis(t testing.TB) (store.BigSegmentReader, store.BigSegmentWriter) {
-	url := testservers.RedisURL(t)
-	prefix := "dftest-bigsegments-" + testaddrs.Token()
-	s, err := redisstore.New(redisstore.Options{URL: url, Prefix: prefix})
-	if err != nil {
-		t.Fatalf("redis store: %v", err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		opts, err := goredis.ParseURL(url)
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		c := goredis.NewClient(opts)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleanup of %s:*: %v", prefix, err)
-		}
-	})
+	s := testaddrs.OpenRedisBigSegments(t)
 	return s, s
 }
 
-// openDynamoDB opens a store on a new table of the test DynamoDB server,
-// deleted at the end.
+// openDynamoDB opens a store on the test DynamoDB server.
 func openDynamoDB(t testing.TB) (store.BigSegmentReader, store.BigSegmentWriter) {
-	endpoint := testservers.DynamoDBEndpoint(t)
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("daemonflag-test", "daemonflag-test", ""),
-	}
-	table := "dftest-bigsegments-" + testaddrs.Token()
-	ctx := context.Background()
-	s, err := dynamostore.New(ctx, dynamostore.Options{Table: table, Endpoint: endpoint, AWSConfig: &cfg, CreateTable: true})
-	if err != nil {
-		t.Fatalf("dynamodb store: %v", err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		c := ddb.NewFromConfig(cfg, func(o *ddb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-		if _, err := c.DeleteTable(ctx, &ddb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
-			t.Errorf("cleanup: delete table %s: %v", table, err)
-		}
-	})
-	sh := uncancelable{s}
-	return sh, sh
+	s := testaddrs.OpenDynamoDBBigSegments(t)
+	return s, s
 }
-
-// uncancelable passes calls to a store without their contexts' cancellation.
-// dynalite, the test DynamoDB server, crashes when a client abandons a
-// request midway ("Error: aborted" from its request handler), which a
-// canceled context does; that would take the server from every test using
-// it.
-type uncancelable struct{ s *dynamostore.Store }
-
-func (u uncancelable) Membership(ctx context.Context, h string) (store.Membership, error) {
-	return u.s.Membership(context.WithoutCancel(ctx), h)
-}
-
-func (u uncancelable) SynchronizedOn(ctx context.Context) (time.Time, bool, error) {
-	return u.s.SynchronizedOn(context.WithoutCancel(ctx))
-}
-
-func (u uncancelable) ApplyMembership(ctx context.Context, cs []store.MembershipChange) error {
-	return u.s.ApplyMembership(context.WithoutCancel(ctx), cs)
-}
-
-func (u uncancelable) SetSynchronizedOn(ctx context.Context, t time.Time) error {
-	return u.s.SetSynchronizedOn(context.WithoutCancel(ctx), t)
-}
-
-func (u uncancelable) Close() error { return u.s.Close() }
 
 // forEachBackend runs fn as a subtest on each backend.
 func forEachBackend(t *testing.T, fn func(t *testing.T, r store.BigSegmentReader, w store.BigSegmentWriter)) {

@@ -16,17 +16,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/daemonflag/daemonflag/bigsegments"
-	"github.com/daemonflag/daemonflag/internal/testservers"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
-	dynamostore "github.com/daemonflag/daemonflag/stores/dynamodb"
-	redisstore "github.com/daemonflag/daemonflag/stores/redis"
 	"github.com/daemonflag/daemonflag/stores/testaddrs"
 	"github.com/daemonflag/daemonflag/writer"
 )
@@ -50,8 +42,8 @@ type bsBackend struct {
 func bsBackends() []bsBackend {
 	return []bsBackend{
 		{"bolt", bsOpenBolt},
-		{"redis", bsOpenRedis},
-		{"dynamodb", bsOpenDynamoDB},
+		{"redis", func(t testing.TB) bsStore { return testaddrs.OpenRedisBigSegments(t) }},
+		{"dynamodb", func(t testing.TB) bsStore { return testaddrs.OpenDynamoDBBigSegments(t) }},
 	}
 }
 
@@ -64,96 +56,6 @@ func bsOpenBolt(t testing.TB) bsStore {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
-
-// bsOpenRedis opens a store on the test Redis server under a prefix of its
-// own, whose keys it deletes at the end.
-func bsOpenRedis(t testing.TB) bsStore {
-	url := testservers.RedisURL(t)
-	prefix := "dftest-writer-bigsegments-" + testaddrs.Token()
-	s, err := redisstore.New(redisstore.Options{URL: url, Prefix: prefix})
-	if err != nil {
-		t.Fatalf("redis store: %v", err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		opts, err := goredis.ParseURL(url)
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		c := goredis.NewClient(opts)
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			if keys = append(keys, iter.Val()); len(keys) == 1000 {
-				c.Unlink(ctx, keys...)
-				keys = keys[:0]
-			}
-		}
-		if len(keys) > 0 {
-			c.Unlink(ctx, keys...)
-		}
-		if err := iter.Err(); err != nil {
-			t.Errorf("cleanup of %s:*: %v", prefix, err)
-		}
-	})
-	return s
-}
-
-// bsOpenDynamoDB opens a store on a new table of the test DynamoDB server,
-// deleted at the end.
-func bsOpenDynamoDB(t testing.TB) bsStore {
-	endpoint := testservers.DynamoDBEndpoint(t)
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("daemonflag-test", "daemonflag-test", ""),
-	}
-	table := "dftest-writer-bigsegments-" + testaddrs.Token()
-	ctx := context.Background()
-	s, err := dynamostore.New(ctx, dynamostore.Options{Table: table, Endpoint: endpoint, AWSConfig: &cfg, CreateTable: true})
-	if err != nil {
-		t.Fatalf("dynamodb store: %v", err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		c := ddb.NewFromConfig(cfg, func(o *ddb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-		if _, err := c.DeleteTable(ctx, &ddb.DeleteTableInput{TableName: aws.String(table)}); err != nil {
-			t.Errorf("cleanup: delete table %s: %v", table, err)
-		}
-	})
-	return bsUncancelable{s}
-}
-
-// bsUncancelable passes calls to a store without their contexts'
-// cancellation. dynalite, the test DynamoDB server, crashes when a client
-// abandons a request midway ("Error: aborted" from its request handler),
-// which a canceled context does; that would take the server from every test
-// using it.
-type bsUncancelable struct{ s *dynamostore.Store }
-
-func (u bsUncancelable) Membership(ctx context.Context, h string) (store.Membership, error) {
-	return u.s.Membership(context.WithoutCancel(ctx), h)
-}
-
-func (u bsUncancelable) SynchronizedOn(ctx context.Context) (time.Time, bool, error) {
-	return u.s.SynchronizedOn(context.WithoutCancel(ctx))
-}
-
-func (u bsUncancelable) ApplyMembership(ctx context.Context, cs []store.MembershipChange) error {
-	return u.s.ApplyMembership(context.WithoutCancel(ctx), cs)
-}
-
-func (u bsUncancelable) SetSynchronizedOn(ctx context.Context, t time.Time) error {
-	return u.s.SetSynchronizedOn(context.WithoutCancel(ctx), t)
-}
-
-func (u bsUncancelable) ScanMembership(ctx context.Context, fn func(string, store.Membership) error) error {
-	return u.s.ScanMembership(context.WithoutCancel(ctx), fn)
-}
-
-func (u bsUncancelable) Close() error { return u.s.Close() }
 
 func bsForEach(t *testing.T, fn func(t *testing.T, s bsStore)) {
 	t.Helper()

@@ -10,6 +10,10 @@
 //
 // Each call returns a fresh, empty dataset: a new file, or a prefix with a
 // random token, so reruns and parallel tests never see each other's data.
+//
+// For big-segment tests, OpenRedisBigSegments and OpenDynamoDBBigSegments
+// open stores directly (not by address) on a fresh dataset, and delete it
+// when the test ends.
 package testaddrs
 
 import (
