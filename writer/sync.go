@@ -202,7 +202,12 @@ func (sy *syncer) loop(ctx context.Context) {
 		case <-settle.C:
 			check = true
 		case <-poll.C:
-			if fp, _ := sy.stat(); fp != sy.fingerprint || sy.racy {
+			switch fp, _ := sy.stat(); {
+			case fp != sy.fingerprint:
+				// A file changing in place (truncated, then written) can be
+				// caught in between: let it settle as a notification does.
+				settle.Reset(sy.o.Settle)
+			case sy.racy:
 				check = true
 			}
 		case <-retry.C:

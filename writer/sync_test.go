@@ -132,11 +132,17 @@ func TestSync(t *testing.T) {
 					t.Fatalf("versions %v, want %v", got, want)
 				}
 
-				// A deletion, written in place (no rename).
+				// A deletion, written in place (no rename). A pass may catch
+				// the file truncated but not yet written (on a loaded machine
+				// the gap can outlast the settle time); Sync refuses that
+				// state as invalid and the next pass reads the whole file.
 				if err := os.WriteFile(flags, []byte(`{"flags": {`+wtSyncA2+`}}`), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				p = r.next(t)
+				if p.Err != nil && strings.Contains(p.Err.Error(), "file is empty") {
+					p = r.next(t)
+				}
 				if p.Err != nil || p.Written != 0 || p.Deleted != 1 {
 					t.Fatalf("deletion pass %+v", p)
 				}
