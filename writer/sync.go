@@ -185,6 +185,7 @@ func (sy *syncer) loop(ctx context.Context) {
 	defer poll.Stop()
 	settle := time.NewTimer(time.Hour)
 	settle.Stop()
+	settling := false // settle is running
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	if sy.pending != nil {
@@ -197,16 +198,23 @@ func (sy *syncer) loop(ctx context.Context) {
 			return
 		case <-events:
 			settle.Reset(sy.o.Settle)
+			settling = true
 		case err := <-errs:
 			sy.log.Warn("file notifications failed; relying on polling", "err", err)
 		case <-settle.C:
+			settling = false
 			check = true
 		case <-poll.C:
 			switch fp, _ := sy.stat(); {
 			case fp != sy.fingerprint:
 				// A file changing in place (truncated, then written) can be
 				// caught in between: let it settle as a notification does.
-				settle.Reset(sy.o.Settle)
+				// A settle already running is not pushed back: polls keep
+				// seeing the change until it is read.
+				if !settling {
+					settle.Reset(sy.o.Settle)
+					settling = true
+				}
 			case sy.racy:
 				check = true
 			}

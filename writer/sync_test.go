@@ -309,3 +309,20 @@ func TestSyncCleanStop(t *testing.T) {
 	// Removing the directory after the stop must not matter to anyone.
 	_ = os.RemoveAll(filepath.Dir(flags))
 }
+
+// Polls that keep seeing a change must not keep pushing its reading back:
+// with a poll interval shorter than the settle time, an edit is still read.
+func TestSyncPollShorterThanSettle(t *testing.T) {
+	s := wtOpen(t, testaddrs.Bolt(t))
+	dir := t.TempDir()
+	flags := wtFile(t, dir, "flags.json", `{"flags": {`+wtSyncA+`}}`)
+	r := wtStartSync(t, s, writer.SyncOptions{Files: []string{flags}, PollOnly: true,
+		PollInterval: 5 * time.Millisecond, Settle: 60 * time.Millisecond})
+	if p := r.next(t); p.Err != nil || !p.Initialized {
+		t.Fatalf("first pass %+v", p)
+	}
+	wtReplace(t, flags, `{"flags": {`+wtSyncA2+`}}`)
+	if p := r.next(t); p.Err != nil || p.Written != 1 {
+		t.Fatalf("edit pass %+v", p)
+	}
+}
