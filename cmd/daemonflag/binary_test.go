@@ -383,34 +383,10 @@ func TestBinarySync(t *testing.T) {
 			}
 		}
 		write("hello")
-		cmd := exec.Command(binary(t), "sync", "--store", addr, "--interval", "100ms", "--touch-big-segments", "1s", file)
-		cmd.Dir = dir
-		cmd.Env = cliEnv()
-		var logs bytes.Buffer
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		defer func() {
-			if cmd.ProcessState == nil {
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		}()
+		cmd, logs, done := startDaemon(t, dir, cliEnv(), "sync", "--store", addr, "--interval", "100ms", "--touch-big-segments", "1s", file)
 		eventually := func(want string) {
 			t.Helper()
-			deadline := time.Now().Add(20 * time.Second)
-			var last result
-			for time.Now().Before(deadline) {
-				last = cli(t, dir, "", "eval", "--store", addr, "--context", `{"key":"k"}`, "--flag", "greeting")
-				if strings.Contains(last.stdout, want) {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			t.Fatalf("eval never showed %s: %s", want, last)
+			waitForGreeting(t, dir, addr, want, logs)
 		}
 		eventually(`"value":"hello"`)
 		write("bonjour")
@@ -441,4 +417,45 @@ func TestBinarySync(t *testing.T) {
 			t.Errorf("--touch-big-segments did not touch: %s", r)
 		}
 	})
+}
+
+// startDaemon starts the binary with args in dir, as a long-running command
+// (sync, relay) whose standard error is collected. The process is killed at
+// the end of the test unless the test has waited for it; done delivers its
+// exit.
+func startDaemon(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, <-chan error) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	logs := &bytes.Buffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	return cmd, logs, done
+}
+
+// waitForGreeting evaluates the flag "greeting" for context "k" until the
+// output contains want, failing after 20 seconds with the daemon's logs.
+func waitForGreeting(t *testing.T, dir, addr, want string, logs *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last result
+	for time.Now().Before(deadline) {
+		last = cli(t, dir, "", "eval", "--store", addr, "--context", `{"key":"k"}`, "--flag", "greeting")
+		if strings.Contains(last.stdout, want) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("eval never showed %s: %s\ndaemon logs:\n%s", want, last, logs.String())
 }

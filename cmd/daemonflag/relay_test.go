@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -150,34 +149,11 @@ func TestBinaryRelay(t *testing.T) {
 	testaddrs.ForEach(t, func(t *testing.T, addr string) {
 		svc := newRelayService(t, relayPut)
 		dir := t.TempDir()
-		cmd := exec.Command(binary(t), "relay", "--store", addr, "--stream", svc.URL, "--retry-delay", "50ms")
-		cmd.Dir = dir
-		cmd.Env = append(cliEnv(), envSDKKey+"="+relayTestKey)
-		var logs bytes.Buffer
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		defer func() {
-			if cmd.ProcessState == nil {
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		}()
+		cmd, logs, done := startDaemon(t, dir, append(cliEnv(), envSDKKey+"="+relayTestKey),
+			"relay", "--store", addr, "--stream", svc.URL, "--retry-delay", "50ms")
 		eventually := func(want string) {
 			t.Helper()
-			deadline := time.Now().Add(20 * time.Second)
-			var last result
-			for time.Now().Before(deadline) {
-				last = cli(t, dir, "", "eval", "--store", addr, "--context", `{"key":"k"}`, "--flag", "greeting")
-				if strings.Contains(last.stdout, want) {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			t.Fatalf("eval never showed %s: %s\nrelay logs:\n%s", want, last, logs.String())
+			waitForGreeting(t, dir, addr, want, logs)
 		}
 		eventually(`"value":"hello"`)
 		svc.push("patch", `{"path":"/flags/greeting","data":{"key":"greeting","version":2,"on":false,"offVariation":0,"variations":["bonjour"],"salt":"s"}}`)
