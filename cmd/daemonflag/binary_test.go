@@ -395,18 +395,7 @@ func TestBinarySync(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		eventually(`"value":"bonjour"`)
 
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("sync exited with %v; logs:\n%s", err, logs.String())
-			}
-		case <-time.After(15 * time.Second):
-			t.Fatalf("sync did not stop on SIGTERM; logs:\n%s", logs.String())
-		}
-		log := logs.String()
+		log := stopDaemon(t, "sync", cmd, done, logs)
 		for _, s := range []string{"flag data files are invalid; the store keeps the last good dataset", "YAML syntax error", "msg=stopped"} {
 			if !strings.Contains(log, s) {
 				t.Errorf("sync logs lack %q:\n%s", s, log)
@@ -458,4 +447,22 @@ func waitForGreeting(t *testing.T, dir, addr, want string, logs *bytes.Buffer) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("eval never showed %s: %s\ndaemon logs:\n%s", want, last, logs.String())
+}
+
+// stopDaemon stops a command started by startDaemon with SIGTERM, requires
+// it to exit with status 0 within 15 seconds, and returns its logs.
+func stopDaemon(t *testing.T, name string, cmd *exec.Cmd, done <-chan error, logs *bytes.Buffer) string {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s exited with %v; logs:\n%s", name, err, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%s did not stop on SIGTERM; logs:\n%s", name, logs.String())
+	}
+	return logs.String()
 }

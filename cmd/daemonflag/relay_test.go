@@ -8,9 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/daemonflag/daemonflag/stores/testaddrs"
 )
@@ -159,18 +157,7 @@ func TestBinaryRelay(t *testing.T) {
 		svc.push("patch", `{"path":"/flags/greeting","data":{"key":"greeting","version":2,"on":false,"offVariation":0,"variations":["bonjour"],"salt":"s"}}`)
 		eventually(`"value":"bonjour"`)
 
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("relay exited with %v; logs:\n%s", err, logs.String())
-			}
-		case <-time.After(15 * time.Second):
-			t.Fatalf("relay did not stop on SIGTERM; logs:\n%s", logs.String())
-		}
-		log := logs.String()
+		log := stopDaemon(t, "relay", cmd, done, logs)
 		for _, s := range []string{"store initialized with the first complete dataset", "flag updated", "relay: stopped"} {
 			if !strings.Contains(log, s) {
 				t.Errorf("relay logs lack %q:\n%s", s, log)
