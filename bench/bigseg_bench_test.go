@@ -8,7 +8,6 @@ import (
 
 	"github.com/launchdarkly/go-sdk-common/v3/ldcontext"
 
-	"github.com/daemonflag/daemonflag/bigsegments"
 	"github.com/daemonflag/daemonflag/evalctx"
 	"github.com/daemonflag/daemonflag/store"
 )
@@ -39,9 +38,9 @@ func writeBigSegmentData(b *testing.B, url string) string {
 	st := openOurRedis(b, url, prefix)
 	defer st.Close()
 	var changes []store.MembershipChange
-	ref := bigsegments.SegmentRef("big-seg", 1)
+	ref := store.SegmentRef("big-seg", 1)
 	for i := 0; i < bigSegContexts; i += 2 {
-		changes = append(changes, store.MembershipChange{ContextHash: bigsegments.ContextHash(fmt.Sprintf("user-%d", i)), SegmentRef: ref})
+		changes = append(changes, store.MembershipChange{ContextHash: store.ContextHash(fmt.Sprintf("user-%d", i)), SegmentRef: ref})
 	}
 	ctx := context.Background()
 	if err := st.ApplyMembership(ctx, changes); err != nil {

@@ -25,9 +25,9 @@ import (
 	"github.com/launchdarkly/go-server-sdk/v7/subsystems/ldstoreimpl"
 	"github.com/launchdarkly/go-server-sdk/v7/subsystems/ldstoretypes"
 
-	"github.com/daemonflag/daemonflag/bigsegments"
 	"github.com/daemonflag/daemonflag/client"
 	"github.com/daemonflag/daemonflag/jsonvalue"
+	"github.com/daemonflag/daemonflag/membership"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/store/cache"
 	"github.com/daemonflag/daemonflag/stores/dynamodb"
@@ -171,13 +171,13 @@ func (d *interopData) writeMemberships(t *testing.T, w store.BigSegmentWriter) {
 	t.Helper()
 	var changes []store.MembershipChange
 	for _, k := range d.bigIncluded {
-		changes = append(changes, store.MembershipChange{ContextHash: bigsegments.ContextHash(k), SegmentRef: bigsegments.SegmentRef("big-seg", 2)})
+		changes = append(changes, store.MembershipChange{ContextHash: store.ContextHash(k), SegmentRef: store.SegmentRef("big-seg", 2)})
 	}
-	changes = append(changes, store.MembershipChange{ContextHash: bigsegments.ContextHash("user-3"), SegmentRef: bigsegments.SegmentRef("big-seg", 2), Excluded: true})
+	changes = append(changes, store.MembershipChange{ContextHash: store.ContextHash("user-3"), SegmentRef: store.SegmentRef("big-seg", 2), Excluded: true})
 	if err := w.ApplyMembership(t.Context(), changes); err != nil {
 		t.Fatalf("ApplyMembership: %v", err)
 	}
-	if err := writer.TouchBigSegments(t.Context(), w, time.Now()); err != nil {
+	if err := membership.Touch(t.Context(), w, time.Now()); err != nil {
 		t.Fatalf("TouchBigSegments: %v", err)
 	}
 }

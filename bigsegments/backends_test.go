@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
 )
 
 // backend opens a fresh, empty big-segment dataset on a real store.

@@ -17,8 +17,8 @@ func forEachBackendB(b *testing.B, fn func(b *testing.B, r store.BigSegmentReade
 			r, w := be.open(b)
 			ctx := context.Background()
 			if err := w.ApplyMembership(ctx, []store.MembershipChange{
-				{ContextHash: bigsegments.ContextHash("alice"), SegmentRef: "s.g1"},
-				{ContextHash: bigsegments.ContextHash("alice"), SegmentRef: "t.g1", Excluded: true},
+				{ContextHash: store.ContextHash("alice"), SegmentRef: "s.g1"},
+				{ContextHash: store.ContextHash("alice"), SegmentRef: "t.g1", Excluded: true},
 			}); err != nil {
 				b.Fatal(err)
 			}
@@ -83,7 +83,7 @@ func BenchmarkMembershipUncached(b *testing.B) {
 func BenchmarkStoreRoundTrip(b *testing.B) {
 	forEachBackendB(b, func(b *testing.B, r store.BigSegmentReader) {
 		ctx := context.Background()
-		h := bigsegments.ContextHash("alice")
+		h := store.ContextHash("alice")
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := r.Membership(ctx, h); err != nil {
@@ -96,6 +96,6 @@ func BenchmarkStoreRoundTrip(b *testing.B) {
 func BenchmarkContextHash(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		bigsegments.ContextHash("user-key-0123456789")
+		store.ContextHash("user-key-0123456789")
 	}
 }

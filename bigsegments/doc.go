@@ -3,9 +3,9 @@
 // writer or a LaunchDarkly Relay Proxy) keeps up to date.
 //
 // A big segment is a segment with "unbounded": true whose member lists live
-// in the store, keyed by a hash of each context key ([ContextHash]), rather
+// in the store, keyed by a hash of each context key ([store.ContextHash]), rather
 // than in the segment's JSON. A stored membership lists the segment
-// references ([SegmentRef]: "<segmentKey>.g<generation>") a context is
+// references ([store.SegmentRef]: "<segmentKey>.g<generation>") a context is
 // explicitly included in or excluded from; when a reference is in both, the
 // inclusion wins.
 //

@@ -46,7 +46,7 @@ func newBigSegmentEvaluator(t testing.TB, m evaluation.BigSegmentProvider) (*eva
 // TestEvaluatorWithManager runs the evaluator over a Manager on each store.
 func TestEvaluatorWithManager(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, r store.BigSegmentReader, w store.BigSegmentWriter) {
-		ref := bigsegments.SegmentRef("big", 3)
+		ref := store.SegmentRef("big", 3)
 		apply(t, w, include("alice", ref), exclude("bob", ref), include("carol", "big.g2"))
 		touch(t, w, time.Now())
 		p := &probe{BigSegmentReader: r}

@@ -13,8 +13,8 @@ import (
 )
 
 func ExampleContextHash() {
-	fmt.Println(bigsegments.ContextHash("user-key"))
-	fmt.Println(bigsegments.SegmentRef("beta-testers", 2))
+	fmt.Println(store.ContextHash("user-key"))
+	fmt.Println(store.SegmentRef("beta-testers", 2))
 	// Output:
 	// CEXjZY7cHJG/ydFy7q4+YEFwVrG3/pkJwA4FAjrbfx0=
 	// beta-testers.g2
@@ -36,7 +36,7 @@ func ExampleManager() {
 	defer w.Close()
 	ctx := context.Background()
 	w.ApplyMembership(ctx, []store.MembershipChange{
-		{ContextHash: bigsegments.ContextHash("user-key"), SegmentRef: bigsegments.SegmentRef("beta", 1)},
+		{ContextHash: store.ContextHash("user-key"), SegmentRef: store.SegmentRef("beta", 1)},
 	})
 	w.SetSynchronizedOn(ctx, time.Now())
 

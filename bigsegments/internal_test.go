@@ -77,9 +77,9 @@ func TestLRUCache(t *testing.T) {
 }
 
 func TestHashingDoesNotAllocate(t *testing.T) {
-	var buf [hashLen]byte
+	var buf [store.ContextHashLen]byte
 	key := "a context key longer than thirty-two bytes, to defeat small-buffer tricks"
-	if n := testing.AllocsPerRun(100, func() { appendContextHash(buf[:0], key) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { store.AppendContextHash(buf[:0], key) }); n != 0 {
 		t.Errorf("appendContextHash allocates %v times", n)
 	}
 }

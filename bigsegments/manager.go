@@ -125,7 +125,7 @@ func (m *Manager) fetch(ctx context.Context, contextKey string) (*memberSet, err
 		defer cancel()
 		stop := context.AfterFunc(m.ctx, cancel)
 		defer stop()
-		stored, err := m.store.Membership(rctx, ContextHash(contextKey))
+		stored, err := m.store.Membership(rctx, store.ContextHash(contextKey))
 		if err != nil {
 			return nil, fmt.Errorf("bigsegments: read membership: %w", err)
 		}

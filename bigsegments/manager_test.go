@@ -15,11 +15,11 @@ import (
 var quiet = slog.New(slog.DiscardHandler)
 
 func include(key, ref string) store.MembershipChange {
-	return store.MembershipChange{ContextHash: bigsegments.ContextHash(key), SegmentRef: ref}
+	return store.MembershipChange{ContextHash: store.ContextHash(key), SegmentRef: ref}
 }
 
 func exclude(key, ref string) store.MembershipChange {
-	return store.MembershipChange{ContextHash: bigsegments.ContextHash(key), SegmentRef: ref, Excluded: true}
+	return store.MembershipChange{ContextHash: store.ContextHash(key), SegmentRef: ref, Excluded: true}
 }
 
 func apply(t *testing.T, w store.BigSegmentWriter, changes ...store.MembershipChange) {
@@ -74,14 +74,14 @@ func TestContextHash(t *testing.T) {
 		"":         "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
 		"ü":        "YHR0ykdalyTXNgq6caVtXfd+YTUOP3JM+h9G6Ffi2F8=", // printf ü | sha256sum
 	} {
-		if got := bigsegments.ContextHash(key); got != want {
+		if got := store.ContextHash(key); got != want {
 			t.Errorf("ContextHash(%q) = %q, want %q", key, got, want)
 		}
 	}
 }
 
 func TestSegmentRef(t *testing.T) {
-	if got := bigsegments.SegmentRef("big", 3); got != "big.g3" {
+	if got := store.SegmentRef("big", 3); got != "big.g3" {
 		t.Errorf("SegmentRef = %q, want big.g3", got)
 	}
 }
@@ -265,7 +265,7 @@ func TestTTLExpiry(t *testing.T) {
 		}
 		fetched := time.Now()
 		// A change in the store is seen only once the entry expires.
-		apply(t, w, store.MembershipChange{ContextHash: bigsegments.ContextHash("alice"), SegmentRef: "s.g1", Remove: true})
+		apply(t, w, store.MembershipChange{ContextHash: store.ContextHash("alice"), SegmentRef: "s.g1", Remove: true})
 		if got, _ := lookup(t, m, "alice", "s.g1"); got != "included" && time.Since(fetched) < ttl {
 			t.Errorf("before expiry: got %s, want the cached included", got)
 		}

@@ -28,7 +28,7 @@ func newMemberSet(m store.Membership) *memberSet {
 }
 
 // CheckMembership reports whether the context is included in the segment
-// generation named by segmentRef (see [SegmentRef]); known is false when the
+// generation named by segmentRef (see [store.SegmentRef]); known is false when the
 // membership says nothing about it, in which case the segment's own rules
 // decide. It does not allocate.
 func (s *memberSet) CheckMembership(segmentRef string) (included bool, known bool) {

@@ -175,8 +175,8 @@ func TestBigSegments(t *testing.T) {
 	segments := append([]string{`{"key":"big","version":1,"unbounded":true,"generation":3}`}, testSegments...)
 	e.init(flags, segments)
 	err := e.writer.ApplyMembership(bg, []store.MembershipChange{
-		{ContextHash: bigsegments.ContextHash("member"), SegmentRef: bigsegments.SegmentRef("big", 3)},
-		{ContextHash: bigsegments.ContextHash("excluded"), SegmentRef: bigsegments.SegmentRef("big", 3), Excluded: true},
+		{ContextHash: store.ContextHash("member"), SegmentRef: store.SegmentRef("big", 3)},
+		{ContextHash: store.ContextHash("excluded"), SegmentRef: store.SegmentRef("big", 3), Excluded: true},
 	})
 	if err != nil {
 		t.Fatal(err)

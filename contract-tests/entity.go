@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/daemonflag/daemonflag/client"
+	"github.com/daemonflag/daemonflag/relay"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
 	"github.com/daemonflag/daemonflag/stores/dynamodb"
 	"github.com/daemonflag/daemonflag/stores/redis"
-	"github.com/daemonflag/daemonflag/writer"
 )
 
 // entity is one client the harness created: its store, the relay filling
@@ -76,14 +76,14 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	relayErr := make(chan error, 1)
 	rctx, cancel := context.WithCancel(context.Background())
 	e.stopRelay, e.relayDone = cancel, make(chan struct{})
-	opts := writer.RelayOptions{
+	opts := relay.Options{
 		SDKKey:            p.sdkKey,
 		StreamURI:         p.streamURI,
 		PollURI:           p.pollURI,
 		PollInterval:      p.pollEvery,
 		InitialRetryDelay: p.retryDelay,
 		Logger:            logger,
-		OnUpdate: func(u writer.RelayUpdate) {
+		OnUpdate: func(u relay.Update) {
 			if u.Init {
 				once.Do(func() { close(initialized) })
 			}
@@ -91,7 +91,7 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	}
 	go func() {
 		defer close(e.relayDone)
-		if err := writer.Relay(rctx, e.store, opts); err != nil {
+		if err := relay.Run(rctx, e.store, opts); err != nil {
 			logger.Error("relay stopped", "err", err)
 			relayErr <- err
 		}

@@ -20,7 +20,7 @@
 // another port then, such as PORT=8001.
 //
 // Our client never connects upstream, so for every client with a streaming
-// or polling configuration the service runs writer.Relay, which reads the
+// or polling configuration the service runs relay.Run, which reads the
 // harness's service and writes into a store, and the client reads that
 // store, as in a deployment. Without a persistentDataStore in the
 // configuration the store is a new temporary bbolt file read without a

@@ -9,7 +9,7 @@ import (
 
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores"
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
 )
 
 // backend is one kind of store the scenarios run on.

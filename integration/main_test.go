@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/daemonflag/daemonflag/internal/testservers"
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
 )
 
 // binDir holds the binaries the tests build, for the whole test run.

@@ -16,7 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/daemonflag/daemonflag/internal/testservers"
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
 )
 
 // This file starts servers of the tests' own, for the tests that stop

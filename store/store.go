@@ -16,6 +16,15 @@ const (
 	Segments Kind = "segments"
 )
 
+// Noun returns the name of one item of the kind in messages: "flag" for
+// [Features], "segment" for [Segments].
+func (k Kind) Noun() string {
+	if k == Features {
+		return "flag"
+	}
+	return "segment"
+}
+
 // Kinds lists every kind in the order a non-atomic backend writes them during
 // Init (segments before the flags that refer to them).
 var Kinds = []Kind{Segments, Features}
@@ -105,7 +114,7 @@ type Membership struct {
 // BigSegmentReader is the read side of big-segment membership.
 type BigSegmentReader interface {
 	// Membership returns the membership of the context whose key hashes to
-	// contextHash (see package bigsegments for the hash). A context with no
+	// contextHash (see [ContextHash]). A context with no
 	// stored membership gives an empty Membership and a nil error. One call is
 	// one store round trip.
 	Membership(ctx context.Context, contextHash string) (Membership, error)

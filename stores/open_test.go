@@ -11,7 +11,7 @@ import (
 
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores"
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
 )
 
 // TestOpen opens every backend through its address, writes a dataset and

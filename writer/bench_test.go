@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
 	"github.com/daemonflag/daemonflag/writer"
 )
 

@@ -110,7 +110,7 @@ func Merge(sets ...*Dataset) (*Dataset, error) {
 			for _, k := range sortedKeys(src) {
 				it := src[k]
 				if prev, ok := dst[k]; ok {
-					ps.errorf(it.Source, kindName(kind), k, "defined twice: at %s and at %s", prev.Source, it.Source)
+					ps.errorf(it.Source, kind.Noun(), k, "defined twice: at %s and at %s", prev.Source, it.Source)
 					continue
 				}
 				dst[k] = it
@@ -121,13 +121,6 @@ func Merge(sets ...*Dataset) (*Dataset, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-func kindName(kind store.Kind) string {
-	if kind == store.Features {
-		return "flag"
-	}
-	return "segment"
 }
 
 // WriteJSON writes the dataset in LaunchDarkly's flag data file format,
@@ -158,7 +151,7 @@ func (d *Dataset) WriteJSON(w io.Writer) error {
 			b.Write(jsonString(k))
 			b.WriteString(": ")
 			if err := json.Indent(&b, sec.items[k].Data, "    ", "  "); err != nil {
-				return fmt.Errorf("%s %q: %w", kindName(kindOfSection(sec.name)), k, err)
+				return fmt.Errorf("%s %q: %w", kindOfSection(sec.name).Noun(), k, err)
 			}
 		}
 		if len(sec.items) > 0 {

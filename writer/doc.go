@@ -1,8 +1,9 @@
 // Package writer fills daemonflag stores: it loads flag data files,
 // validates them, and writes them to any store.Store, once or continuously;
-// it upserts and deletes single items, exports a store's dataset, reports
-// what a store holds, and imports big-segment memberships. The daemonflag
-// command is a thin layer over it.
+// it upserts and deletes single items, exports a store's dataset, and
+// reports what a store holds. The daemonflag command is a thin layer over
+// it. Filling a store from LaunchDarkly is package relay's job, and
+// importing big-segment memberships is package membership's.
 //
 // # Flag data files
 //
@@ -43,14 +44,8 @@
 // a store's dataset back into a flag data file, so export followed by write
 // moves a dataset between stores. [Inspect] reports a store's state.
 //
-// # Relaying LaunchDarkly
-//
-// [Relay] fills a store from LaunchDarkly's streaming or polling service (or
-// a Relay Proxy), as an SDK in front of a persistent store does.
-//
 // # Big segments
 //
-// [ImportBigSegment] writes big-segment memberships from files of context
-// keys, restartably; [TouchBigSegments] and [SyncBigSegments] keep the
-// synchronized-on time fresh, so clients do not report the data stale.
+// [Sync] can keep the big-segment synchronized-on time fresh
+// ([SyncOptions].TouchBigSegments) with package membership.
 package writer

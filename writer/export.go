@@ -35,14 +35,14 @@ func Export(ctx context.Context, r store.Reader) (*Dataset, error) {
 				Key *string `json:"key"`
 			}
 			if err := json.Unmarshal(ki.Item.Data, &head); err != nil {
-				return nil, fmt.Errorf("export %s %q: stored JSON: %w", kindName(kind), ki.Key, err)
+				return nil, fmt.Errorf("export %s %q: stored JSON: %w", kind.Noun(), ki.Key, err)
 			}
 			data := ki.Item.Data
 			switch {
 			case head.Key == nil:
 				data = setProperty(data, "key", jsonString(ki.Key))
 			case *head.Key != ki.Key:
-				return nil, fmt.Errorf("export %s %q: stored under %q but its key property is %q", kindName(kind), ki.Key, ki.Key, *head.Key)
+				return nil, fmt.Errorf("export %s %q: stored under %q but its key property is %q", kind.Noun(), ki.Key, ki.Key, *head.Key)
 			}
 			m[ki.Key] = &Item{Key: ki.Key, Data: data, Version: ki.Item.Version, HasVersion: true, Source: src}
 		}

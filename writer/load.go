@@ -178,12 +178,12 @@ func (l *fileLoader) add(kind store.Kind, it *Item) {
 	if !utf8.ValidString(it.Key) {
 		// JSON decoders would turn the bytes into U+FFFD, so the stored item
 		// could not be found under the key it is listed under.
-		l.ps.errorf(it.Source, kindName(kind), it.Key, "the key is not valid UTF-8")
+		l.ps.errorf(it.Source, kind.Noun(), it.Key, "the key is not valid UTF-8")
 		return
 	}
 	m := l.d.items(kind)
 	if prev, ok := m[it.Key]; ok {
-		l.ps.errorf(it.Source, kindName(kind), it.Key, "defined twice: at %s and at %s", prev.Source, it.Source)
+		l.ps.errorf(it.Source, kind.Noun(), it.Key, "defined twice: at %s and at %s", prev.Source, it.Source)
 		return
 	}
 	m[it.Key] = it
@@ -192,7 +192,7 @@ func (l *fileLoader) add(kind store.Kind, it *Item) {
 // itemFromObject builds an item from the JSON object data listed under key,
 // checking its "key" and "version" properties.
 func (l *fileLoader) itemFromObject(kind store.Kind, key string, data []byte, src Source) (*Item, bool) {
-	kn := kindName(kind)
+	kn := kind.Noun()
 	if len(data) == 0 || data[0] != '{' {
 		l.ps.errorf(src, kn, key, "must be a JSON object, got %s", jsonKind(data))
 		return nil, false
@@ -666,7 +666,7 @@ func parseYAML(name string, data []byte) (*Dataset, error) {
 			}
 			val, err := yamlToJSON(ivn)
 			if err != nil {
-				l.ps.errorf(at(ivn), kindName(kind), key, "%v", err)
+				l.ps.errorf(at(ivn), kind.Noun(), key, "%v", err)
 				continue
 			}
 			if prop == secFlagValues {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/daemonflag/daemonflag/membership"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -151,7 +152,7 @@ func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 	defer wg.Wait()
 	if bw != nil {
 		wg.Go(func() {
-			_ = SyncBigSegments(ctx, bw, opts.TouchBigSegments, func(t time.Time, err error) {
+			_ = membership.KeepSynchronized(ctx, bw, opts.TouchBigSegments, func(t time.Time, err error) {
 				if err != nil {
 					sy.log.Warn("setting the big-segment synchronized-on time failed", "err", err)
 				} else {
@@ -447,7 +448,7 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset) SyncPass {
 		}
 		applied, err := s.Upsert(ctx, p.kind, p.key, p.item)
 		if err != nil {
-			pass.Err = fmt.Errorf("upsert %s %q: %w", kindName(p.kind), p.key, err)
+			pass.Err = fmt.Errorf("upsert %s %q: %w", p.kind.Noun(), p.key, err)
 			return pass
 		}
 		switch {
@@ -456,7 +457,7 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset) SyncPass {
 			if it := d.items(p.kind)[p.key]; it != nil {
 				src = it.Source
 			}
-			pass.Warnings = append(pass.Warnings, Problem{Source: src, Kind: kindName(p.kind), Key: p.key, Warning: true,
+			pass.Warnings = append(pass.Warnings, Problem{Source: src, Kind: p.kind.Noun(), Key: p.key, Warning: true,
 				Message: fmt.Sprintf("changed, but its version %d is not above the stored version, so the store kept its copy; "+
 					"raise the version, or remove it to let the writer choose", p.item.Version)})
 		case p.action == actionTombstone:

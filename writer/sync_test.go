@@ -12,22 +12,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testlog"
 	"github.com/daemonflag/daemonflag/store"
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
 	"github.com/daemonflag/daemonflag/writer"
 )
 
 // wtSyncRun runs Sync in the background and hands its passes to the test.
 type wtSyncRun struct {
 	passes chan writer.SyncPass
-	log    *syncBuffer
+	log    *testlog.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
 
 func wtStartSync(t *testing.T, s store.Store, o writer.SyncOptions) *wtSyncRun {
 	t.Helper()
-	r := &wtSyncRun{passes: make(chan writer.SyncPass, 100), log: &syncBuffer{}, done: make(chan error, 1)}
+	r := &wtSyncRun{passes: make(chan writer.SyncPass, 100), log: &testlog.Buffer{}, done: make(chan error, 1)}
 	o.Logger = slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o.OnPass = func(p writer.SyncPass) { r.passes <- p }
 	if o.PollInterval == 0 {

@@ -64,7 +64,7 @@ func DeleteSegment(ctx context.Context, s store.Store, key string) (UpsertResult
 }
 
 func upsertItem(ctx context.Context, s store.Store, kind store.Kind, data []byte) (UpsertResult, error) {
-	kn := kindName(kind)
+	kn := kind.Noun()
 	var head map[string]json.RawMessage
 	var key string
 	if err := json.Unmarshal(data, &head); err != nil {
@@ -146,7 +146,7 @@ func upsertItem(ctx context.Context, s store.Store, kind store.Kind, data []byte
 }
 
 func deleteItem(ctx context.Context, s store.Store, kind store.Kind, key string) (UpsertResult, error) {
-	kn := kindName(kind)
+	kn := kind.Noun()
 	res := UpsertResult{Key: key}
 	if key == "" {
 		return res, errors.New("delete " + kn + ": empty key")

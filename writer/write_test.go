@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
+	"github.com/daemonflag/daemonflag/membership"
 	"github.com/daemonflag/daemonflag/model"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores"
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
 	"github.com/daemonflag/daemonflag/writer"
 )
 
@@ -401,7 +402,7 @@ func TestInspect(t *testing.T) {
 			t.Fatal(err)
 		}
 		at := time.Now().Add(-90 * time.Second)
-		if err := writer.TouchBigSegments(ctx, s.(store.BigSegmentWriter), at); err != nil {
+		if err := membership.Touch(ctx, s.(store.BigSegmentWriter), at); err != nil {
 			t.Fatal(err)
 		}
 		info, err = writer.Inspect(ctx, s)

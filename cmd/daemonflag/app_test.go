@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/daemonflag/daemonflag/writer"
+	"github.com/daemonflag/daemonflag/membership"
 )
 
 // runApp runs the command in process.
@@ -116,16 +116,16 @@ func TestProgress(t *testing.T) {
 	var b bytes.Buffer
 	p := newProgress(progressLines, &b, -1)
 	p.interval = 0
-	p.update(writer.ImportProgress{Added: 10, Removed: 2, Elapsed: 2 * time.Second})
+	p.update(membership.Progress{Added: 10, Removed: 2, Elapsed: 2 * time.Second})
 	p.finish()
 	if got := b.String(); got != "import: 12 keys (added 10, removed 2, unchanged 0) in 2.0s, 6 keys/s\n" {
 		t.Errorf("progress line %q", got)
 	}
 	b.Reset()
 	p = newProgress(progressBar, &b, 100)
-	p.update(writer.ImportProgress{Added: 50, Elapsed: time.Second})
+	p.update(membership.Progress{Added: 50, Elapsed: time.Second})
 	time.Sleep(150 * time.Millisecond)
-	p.update(writer.ImportProgress{Added: 100, Elapsed: 2 * time.Second})
+	p.update(membership.Progress{Added: 100, Elapsed: 2 * time.Second})
 	p.finish()
 	if !strings.Contains(b.String(), "importing") {
 		t.Errorf("progress bar output %q", b.String())

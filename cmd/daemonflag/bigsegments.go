@@ -10,9 +10,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/daemonflag/daemonflag/membership"
 	"github.com/daemonflag/daemonflag/model"
 	"github.com/daemonflag/daemonflag/store"
-	"github.com/daemonflag/daemonflag/writer"
 )
 
 var cmdBigSegments = &command{
@@ -149,7 +149,7 @@ func runBSImport(a *app, cmd *command, ctx context.Context, args []string) error
 		return usagef(cmd.name, "%v", err)
 	}
 
-	opts := writer.ImportOptions{
+	opts := membership.Options{
 		Segment: *segment, Generation: *generation, Replace: *replace,
 		CSVColumn: *csvColumn, BatchSize: *batch, Concurrency: *concurrency,
 	}
@@ -197,7 +197,7 @@ func runBSImport(a *app, cmd *command, ctx context.Context, args []string) error
 
 	p := newProgress(mode, a.stderr, total)
 	opts.Progress = p.update
-	sum, err := writer.ImportBigSegment(ctx, bw, opts)
+	sum, err := membership.Import(ctx, bw, opts)
 	p.finish()
 	if err != nil {
 		if sum.Added+sum.Removed > 0 {
@@ -299,7 +299,7 @@ func runBSTouch(a *app, cmd *command, ctx context.Context, args []string) error 
 	if !ok {
 		return fmt.Errorf("store %s has no big-segment support", describe(parsed))
 	}
-	if err := writer.TouchBigSegments(ctx, bw, t); err != nil {
+	if err := membership.Touch(ctx, bw, t); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "big segments in %s synchronized on %s\n", describe(parsed), t.UTC().Format(time.RFC3339Nano))

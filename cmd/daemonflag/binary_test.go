@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
 )
 
 // These tests build the daemonflag binary and run it as a user would.

@@ -6,9 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/daemonflag/daemonflag/membership"
 	"github.com/schollz/progressbar/v3"
-
-	"github.com/daemonflag/daemonflag/writer"
 )
 
 // progressMode is how an import reports its progress.
@@ -48,7 +47,7 @@ type progress struct {
 	mu       sync.Mutex
 	last     time.Time
 	interval time.Duration
-	latest   writer.ImportProgress
+	latest   membership.Progress
 	printed  bool
 }
 
@@ -72,8 +71,8 @@ func newProgress(mode progressMode, w io.Writer, total int64) *progress {
 	return p
 }
 
-// update is writer.ImportOptions.Progress.
-func (p *progress) update(ip writer.ImportProgress) {
+// update is membership.Options.Progress.
+func (p *progress) update(ip membership.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.latest = ip
@@ -89,7 +88,7 @@ func (p *progress) update(ip writer.ImportProgress) {
 	}
 }
 
-func (p *progress) line(ip writer.ImportProgress) {
+func (p *progress) line(ip membership.Progress) {
 	done := ip.Added + ip.Removed + ip.Unchanged
 	rate := 0.0
 	if s := ip.Elapsed.Seconds(); s > 0 {

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/daemonflag/daemonflag/writer"
+	"github.com/daemonflag/daemonflag/relay"
 )
 
 // envSDKKey is the environment variable that supplies the SDK key to
@@ -61,8 +61,8 @@ func runRelay(a *app, cmd *command, ctx context.Context, args []string) error {
 	addr := a.storeFlag(fs)
 	stream := fs.String("stream", "", "base `URI` of a streaming service, e.g. https://stream.launchdarkly.com")
 	poll := fs.String("poll", "", "base `URI` of a polling service, e.g. https://sdk.launchdarkly.com")
-	interval := fs.Duration("interval", writer.DefaultRelayPollInterval, "time between polls (with --poll)")
-	retry := fs.Duration("retry-delay", writer.DefaultRelayRetryDelay, "first delay before connecting a stream again (with --stream)")
+	interval := fs.Duration("interval", relay.DefaultPollInterval, "time between polls (with --poll)")
+	retry := fs.Duration("retry-delay", relay.DefaultRetryDelay, "first delay before connecting a stream again (with --stream)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	verbose := fs.Bool("v", false, "log debug messages too")
 	rest, err := a.parse(cmd, fs, args)
@@ -99,7 +99,7 @@ func runRelay(a *app, cmd *command, ctx context.Context, args []string) error {
 	defer s.Close()
 	log := a.logger(level, *logFormat)
 	log.Info("relaying", "store", describe(parsed))
-	err = writer.Relay(ctx, s, writer.RelayOptions{
+	err = relay.Run(ctx, s, relay.Options{
 		SDKKey:            key,
 		StreamURI:         *stream,
 		PollURI:           *poll,
@@ -107,7 +107,7 @@ func runRelay(a *app, cmd *command, ctx context.Context, args []string) error {
 		InitialRetryDelay: *retry,
 		Logger:            log,
 	})
-	if errors.Is(err, writer.ErrSDKKeyRejected) {
+	if errors.Is(err, relay.ErrSDKKeyRejected) {
 		return fmt.Errorf("%w (the key comes from %s)", err, envSDKKey)
 	}
 	return err

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
 )
 
 const relayTestKey = "sdk-cli-relay-test-key-42"

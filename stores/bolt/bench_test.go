@@ -135,7 +135,7 @@ func importKeys(b *testing.B, def int) int {
 	return def
 }
 
-// contextHashes returns n context hashes as bigsegments.ContextHash makes
+// contextHashes returns n context hashes as store.ContextHash makes
 // them: base64 of SHA-256, so random and 44 bytes each.
 func contextHashes(n int) []string {
 	hs := make([]string, n)
@@ -146,7 +146,7 @@ func contextHashes(n int) []string {
 	return hs
 }
 
-// importMembership adds every hash to ref as writer.ImportBigSegment does:
+// importMembership adds every hash to ref as membership.Import does:
 // batches of 5000 changes, 4 in flight.
 func importMembership(b *testing.B, s *bolt.Store, hashes []string, ref string) {
 	const batchSize, inFlight = 5000, 4

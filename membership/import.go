@@ -1,4 +1,4 @@
-package writer
+package membership
 
 import (
 	"bufio"
@@ -15,11 +15,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/daemonflag/daemonflag/bigsegments"
 	"github.com/daemonflag/daemonflag/store"
 )
 
-// Defaults of [ImportOptions] and [SyncBigSegments].
+// Defaults of [Options] and [KeepSynchronized].
 const (
 	DefaultImportBatchSize   = 5000
 	DefaultImportConcurrency = 4
@@ -36,10 +35,10 @@ const MaxKeyLength = 1 << 20
 // [store.MembershipScanner]), so the members to remove cannot be found.
 var ErrReplaceUnsupported = errors.New("store cannot list big-segment memberships, which a replacing import needs")
 
-// ImportOptions describes one import of big-segment membership into a
+// Options describes one import of big-segment membership into a
 // store. The zero value of each optional field selects its documented
 // default.
-type ImportOptions struct {
+type Options struct {
 	// Segment is the key of the big segment (a segment with
 	// "unbounded": true). Required.
 	Segment string
@@ -84,11 +83,11 @@ type ImportOptions struct {
 	// Progress, when set, is called with the running totals after every
 	// batch the store has applied (and, with Replace, after every BatchSize
 	// keys found already stored). Calls never overlap.
-	Progress func(ImportProgress)
+	Progress func(Progress)
 }
 
-// ImportProgress is the running total of an import.
-type ImportProgress struct {
+// Progress is the running total of an import.
+type Progress struct {
 	// Added counts keys written to the included or excluded set.
 	Added int
 	// Removed counts keys taken out: one per key of Remove, and with
@@ -102,8 +101,8 @@ type ImportProgress struct {
 	Elapsed time.Duration
 }
 
-// ImportSummary is the outcome of an import.
-type ImportSummary struct {
+// Summary is the outcome of an import.
+type Summary struct {
 	Added, Removed, Unchanged int
 	// Duration is the import's wall-clock time.
 	Duration time.Duration
@@ -114,29 +113,29 @@ type ImportSummary struct {
 	SynchronizedOn time.Time
 }
 
-// ImportBigSegment writes big-segment memberships from key files into w,
-// hashing each context key with [bigsegments.ContextHash], and on success
+// Import writes big-segment memberships from key files into w,
+// hashing each context key with [store.ContextHash], and on success
 // records the current time as the store's synchronized-on time.
 //
 // Every change it makes is idempotent, so an import that was interrupted
 // (killed, a store error) reaches the intended result when it is simply run
 // again. On error the summary holds the totals up to the failure; the
 // synchronized-on time is not touched.
-func ImportBigSegment(ctx context.Context, w store.BigSegmentWriter, opts ImportOptions) (ImportSummary, error) {
+func Import(ctx context.Context, w store.BigSegmentWriter, opts Options) (Summary, error) {
 	start := time.Now()
 	o, err := opts.withDefaults()
 	if err != nil {
-		return ImportSummary{}, err
+		return Summary{}, err
 	}
 	var scanner store.MembershipScanner
 	if o.Replace {
 		var ok bool
 		if scanner, ok = w.(store.MembershipScanner); !ok {
-			return ImportSummary{}, fmt.Errorf("import big segment %q: %w (%T)", o.Segment, ErrReplaceUnsupported, w)
+			return Summary{}, fmt.Errorf("import big segment %q: %w (%T)", o.Segment, ErrReplaceUnsupported, w)
 		}
 	}
 	ap := newMembershipApplier(ctx, w, o, start)
-	ref := bigsegments.SegmentRef(o.Segment, o.Generation)
+	ref := store.SegmentRef(o.Segment, o.Generation)
 	if o.Replace {
 		err = importReplace(ap, scanner, ref, o)
 	} else {
@@ -158,7 +157,7 @@ func ImportBigSegment(ctx context.Context, w store.BigSegmentWriter, opts Import
 	return sum, nil
 }
 
-func (o ImportOptions) withDefaults() (ImportOptions, error) {
+func (o Options) withDefaults() (Options, error) {
 	switch {
 	case o.Segment == "":
 		return o, errors.New("import big segment: no segment key")
@@ -184,7 +183,7 @@ func (o ImportOptions) withDefaults() (ImportOptions, error) {
 
 // importAddRemove streams the inputs into changes: additions first, then, after
 // every addition has been applied, removals.
-func importAddRemove(ap *membershipApplier, ref string, o ImportOptions) error {
+func importAddRemove(ap *membershipApplier, ref string, o Options) error {
 	for _, in := range []struct {
 		name     string
 		r        io.Reader
@@ -195,7 +194,7 @@ func importAddRemove(ap *membershipApplier, ref string, o ImportOptions) error {
 		}
 		err := readKeyInput(ap.ctx, in.name, in.r, o.CSVColumn, func(key string) error {
 			return ap.add(importCounts{added: 1},
-				store.MembershipChange{ContextHash: bigsegments.ContextHash(key), SegmentRef: ref, Excluded: in.excluded})
+				store.MembershipChange{ContextHash: store.ContextHash(key), SegmentRef: ref, Excluded: in.excluded})
 		})
 		if err != nil {
 			return err
@@ -208,7 +207,7 @@ func importAddRemove(ap *membershipApplier, ref string, o ImportOptions) error {
 		return err
 	}
 	return readKeyInput(ap.ctx, "remove", o.Remove, o.CSVColumn, func(key string) error {
-		h := bigsegments.ContextHash(key)
+		h := store.ContextHash(key)
 		return ap.add(importCounts{removed: 1},
 			store.MembershipChange{ContextHash: h, SegmentRef: ref, Remove: true},
 			store.MembershipChange{ContextHash: h, SegmentRef: ref, Excluded: true, Remove: true})
@@ -226,7 +225,7 @@ const (
 // importReplace makes ref's membership exactly the inputs': it reads the
 // current members, adds the listed keys that are not members yet, and then
 // removes the members that are not listed.
-func importReplace(ap *membershipApplier, scanner store.MembershipScanner, ref string, o ImportOptions) error {
+func importReplace(ap *membershipApplier, scanner store.MembershipScanner, ref string, o Options) error {
 	// Hashes are kept as their 32 raw bytes: a third of the memory of the
 	// base64 strings, for the millions of members a big segment may have.
 	hashes := make(map[[32]byte]uint8)
@@ -271,7 +270,7 @@ func importReplace(ap *membershipApplier, scanner store.MembershipScanner, ref s
 			continue
 		}
 		err := readKeyInput(ap.ctx, in.name, in.r, o.CSVColumn, func(key string) error {
-			h := bigsegments.ContextHash(key)
+			h := store.ContextHash(key)
 			sum, _ := decodeContextHash(h)
 			f := hashes[sum]
 			hashes[sum] = f | in.listed
@@ -350,7 +349,7 @@ type membershipApplier struct {
 	w        store.BigSegmentWriter
 	size     int
 	sem      chan struct{}
-	progress func(ImportProgress)
+	progress func(Progress)
 	start    time.Time
 
 	batch   []store.MembershipChange
@@ -362,7 +361,7 @@ type membershipApplier struct {
 	err    error
 }
 
-func newMembershipApplier(ctx context.Context, w store.BigSegmentWriter, o ImportOptions, start time.Time) *membershipApplier {
+func newMembershipApplier(ctx context.Context, w store.BigSegmentWriter, o Options, start time.Time) *membershipApplier {
 	return &membershipApplier{
 		ctx: ctx, w: w, size: o.BatchSize,
 		sem: make(chan struct{}, o.Concurrency), progress: o.Progress, start: start,
@@ -394,7 +393,7 @@ func (a *membershipApplier) count(c importCounts) {
 func (a *membershipApplier) report() {
 	if a.progress != nil {
 		p := a.totals
-		a.progress(ImportProgress{Added: p.added, Removed: p.removed, Unchanged: p.unchanged, Elapsed: time.Since(a.start)})
+		a.progress(Progress{Added: p.added, Removed: p.removed, Unchanged: p.unchanged, Elapsed: time.Since(a.start)})
 	}
 }
 
@@ -458,24 +457,24 @@ func (a *membershipApplier) failed() error {
 	return a.err
 }
 
-func (a *membershipApplier) summary() ImportSummary {
+func (a *membershipApplier) summary() Summary {
 	a.wg.Wait()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	d := time.Since(a.start)
 	t := a.totals
-	s := ImportSummary{Added: t.added, Removed: t.removed, Unchanged: t.unchanged, Duration: d}
+	s := Summary{Added: t.added, Removed: t.removed, Unchanged: t.unchanged, Duration: d}
 	if secs := d.Seconds(); secs > 0 {
 		s.KeysPerSecond = float64(t.added+t.removed+t.unchanged) / secs
 	}
 	return s
 }
 
-// TouchBigSegments records t as the time the store's big-segment data was
+// Touch records t as the time the store's big-segment data was
 // last known to be up to date, so that clients do not report it stale; a
 // zero t means now. A writer that keeps the store current by other means
-// calls it after each update, or runs [SyncBigSegments].
-func TouchBigSegments(ctx context.Context, w store.BigSegmentWriter, t time.Time) error {
+// calls it after each update, or runs [KeepSynchronized].
+func Touch(ctx context.Context, w store.BigSegmentWriter, t time.Time) error {
 	if t.IsZero() {
 		t = time.Now()
 	}
@@ -485,13 +484,13 @@ func TouchBigSegments(ctx context.Context, w store.BigSegmentWriter, t time.Time
 	return nil
 }
 
-// SyncBigSegments touches the store's synchronized-on time (see
-// [TouchBigSegments]) at once and then every interval (zero means 30 s;
+// KeepSynchronized touches the store's synchronized-on time (see
+// [Touch]) at once and then every interval (zero means 30 s;
 // keep it well under the clients' stale threshold, 120 s by default) until
 // ctx is done, when it returns nil. A failed touch does not stop it: report,
 // when set, is called after every touch with the time written and the error,
 // if any.
-func SyncBigSegments(ctx context.Context, w store.BigSegmentWriter, interval time.Duration, report func(t time.Time, err error)) error {
+func KeepSynchronized(ctx context.Context, w store.BigSegmentWriter, interval time.Duration, report func(t time.Time, err error)) error {
 	if interval < 0 {
 		return fmt.Errorf("sync big segments: negative interval %v", interval)
 	}
@@ -502,7 +501,7 @@ func SyncBigSegments(ctx context.Context, w store.BigSegmentWriter, interval tim
 	defer tick.Stop()
 	for {
 		now := time.Now()
-		err := TouchBigSegments(ctx, w, now)
+		err := Touch(ctx, w, now)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -1,4 +1,4 @@
-package writer
+package relay
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 	"github.com/daemonflag/daemonflag/store"
 )
 
-// relayChange is what one event or poll asks of the store: a whole dataset
+// change is what one event or poll asks of the store: a whole dataset
 // (all), or one item.
-type relayChange struct {
+type change struct {
 	all  []store.Collection
 	kind store.Kind
 	key  string
@@ -26,8 +26,8 @@ type relayChange struct {
 // path); it is not malformed.
 var errIgnored = errors.New("ignored")
 
-// relayAllData is the dataset of a "put" event and of a poll.
-type relayAllData struct {
+// allData is the dataset of a "put" event and of a poll.
+type allData struct {
 	Flags    map[string]json.RawMessage `json:"flags"`
 	Segments map[string]json.RawMessage `json:"segments"`
 }
@@ -38,25 +38,25 @@ func parseAllData(data []byte) ([]store.Collection, error) {
 	if !isObjectJSON(data) {
 		return nil, malformedf("the dataset is not a JSON object")
 	}
-	var all relayAllData
+	var all allData
 	if err := json.Unmarshal(data, &all); err != nil {
 		return nil, malformedf("the dataset: %v", err)
 	}
-	segs, err := relayCollection(store.Segments, all.Segments)
+	segs, err := collection(store.Segments, all.Segments)
 	if err != nil {
 		return nil, err
 	}
-	flags, err := relayCollection(store.Features, all.Flags)
+	flags, err := collection(store.Features, all.Flags)
 	if err != nil {
 		return nil, err
 	}
 	return []store.Collection{segs, flags}, nil
 }
 
-func relayCollection(kind store.Kind, m map[string]json.RawMessage) (store.Collection, error) {
+func collection(kind store.Kind, m map[string]json.RawMessage) (store.Collection, error) {
 	c := store.Collection{Kind: kind, Items: make([]store.KeyedItem, 0, len(m))}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		it, err := relayItem(kind, k, m[k])
+		it, err := item(kind, k, m[k])
 		if err != nil {
 			return c, err
 		}
@@ -65,28 +65,28 @@ func relayCollection(kind store.Kind, m map[string]json.RawMessage) (store.Colle
 	return c, nil
 }
 
-// relayItem checks one flag or segment as the service sent it: a JSON
+// item checks one flag or segment as the service sent it: a JSON
 // object with a whole-number version. It is stored compacted.
-func relayItem(kind store.Kind, key string, raw []byte) (store.Item, error) {
+func item(kind store.Kind, key string, raw []byte) (store.Item, error) {
 	if key == "" {
-		return store.Item{}, malformedf("a %s with an empty key", kindName(kind))
+		return store.Item{}, malformedf("a %s with an empty key", kind.Noun())
 	}
 	if !isObjectJSON(raw) {
-		return store.Item{}, malformedf("%s %q is not a JSON object", kindName(kind), key)
+		return store.Item{}, malformedf("%s %q is not a JSON object", kind.Noun(), key)
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
-		return store.Item{}, malformedf("%s %q: %v", kindName(kind), key, err)
+		return store.Item{}, malformedf("%s %q: %v", kind.Noun(), key, err)
 	}
 	it, err := store.ItemFromJSON(b.Bytes())
 	if err != nil {
-		return store.Item{}, malformedf("%s %q: %v", kindName(kind), key, err)
+		return store.Item{}, malformedf("%s %q: %v", kind.Noun(), key, err)
 	}
 	var head struct {
 		Version json.RawMessage `json:"version"`
 	}
 	if json.Unmarshal(b.Bytes(), &head) == nil && len(head.Version) > 0 && head.Version[0] == '"' {
-		return store.Item{}, malformedf("%s %q: version %s is a string, not a number", kindName(kind), key, head.Version)
+		return store.Item{}, malformedf("%s %q: version %s is a string, not a number", kind.Noun(), key, head.Version)
 	}
 	return it, nil
 }
@@ -100,88 +100,88 @@ func isObjectJSON(data []byte) bool {
 
 // parsePut parses the data of a "put" event: {"path": "/", "data":
 // {"flags": ..., "segments": ...}}, the path being optional.
-func parsePut(data []byte) (relayChange, error) {
+func parsePut(data []byte) (change, error) {
 	var put struct {
 		Path *string         `json:"path"`
 		Data json.RawMessage `json:"data"`
 	}
 	if !isObjectJSON(data) {
-		return relayChange{}, malformedf("put: not a JSON object")
+		return change{}, malformedf("put: not a JSON object")
 	}
 	if err := json.Unmarshal(data, &put); err != nil {
-		return relayChange{}, malformedf("put: %v", err)
+		return change{}, malformedf("put: %v", err)
 	}
 	if put.Path != nil && *put.Path != "/" && *put.Path != "" {
-		return relayChange{}, fmt.Errorf("%w: put for path %q", errIgnored, *put.Path)
+		return change{}, fmt.Errorf("%w: put for path %q", errIgnored, *put.Path)
 	}
 	if len(put.Data) == 0 || string(put.Data) == "null" {
-		return relayChange{}, malformedf("put: no data")
+		return change{}, malformedf("put: no data")
 	}
 	all, err := parseAllData(put.Data)
 	if err != nil {
-		return relayChange{}, err
+		return change{}, err
 	}
-	return relayChange{all: all}, nil
+	return change{all: all}, nil
 }
 
 // parsePatch parses the data of a "patch" event: {"path": "/flags/KEY" or
 // "/segments/KEY", "data": item}.
-func parsePatch(data []byte) (relayChange, error) {
+func parsePatch(data []byte) (change, error) {
 	var patch struct {
 		Path *string         `json:"path"`
 		Data json.RawMessage `json:"data"`
 	}
 	if !isObjectJSON(data) {
-		return relayChange{}, malformedf("patch: not a JSON object")
+		return change{}, malformedf("patch: not a JSON object")
 	}
 	if err := json.Unmarshal(data, &patch); err != nil {
-		return relayChange{}, malformedf("patch: %v", err)
+		return change{}, malformedf("patch: %v", err)
 	}
 	if patch.Path == nil {
-		return relayChange{}, malformedf("patch: no path")
+		return change{}, malformedf("patch: no path")
 	}
 	kind, key, ok := parseItemPath(*patch.Path)
 	if !ok {
-		return relayChange{}, fmt.Errorf("%w: patch for path %q", errIgnored, *patch.Path)
+		return change{}, fmt.Errorf("%w: patch for path %q", errIgnored, *patch.Path)
 	}
 	if len(patch.Data) == 0 || string(patch.Data) == "null" {
-		return relayChange{}, malformedf("patch %s: no data", *patch.Path)
+		return change{}, malformedf("patch %s: no data", *patch.Path)
 	}
-	it, err := relayItem(kind, key, patch.Data)
+	it, err := item(kind, key, patch.Data)
 	if err != nil {
-		return relayChange{}, err
+		return change{}, err
 	}
-	return relayChange{kind: kind, key: key, item: it}, nil
+	return change{kind: kind, key: key, item: it}, nil
 }
 
 // parseDelete parses the data of a "delete" event: {"path": ..., "version":
 // N}.
-func parseDelete(data []byte) (relayChange, error) {
+func parseDelete(data []byte) (change, error) {
 	var del struct {
 		Path    *string      `json:"path"`
 		Version *json.Number `json:"version"`
 	}
 	if !isObjectJSON(data) {
-		return relayChange{}, malformedf("delete: not a JSON object")
+		return change{}, malformedf("delete: not a JSON object")
 	}
 	if err := json.Unmarshal(data, &del); err != nil {
-		return relayChange{}, malformedf("delete: %v", err)
+		return change{}, malformedf("delete: %v", err)
 	}
 	if del.Path == nil {
-		return relayChange{}, malformedf("delete: no path")
+		return change{}, malformedf("delete: no path")
 	}
 	kind, key, ok := parseItemPath(*del.Path)
 	if !ok {
-		return relayChange{}, fmt.Errorf("%w: delete for path %q", errIgnored, *del.Path)
+		return change{}, fmt.Errorf("%w: delete for path %q", errIgnored, *del.Path)
 	}
 	if del.Version == nil {
-		return relayChange{}, malformedf("delete %s: no version", *del.Path)
+		return change{}, malformedf("delete %s: no version", *del.Path)
 	}
 	v, err := strconv.Atoi(del.Version.String())
 	if err != nil {
-		return relayChange{}, malformedf("delete %s: version %s is not a whole number", *del.Path, del.Version.String())
+		return change{}, malformedf("delete %s: version %s is not a whole number", *del.Path, del.Version.String())
 	}
-	return relayChange{kind: kind, key: key, item: store.Tombstone(key, v)}, nil
+	return change{kind: kind, key: key, item: store.Tombstone(key, v)}, nil
 }
 
 // parseItemPath splits "/flags/KEY" and "/segments/KEY". Keys are taken as

@@ -1,4 +1,4 @@
-package writer
+package relay
 
 import (
 	"context"
@@ -19,7 +19,7 @@ func (r *relay) runPoll(ctx context.Context) error {
 			r.log.Info("relay: stopped")
 			return nil
 		}
-		var he *RelayHTTPError
+		var he *HTTPError
 		switch {
 		case errors.As(err, &he) && !recoverableStatus(he.StatusCode):
 			r.log.Error("relay: stopping", "err", err)
@@ -30,7 +30,7 @@ func (r *relay) runPoll(ctx context.Context) error {
 		default:
 			etag = next
 		}
-		if !relaySleep(ctx, r.o.PollInterval) {
+		if !sleep(ctx, r.o.PollInterval) {
 			r.log.Info("relay: stopped")
 			return nil
 		}
@@ -40,7 +40,7 @@ func (r *relay) runPoll(ctx context.Context) error {
 // pollOnce makes one poll and writes a new dataset; it returns the ETag to
 // send next time.
 func (r *relay) pollOnce(ctx context.Context, etag string) (string, error) {
-	cctx, cancel := context.WithTimeout(ctx, relayRequestTimeout)
+	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	req, err := r.newRequest(cctx, r.poll)
 	if err != nil {
@@ -62,7 +62,7 @@ func (r *relay) pollOnce(ctx context.Context, etag string) (string, error) {
 	case http.StatusOK:
 	default:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return etag, &RelayHTTPError{URL: r.poll, StatusCode: resp.StatusCode}
+		return etag, &HTTPError{URL: r.poll, StatusCode: resp.StatusCode}
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -72,7 +72,7 @@ func (r *relay) pollOnce(ctx context.Context, etag string) (string, error) {
 	if err != nil {
 		return etag, err
 	}
-	if err := r.apply(ctx, relayChange{all: all}, "poll"); err != nil {
+	if err := r.apply(ctx, change{all: all}, "poll"); err != nil {
 		return etag, err
 	}
 	return resp.Header.Get("ETag"), nil

@@ -1,4 +1,4 @@
-package writer
+package relay
 
 import (
 	"context"
@@ -29,12 +29,12 @@ func (r *relay) runStream(ctx context.Context) error {
 			r.log.Info("relay: stopped")
 			return nil
 		}
-		var he *RelayHTTPError
+		var he *HTTPError
 		if errors.As(err, &he) && !recoverableStatus(he.StatusCode) {
 			r.log.Error("relay: stopping", "err", err)
 			return err
 		}
-		if time.Since(start) >= relayHealthyAfter {
+		if time.Since(start) >= healthyAfter {
 			attempt = 0
 		}
 		delay := r.retryDelay(attempt)
@@ -45,7 +45,7 @@ func (r *relay) runStream(ctx context.Context) error {
 		} else {
 			r.log.Warn("relay: stream failed; connecting again (the store keeps its data)", args...)
 		}
-		if !relaySleep(ctx, delay) {
+		if !sleep(ctx, delay) {
 			r.log.Info("relay: stopped")
 			return nil
 		}
@@ -69,7 +69,7 @@ func (r *relay) streamOnce(ctx context.Context) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return &RelayHTTPError{URL: r.stream, StatusCode: resp.StatusCode}
+		return &HTTPError{URL: r.stream, StatusCode: resp.StatusCode}
 	}
 	r.log.Info("relay: stream connected", "url", r.stream)
 
@@ -89,7 +89,7 @@ func (r *relay) streamOnce(ctx context.Context) error {
 			}
 			return fmt.Errorf("read: %w", err)
 		}
-		var ch relayChange
+		var ch change
 		switch ev.Name {
 		case "put":
 			ch, err = parsePut(ev.Data)

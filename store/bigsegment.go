@@ -1,4 +1,4 @@
-package bigsegments
+package store
 
 import (
 	"crypto/sha256"
@@ -7,9 +7,9 @@ import (
 	"unsafe"
 )
 
-// hashLen is the length of a context hash: standard padded base64 of a
-// 32-byte SHA-256 sum.
-const hashLen = 44
+// ContextHashLen is the length of a [ContextHash]: standard padded base64 of
+// a 32-byte SHA-256 sum.
+const ContextHashLen = 44
 
 // ContextHash returns the key under which big-segment stores keep the
 // membership of the context with the given key: the standard, padded base64
@@ -19,13 +19,14 @@ const hashLen = 44
 //
 //	ContextHash("user-key") == "CEXjZY7cHJG/ydFy7q4+YEFwVrG3/pkJwA4FAjrbfx0="
 func ContextHash(key string) string {
-	var buf [hashLen]byte
-	return string(appendContextHash(buf[:0], key))
+	var buf [ContextHashLen]byte
+	return string(AppendContextHash(buf[:0], key))
 }
 
-// appendContextHash appends [ContextHash](key) to dst and returns the
-// extended slice. With a dst of capacity 44 it does not allocate.
-func appendContextHash(dst []byte, key string) []byte {
+// AppendContextHash appends [ContextHash](key) to dst and returns the
+// extended slice. With a dst of capacity [ContextHashLen] it does not
+// allocate.
+func AppendContextHash(dst []byte, key string) []byte {
 	// sha256.Sum256 only reads its argument, so viewing the string's bytes
 	// in place is safe and saves a copy per key.
 	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(key), len(key)))

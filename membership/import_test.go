@@ -1,4 +1,4 @@
-package writer_test
+package membership_test
 
 import (
 	"context"
@@ -16,11 +16,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/daemonflag/daemonflag/bigsegments"
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
+	"github.com/daemonflag/daemonflag/membership"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
-	"github.com/daemonflag/daemonflag/writer"
 )
 
 // Helpers of this file carry a "bs" prefix: other files of this test package
@@ -68,7 +67,7 @@ func bsForEach(t *testing.T, fn func(t *testing.T, s bsStore)) {
 // key in ref, inclusion winning.
 func bsMember(t *testing.T, r store.BigSegmentReader, key, ref string) string {
 	t.Helper()
-	m, err := r.Membership(context.Background(), bigsegments.ContextHash(key))
+	m, err := r.Membership(context.Background(), store.ContextHash(key))
 	if err != nil {
 		t.Fatalf("Membership(%s): %v", key, err)
 	}
@@ -98,11 +97,11 @@ func bsKeys(prefix string, n int) string {
 	return b.String()
 }
 
-func bsImport(t *testing.T, w store.BigSegmentWriter, o writer.ImportOptions) writer.ImportSummary {
+func bsImport(t *testing.T, w store.BigSegmentWriter, o membership.Options) membership.Summary {
 	t.Helper()
-	sum, err := writer.ImportBigSegment(context.Background(), w, o)
+	sum, err := membership.Import(context.Background(), w, o)
 	if err != nil {
-		t.Fatalf("ImportBigSegment: %v", err)
+		t.Fatalf("Import: %v", err)
 	}
 	return sum
 }
@@ -110,7 +109,7 @@ func bsImport(t *testing.T, w store.BigSegmentWriter, o writer.ImportOptions) wr
 func TestImportBigSegment(t *testing.T) {
 	bsForEach(t, func(t *testing.T, s bsStore) {
 		before := time.Now().Add(-time.Second)
-		sum := bsImport(t, s, writer.ImportOptions{
+		sum := bsImport(t, s, membership.Options{
 			Segment:    "big",
 			Generation: 2,
 			Include:    strings.NewReader(bsKeys("user-", 2500)),
@@ -138,10 +137,10 @@ func TestImportBigSegment(t *testing.T) {
 
 func TestImportRemove(t *testing.T) {
 	bsForEach(t, func(t *testing.T, s bsStore) {
-		bsImport(t, s, writer.ImportOptions{Segment: "big", Generation: 1,
+		bsImport(t, s, membership.Options{Segment: "big", Generation: 1,
 			Include: strings.NewReader("a\nb\nc\n"), Exclude: strings.NewReader("x\ny\n")})
-		bsImport(t, s, writer.ImportOptions{Segment: "big", Generation: 2, Include: strings.NewReader("a\n")})
-		sum := bsImport(t, s, writer.ImportOptions{Segment: "big", Generation: 1,
+		bsImport(t, s, membership.Options{Segment: "big", Generation: 2, Include: strings.NewReader("a\n")})
+		sum := bsImport(t, s, membership.Options{Segment: "big", Generation: 1,
 			Include: strings.NewReader("d\n"), Remove: strings.NewReader("a\nx\nnobody\n")})
 		if sum.Added != 1 || sum.Removed != 3 {
 			t.Errorf("summary %+v, want 1 added, 3 removed", sum)
@@ -155,21 +154,21 @@ func TestImportRemove(t *testing.T) {
 
 func TestImportReplace(t *testing.T) {
 	bsForEach(t, func(t *testing.T, s bsStore) {
-		bsImport(t, s, writer.ImportOptions{Segment: "big", Generation: 1,
+		bsImport(t, s, membership.Options{Segment: "big", Generation: 1,
 			Include: strings.NewReader("a\nb\nc\n"), Exclude: strings.NewReader("x\ny\n")})
-		bsImport(t, s, writer.ImportOptions{Segment: "other", Generation: 1, Include: strings.NewReader("a\nx\n")})
-		bsImport(t, s, writer.ImportOptions{Segment: "big", Generation: 2, Include: strings.NewReader("a\n")})
+		bsImport(t, s, membership.Options{Segment: "other", Generation: 1, Include: strings.NewReader("a\nx\n")})
+		bsImport(t, s, membership.Options{Segment: "big", Generation: 2, Include: strings.NewReader("a\n")})
 		// A member under a hash that is not SHA-256/base64 (never listed).
 		if err := s.ApplyMembership(context.Background(), []store.MembershipChange{{ContextHash: "foreign", SegmentRef: "big.g1"}}); err != nil {
 			t.Fatal(err)
 		}
 
-		var progress []writer.ImportProgress
-		sum := bsImport(t, s, writer.ImportOptions{Segment: "big", Generation: 1, Replace: true,
+		var progress []membership.Progress
+		sum := bsImport(t, s, membership.Options{Segment: "big", Generation: 1, Replace: true,
 			Include:   strings.NewReader("b\nc\nd\nd\n"),
 			Exclude:   strings.NewReader("y\n"),
 			BatchSize: 1,
-			Progress:  func(p writer.ImportProgress) { progress = append(progress, p) },
+			Progress:  func(p membership.Progress) { progress = append(progress, p) },
 		})
 		if sum.Added != 1 || sum.Removed != 3 || sum.Unchanged != 3 {
 			t.Errorf("summary %+v, want 1 added (d), 3 removed (a, x, foreign), 3 unchanged (b, c, y)", sum)
@@ -198,7 +197,7 @@ func TestImportReplace(t *testing.T) {
 		}
 
 		// Replacing with nothing empties the generation.
-		sum = bsImport(t, s, writer.ImportOptions{Segment: "big", Generation: 1, Replace: true})
+		sum = bsImport(t, s, membership.Options{Segment: "big", Generation: 1, Replace: true})
 		if sum.Removed != 4 {
 			t.Errorf("summary %+v, want 4 removed", sum)
 		}
@@ -232,14 +231,14 @@ func TestImportIsRestartable(t *testing.T) {
 	bsForEach(t, func(t *testing.T, s bsStore) {
 		for gen, replace := range []bool{false, true} {
 			t.Run("replace="+strconv.FormatBool(replace), func(t *testing.T) {
-				bsImport(t, s, writer.ImportOptions{Segment: "big", Generation: gen, Include: strings.NewReader(bsKeys("old-", 300))})
-				opts := func() writer.ImportOptions {
-					return writer.ImportOptions{Segment: "big", Generation: gen, Replace: replace, BatchSize: 50, Concurrency: 2,
+				bsImport(t, s, membership.Options{Segment: "big", Generation: gen, Include: strings.NewReader(bsKeys("old-", 300))})
+				opts := func() membership.Options {
+					return membership.Options{Segment: "big", Generation: gen, Replace: replace, BatchSize: 50, Concurrency: 2,
 						Include: strings.NewReader(bsKeys("new-", 1000)), Exclude: strings.NewReader(bsKeys("ex-", 100))}
 				}
 				f := &bsFlaky{bsStore: s}
 				f.okCalls.Store(7)
-				sum, err := writer.ImportBigSegment(context.Background(), f, opts())
+				sum, err := membership.Import(context.Background(), f, opts())
 				if err == nil || !strings.Contains(err.Error(), "killed") {
 					t.Fatalf("interrupted import: err = %v, want the store's error", err)
 				}
@@ -259,13 +258,13 @@ func TestImportIsRestartable(t *testing.T) {
 				} else {
 					want["old-0"], want["old-299"] = "included", "included"
 				}
-				bsExpect(t, s, bigsegments.SegmentRef("big", gen), want)
+				bsExpect(t, s, store.SegmentRef("big", gen), want)
 			})
 		}
 	})
 }
 
-func ExampleImportBigSegment() {
+func ExampleImport() {
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
 		panic(err)
@@ -279,7 +278,7 @@ func ExampleImportBigSegment() {
 
 	// Usually files: os.Open("beta-users.txt"), or os.Stdin.
 	include := strings.NewReader("user-1\nuser-2\n\nuser-3\n")
-	sum, err := writer.ImportBigSegment(context.Background(), s, writer.ImportOptions{
+	sum, err := membership.Import(context.Background(), s, membership.Options{
 		Segment:    "beta-users",
 		Generation: 1,
 		Include:    include,
@@ -299,7 +298,7 @@ func TestImportCSV(t *testing.T) {
 			"\"Bob, Jr.\",\" bob-key \",free\n" +
 			"Nobody,,free\n" +
 			"Quote,\"q\"\"key\",pro\n"
-		sum := bsImport(t, s, writer.ImportOptions{Segment: "big", Generation: 1, CSVColumn: "user key",
+		sum := bsImport(t, s, membership.Options{Segment: "big", Generation: 1, CSVColumn: "user key",
 			Include: strings.NewReader(data)})
 		if sum.Added != 3 {
 			t.Errorf("summary %+v, want 3 added", sum)
@@ -312,31 +311,31 @@ func TestImportBadInput(t *testing.T) {
 	s := bsOpenBolt(t)
 	for _, c := range []struct {
 		name string
-		opts writer.ImportOptions
+		opts membership.Options
 		want string // in the error
 	}{
-		{"malformed csv", writer.ImportOptions{Segment: "s", CSVColumn: "key",
+		{"malformed csv", membership.Options{Segment: "s", CSVColumn: "key",
 			Include: strings.NewReader("key,plan\na,pro\nb\n")}, "include input: csv: record on line 3: wrong number of fields"},
-		{"bare quote in csv", writer.ImportOptions{Segment: "s", CSVColumn: "key",
+		{"bare quote in csv", membership.Options{Segment: "s", CSVColumn: "key",
 			Include: strings.NewReader("key\na\"b\n")}, "line 2"},
-		{"csv without the column", writer.ImportOptions{Segment: "s", CSVColumn: "key",
+		{"csv without the column", membership.Options{Segment: "s", CSVColumn: "key",
 			Exclude: strings.NewReader("id,plan\n1,pro\n")}, `exclude input: csv header: no column "key" (columns: "id", "plan")`},
-		{"empty csv", writer.ImportOptions{Segment: "s", CSVColumn: "key",
+		{"empty csv", membership.Options{Segment: "s", CSVColumn: "key",
 			Include: strings.NewReader("")}, "empty input"},
-		{"duplicate csv column", writer.ImportOptions{Segment: "s", CSVColumn: "key",
+		{"duplicate csv column", membership.Options{Segment: "s", CSVColumn: "key",
 			Include: strings.NewReader("key,key\n")}, "more than once"},
-		{"not utf-8", writer.ImportOptions{Segment: "s",
+		{"not utf-8", membership.Options{Segment: "s",
 			Remove: strings.NewReader("ok\nbad\xff\n")}, "remove input: line 2: key is not valid UTF-8"},
-		{"line too long", writer.ImportOptions{Segment: "s",
-			Include: strings.NewReader("a\n" + strings.Repeat("x", writer.MaxKeyLength+10) + "\n")}, "line 2: longer than"},
-		{"no segment", writer.ImportOptions{Include: strings.NewReader("a")}, "no segment key"},
-		{"negative generation", writer.ImportOptions{Segment: "s", Generation: -1, Include: strings.NewReader("a")}, "negative generation"},
-		{"nothing to do", writer.ImportOptions{Segment: "s"}, "nothing to import"},
-		{"replace and remove", writer.ImportOptions{Segment: "s", Replace: true, Remove: strings.NewReader("a")}, "cannot be combined"},
-		{"negative batch", writer.ImportOptions{Segment: "s", BatchSize: -1, Include: strings.NewReader("a")}, "negative batch size"},
+		{"line too long", membership.Options{Segment: "s",
+			Include: strings.NewReader("a\n" + strings.Repeat("x", membership.MaxKeyLength+10) + "\n")}, "line 2: longer than"},
+		{"no segment", membership.Options{Include: strings.NewReader("a")}, "no segment key"},
+		{"negative generation", membership.Options{Segment: "s", Generation: -1, Include: strings.NewReader("a")}, "negative generation"},
+		{"nothing to do", membership.Options{Segment: "s"}, "nothing to import"},
+		{"replace and remove", membership.Options{Segment: "s", Replace: true, Remove: strings.NewReader("a")}, "cannot be combined"},
+		{"negative batch", membership.Options{Segment: "s", BatchSize: -1, Include: strings.NewReader("a")}, "negative batch size"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := writer.ImportBigSegment(context.Background(), s, c.opts)
+			_, err := membership.Import(context.Background(), s, c.opts)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("err = %v, want one containing %q", err, c.want)
 			}
@@ -351,9 +350,9 @@ func TestImportBadInput(t *testing.T) {
 type bsNoScan struct{ store.BigSegmentWriter }
 
 func TestImportReplaceNeedsScanner(t *testing.T) {
-	_, err := writer.ImportBigSegment(context.Background(), bsNoScan{bsOpenBolt(t)},
-		writer.ImportOptions{Segment: "s", Replace: true, Include: strings.NewReader("a")})
-	if !errors.Is(err, writer.ErrReplaceUnsupported) {
+	_, err := membership.Import(context.Background(), bsNoScan{bsOpenBolt(t)},
+		membership.Options{Segment: "s", Replace: true, Include: strings.NewReader("a")})
+	if !errors.Is(err, membership.ErrReplaceUnsupported) {
 		t.Errorf("err = %v, want ErrReplaceUnsupported", err)
 	}
 }
@@ -361,7 +360,7 @@ func TestImportReplaceNeedsScanner(t *testing.T) {
 func TestImportCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := writer.ImportBigSegment(ctx, bsOpenBolt(t), writer.ImportOptions{Segment: "s", Include: strings.NewReader(bsKeys("k", 5000))})
+	_, err := membership.Import(ctx, bsOpenBolt(t), membership.Options{Segment: "s", Include: strings.NewReader(bsKeys("k", 5000))})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
@@ -370,7 +369,7 @@ func TestImportCanceled(t *testing.T) {
 func TestTouchAndSyncBigSegments(t *testing.T) {
 	bsForEach(t, func(t *testing.T, s bsStore) {
 		at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
-		if err := writer.TouchBigSegments(context.Background(), s, at); err != nil {
+		if err := membership.Touch(context.Background(), s, at); err != nil {
 			t.Fatal(err)
 		}
 		if got, ok, err := s.SynchronizedOn(context.Background()); err != nil || !ok || !got.Equal(at) {
@@ -382,7 +381,7 @@ func TestTouchAndSyncBigSegments(t *testing.T) {
 		var touches []time.Time
 		done := make(chan error)
 		go func() {
-			done <- writer.SyncBigSegments(ctx, s, 5*time.Millisecond, func(at time.Time, err error) {
+			done <- membership.KeepSynchronized(ctx, s, 5*time.Millisecond, func(at time.Time, err error) {
 				if err != nil {
 					t.Errorf("touch: %v", err)
 				}
@@ -398,10 +397,10 @@ func TestTouchAndSyncBigSegments(t *testing.T) {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("SyncBigSegments = %v, want nil after cancel", err)
+				t.Errorf("KeepSynchronized = %v, want nil after cancel", err)
 			}
 		case <-time.After(15 * time.Second):
-			t.Fatal("SyncBigSegments did not return after cancel")
+			t.Fatal("KeepSynchronized did not return after cancel")
 		}
 		got, _, _ := s.SynchronizedOn(context.Background())
 		if got.Before(at.Add(time.Hour)) || len(touches) < 3 {
@@ -433,7 +432,7 @@ func TestKeyReader(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
-			kr, err := writer.NewKeyReader(strings.NewReader(c.in), c.column)
+			kr, err := membership.NewKeyReader(strings.NewReader(c.in), c.column)
 			for err == nil {
 				var k string
 				if k, err = kr.Next(); err == nil {
@@ -456,7 +455,7 @@ func FuzzReadKeys(f *testing.F) {
 		f.Add([]byte(s), "k")
 	}
 	f.Fuzz(func(t *testing.T, data []byte, column string) {
-		kr, err := writer.NewKeyReader(strings.NewReader(string(data)), column)
+		kr, err := membership.NewKeyReader(strings.NewReader(string(data)), column)
 		if err != nil {
 			if column == "" {
 				t.Fatalf("plain-text reader failed to start: %v", err)
@@ -511,7 +510,7 @@ func BenchmarkImportBigSegment(b *testing.B) {
 			var total time.Duration
 			for b.Loop() {
 				gen++
-				sum, err := writer.ImportBigSegment(context.Background(), s, writer.ImportOptions{
+				sum, err := membership.Import(context.Background(), s, membership.Options{
 					Segment: "bench", Generation: gen, Include: strings.NewReader(keys)})
 				if err != nil {
 					b.Fatal(err)

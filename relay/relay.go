@@ -1,4 +1,4 @@
-package writer
+package relay
 
 import (
 	"context"
@@ -14,39 +14,41 @@ import (
 	"github.com/daemonflag/daemonflag/store"
 )
 
-// Defaults of [RelayOptions].
+// Defaults of [Options].
 const (
-	// DefaultRelayPollInterval is the polling interval of a polling relay,
+	maxRetryDelay = 30 * time.Second
+
+	// DefaultPollInterval is the polling interval of a polling relay,
 	// LaunchDarkly's SDKs' default (and the shortest interval
 	// LaunchDarkly's own polling service allows).
-	DefaultRelayPollInterval = 30 * time.Second
-	// DefaultRelayRetryDelay is the first delay before a streaming relay
+	DefaultPollInterval = 30 * time.Second
+	// DefaultRetryDelay is the first delay before a streaming relay
 	// connects again, as in LaunchDarkly's SDKs.
-	DefaultRelayRetryDelay = time.Second
-	// DefaultRelayReadTimeout is how long a stream may stay silent
+	DefaultRetryDelay = time.Second
+	// DefaultReadTimeout is how long a stream may stay silent
 	// (LaunchDarkly sends a heartbeat comment every few minutes) before the
 	// relay drops it and connects again.
-	DefaultRelayReadTimeout = 5 * time.Minute
-	// DefaultRelayMaxEventSize bounds one server-sent event (a "put" holds
+	DefaultReadTimeout = 5 * time.Minute
+	// DefaultMaxEventSize bounds one server-sent event (a "put" holds
 	// the whole dataset).
-	DefaultRelayMaxEventSize = 256 << 20
+	DefaultMaxEventSize = 256 << 20
 )
 
 const (
-	// relayHealthyAfter is how long a stream must have stayed up for the
+	// healthyAfter is how long a stream must have stayed up for the
 	// next reconnection to start again at the first retry delay.
-	relayHealthyAfter = time.Minute
-	// relayRequestTimeout bounds a poll request and, for a stream, the
+	healthyAfter = time.Minute
+	// requestTimeout bounds a poll request and, for a stream, the
 	// wait for the response headers.
-	relayRequestTimeout = time.Minute
-	// relayUserAgent identifies the relay to the service.
-	relayUserAgent = "daemonflag-relay"
+	requestTimeout = time.Minute
+	// userAgent identifies the relay to the service.
+	userAgent = "daemonflag-relay"
 )
 
-// RelayOptions configures [Relay]. Exactly one of StreamURI and PollURI is
+// Options configures [Run]. Exactly one of StreamURI and PollURI is
 // required; the zero value of every other field selects its documented
 // default.
-type RelayOptions struct {
+type Options struct {
 	// SDKKey is the LaunchDarkly environment's server-side SDK key, sent in
 	// the Authorization header. Required. The relay never logs it or puts
 	// it in an error.
@@ -63,7 +65,7 @@ type RelayOptions struct {
 	PollURI string
 
 	// PollInterval is the time between polls. Zero:
-	// [DefaultRelayPollInterval] (30 s).
+	// [DefaultPollInterval] (30 s).
 	PollInterval time.Duration
 
 	// InitialRetryDelay is the delay before a dropped or failed stream is
@@ -71,16 +73,16 @@ type RelayOptions struct {
 	// each delay is shortened by a random part of up to a half (jitter), so
 	// that many relays do not reconnect at once. A stream that stayed up
 	// for a minute starts again at InitialRetryDelay. Zero:
-	// [DefaultRelayRetryDelay] (1 s).
+	// [DefaultRetryDelay] (1 s).
 	InitialRetryDelay time.Duration
 
 	// ReadTimeout is how long a stream may go without a byte (events or
 	// heartbeats) before the relay drops it and connects again. Zero:
-	// [DefaultRelayReadTimeout] (5 min).
+	// [DefaultReadTimeout] (5 min).
 	ReadTimeout time.Duration
 
 	// MaxEventSize bounds one server-sent event; a larger one counts as
-	// malformed data. Zero: [DefaultRelayMaxEventSize] (256 MiB).
+	// malformed data. Zero: [DefaultMaxEventSize] (256 MiB).
 	MaxEventSize int
 
 	// HTTPClient makes the requests. Its Timeout must be zero for
@@ -95,11 +97,11 @@ type RelayOptions struct {
 
 	// OnUpdate, when set, is called after every write to the store, on the
 	// relay's goroutine (a slow OnUpdate delays the relay).
-	OnUpdate func(RelayUpdate)
+	OnUpdate func(Update)
 }
 
-// RelayUpdate describes one write of [Relay] to the store.
-type RelayUpdate struct {
+// Update describes one write of [Run] to the store.
+type Update struct {
 	// Init is true when the whole dataset was replaced (a "put" event, or
 	// a poll); Flags and Segments then count its items, tombstones
 	// included. Otherwise one item was written: Kind, Key, Version and
@@ -116,16 +118,16 @@ type RelayUpdate struct {
 	Applied bool
 }
 
-// ErrSDKKeyRejected is matched (with errors.Is) by the error [Relay]
+// ErrSDKKeyRejected is matched (with errors.Is) by the error [Run]
 // returns when the service answers 401 Unauthorized or 403 Forbidden: the
 // SDK key is wrong, or was revoked.
 var ErrSDKKeyRejected = errors.New("the service rejected the SDK key")
 
-// RelayHTTPError is the error [Relay] returns when the service answers
+// HTTPError is the error [Run] returns when the service answers
 // with a status that trying again cannot fix: 401 and 403 (which also
 // match [ErrSDKKeyRejected]) and every other 4xx status except 400, 408
 // and 429, as LaunchDarkly's SDKs decide.
-type RelayHTTPError struct {
+type HTTPError struct {
 	// URL is the URL requested.
 	URL string
 	// StatusCode is the HTTP status of the response.
@@ -133,7 +135,7 @@ type RelayHTTPError struct {
 }
 
 // Error implements error.
-func (e *RelayHTTPError) Error() string {
+func (e *HTTPError) Error() string {
 	msg := fmt.Sprintf("relay: GET %s: %d %s", e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden {
 		msg += ": the service rejected the SDK key (is it the server-side SDK key of the right environment?)"
@@ -143,7 +145,7 @@ func (e *RelayHTTPError) Error() string {
 
 // Is reports whether target is [ErrSDKKeyRejected] and the status is 401
 // or 403.
-func (e *RelayHTTPError) Is(target error) bool {
+func (e *HTTPError) Is(target error) bool {
 	return target == ErrSDKKeyRejected &&
 		(e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden)
 }
@@ -180,7 +182,7 @@ func recoverableStatus(status int) bool {
 // error, since the next connection begins with a "put" that rewrites the
 // dataset. After a dropped connection, a stream the server ends, a network
 // error or a status worth trying again, the relay connects again after a
-// delay (see [RelayOptions.InitialRetryDelay]). The store keeps its data
+// delay (see [Options.InitialRetryDelay]). The store keeps its data
 // meanwhile.
 //
 // Polling (PollURI): the relay reads PollURI + "/sdk/latest-all" ({"flags":
@@ -194,9 +196,9 @@ func recoverableStatus(status int) bool {
 // rest of the dataset stale.
 //
 // Relay returns an error at once for invalid options, and a
-// *RelayHTTPError when the service answers a status that retrying cannot
+// *HTTPError when the service answers a status that retrying cannot
 // fix, such as 401 (errors.Is(err, ErrSDKKeyRejected)).
-func Relay(ctx context.Context, s store.Writer, opts RelayOptions) error {
+func Run(ctx context.Context, s store.Writer, opts Options) error {
 	r, err := newRelay(s, opts)
 	if err != nil {
 		return err
@@ -210,7 +212,7 @@ func Relay(ctx context.Context, s store.Writer, opts RelayOptions) error {
 // relay is the state of one Relay call.
 type relay struct {
 	s      store.Writer
-	o      RelayOptions
+	o      Options
 	log    *slog.Logger
 	client *http.Client
 	stream string // the stream URL, or ""
@@ -218,7 +220,7 @@ type relay struct {
 	inited bool   // a dataset has been written
 }
 
-func newRelay(s store.Writer, o RelayOptions) (*relay, error) {
+func newRelay(s store.Writer, o Options) (*relay, error) {
 	switch {
 	case s == nil:
 		return nil, errors.New("relay: no store")
@@ -239,20 +241,20 @@ func newRelay(s store.Writer, o RelayOptions) (*relay, error) {
 	}
 	if r.client == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ResponseHeaderTimeout = relayRequestTimeout
+		t.ResponseHeaderTimeout = requestTimeout
 		r.client = &http.Client{Transport: t}
 	}
 	if r.o.PollInterval == 0 {
-		r.o.PollInterval = DefaultRelayPollInterval
+		r.o.PollInterval = DefaultPollInterval
 	}
 	if r.o.InitialRetryDelay == 0 {
-		r.o.InitialRetryDelay = DefaultRelayRetryDelay
+		r.o.InitialRetryDelay = DefaultRetryDelay
 	}
 	if r.o.ReadTimeout == 0 {
-		r.o.ReadTimeout = DefaultRelayReadTimeout
+		r.o.ReadTimeout = DefaultReadTimeout
 	}
 	if r.o.MaxEventSize == 0 {
-		r.o.MaxEventSize = DefaultRelayMaxEventSize
+		r.o.MaxEventSize = DefaultMaxEventSize
 	}
 	var err error
 	if o.StreamURI != "" {
@@ -291,7 +293,7 @@ func (r *relay) newRequest(ctx context.Context, target string) (*http.Request, e
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	req.Header.Set("Authorization", r.o.SDKKey)
-	req.Header.Set("User-Agent", relayUserAgent)
+	req.Header.Set("User-Agent", userAgent)
 	return req, nil
 }
 
@@ -307,9 +309,9 @@ func (r *relay) retryDelay(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// relaySleep waits for d or until ctx is done, and reports whether ctx is still
+// sleep waits for d or until ctx is done, and reports whether ctx is still
 // going.
-func relaySleep(ctx context.Context, d time.Duration) bool {
+func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -320,28 +322,28 @@ func relaySleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// relayMalformedError is malformed data from the service.
-type relayMalformedError struct{ msg string }
+// malformedError is malformed data from the service.
+type malformedError struct{ msg string }
 
-func (e *relayMalformedError) Error() string { return "malformed data: " + e.msg }
+func (e *malformedError) Error() string { return "malformed data: " + e.msg }
 
 func malformedf(format string, args ...any) error {
-	return &relayMalformedError{msg: fmt.Sprintf(format, args...)}
+	return &malformedError{msg: fmt.Sprintf(format, args...)}
 }
 
-// relayStoreError is a failed store write.
-type relayStoreError struct{ err error }
+// storeError is a failed store write.
+type storeError struct{ err error }
 
-func (e *relayStoreError) Error() string { return "store write failed: " + e.err.Error() }
-func (e *relayStoreError) Unwrap() error { return e.err }
+func (e *storeError) Error() string { return "store write failed: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
 
 // apply writes a parsed change to the store, logs it and reports it.
-func (r *relay) apply(ctx context.Context, ch relayChange, source string) error {
+func (r *relay) apply(ctx context.Context, ch change, source string) error {
 	if ch.all != nil {
 		if err := r.s.Init(ctx, ch.all); err != nil {
-			return &relayStoreError{err}
+			return &storeError{err}
 		}
-		up := RelayUpdate{Init: true}
+		up := Update{Init: true}
 		for _, c := range ch.all {
 			if c.Kind == store.Features {
 				up.Flags = len(c.Items)
@@ -361,21 +363,21 @@ func (r *relay) apply(ctx context.Context, ch relayChange, source string) error 
 	}
 	applied, err := r.s.Upsert(ctx, ch.kind, ch.key, ch.item)
 	if err != nil {
-		return &relayStoreError{fmt.Errorf("%s %q: %w", kindName(ch.kind), ch.key, err)}
+		return &storeError{fmt.Errorf("%s %q: %w", ch.kind.Noun(), ch.key, err)}
 	}
-	what := "relay: " + kindName(ch.kind) + " updated"
+	what := "relay: " + ch.kind.Noun() + " updated"
 	if ch.item.Deleted {
-		what = "relay: " + kindName(ch.kind) + " deleted"
+		what = "relay: " + ch.kind.Noun() + " deleted"
 	}
 	if !applied {
 		what += " (the store holds this version or a newer one: unchanged)"
 	}
 	r.log.Info(what, "key", ch.key, "version", ch.item.Version)
-	r.report(RelayUpdate{Kind: ch.kind, Key: ch.key, Version: ch.item.Version, Deleted: ch.item.Deleted, Applied: applied})
+	r.report(Update{Kind: ch.kind, Key: ch.key, Version: ch.item.Version, Deleted: ch.item.Deleted, Applied: applied})
 	return nil
 }
 
-func (r *relay) report(up RelayUpdate) {
+func (r *relay) report(up Update) {
 	if r.o.OnUpdate != nil {
 		r.o.OnUpdate(up)
 	}

@@ -1,7 +1,6 @@
-package writer_test
+package relay_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,10 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testlog"
+	"github.com/daemonflag/daemonflag/relay"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores"
-	"github.com/daemonflag/daemonflag/stores/testaddrs"
-	"github.com/daemonflag/daemonflag/writer"
 )
 
 const testSDKKey = "sdk-relay-test-0123456789"
@@ -101,35 +101,17 @@ func (c *sseConn) waitGone(t *testing.T) {
 	}
 }
 
-// relayRun runs writer.Relay in the background and records its updates.
+// relayRun runs relay.Run in the background and records its updates.
 type relayRun struct {
-	updates chan writer.RelayUpdate
+	updates chan relay.Update
 	done    chan error
-	logs    *syncBuffer
+	logs    *testlog.Buffer
 }
 
-// syncBuffer is a log buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func startRelay(t *testing.T, s store.Writer, opts writer.RelayOptions) *relayRun {
+func startRelay(t *testing.T, s store.Writer, opts relay.Options) *relayRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	run := &relayRun{updates: make(chan writer.RelayUpdate, 100), done: make(chan error, 1), logs: &syncBuffer{}}
+	run := &relayRun{updates: make(chan relay.Update, 100), done: make(chan error, 1), logs: &testlog.Buffer{}}
 	if opts.SDKKey == "" {
 		opts.SDKKey = testSDKKey
 	}
@@ -137,8 +119,8 @@ func startRelay(t *testing.T, s store.Writer, opts writer.RelayOptions) *relayRu
 		opts.InitialRetryDelay = 10 * time.Millisecond
 	}
 	opts.Logger = slog.New(slog.NewTextHandler(run.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	opts.OnUpdate = func(u writer.RelayUpdate) { run.updates <- u }
-	go func() { run.done <- writer.Relay(ctx, s, opts) }()
+	opts.OnUpdate = func(u relay.Update) { run.updates <- u }
+	go func() { run.done <- relay.Run(ctx, s, opts) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -156,7 +138,7 @@ func startRelay(t *testing.T, s store.Writer, opts writer.RelayOptions) *relayRu
 	return run
 }
 
-func (r *relayRun) update(t *testing.T) writer.RelayUpdate {
+func (r *relayRun) update(t *testing.T) relay.Update {
 	t.Helper()
 	select {
 	case u := <-r.updates:
@@ -167,7 +149,7 @@ func (r *relayRun) update(t *testing.T) writer.RelayUpdate {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("no update\nlog:\n%s", r.logs)
 	}
-	return writer.RelayUpdate{}
+	return relay.Update{}
 }
 
 func (r *relayRun) noUpdate(t *testing.T, d time.Duration) {
@@ -234,7 +216,7 @@ func TestRelayStream(t *testing.T) {
 	testaddrs.ForEach(t, func(t *testing.T, addr string) {
 		st := openStore(t, addr)
 		srv := newSSEServer(t)
-		run := startRelay(t, st, writer.RelayOptions{StreamURI: srv.URL + "/"})
+		run := startRelay(t, st, relay.Options{StreamURI: srv.URL + "/"})
 		c := srv.next(t)
 		if got := c.header.Get("Authorization"); got != testSDKKey {
 			t.Errorf("Authorization = %q", got)
@@ -332,7 +314,7 @@ func TestRelayStreamMalformedDataReconnects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := openStore(t, testaddrs.Bolt(t))
 			srv := newSSEServer(t)
-			run := startRelay(t, st, writer.RelayOptions{StreamURI: srv.URL})
+			run := startRelay(t, st, relay.Options{StreamURI: srv.URL})
 			c := srv.next(t)
 			c.event("put", putData(map[string]string{"f1": flagJSON("f1", 1)}, nil))
 			run.update(t)
@@ -361,7 +343,7 @@ func TestRelayStreamMalformedDataReconnects(t *testing.T) {
 func TestRelayStreamReconnectsAfterDrop(t *testing.T) {
 	st := openStore(t, testaddrs.Bolt(t))
 	srv := newSSEServer(t)
-	run := startRelay(t, st, writer.RelayOptions{StreamURI: srv.URL})
+	run := startRelay(t, st, relay.Options{StreamURI: srv.URL})
 	for i := 1; i <= 3; i++ {
 		c := srv.next(t)
 		c.event("put", putData(map[string]string{"f": flagJSON("f", i)}, nil))
@@ -382,7 +364,7 @@ func TestRelayStreamReconnectsAfterDrop(t *testing.T) {
 func TestRelayStreamReadTimeout(t *testing.T) {
 	st := openStore(t, testaddrs.Bolt(t))
 	srv := newSSEServer(t)
-	run := startRelay(t, st, writer.RelayOptions{StreamURI: srv.URL, ReadTimeout: 200 * time.Millisecond})
+	run := startRelay(t, st, relay.Options{StreamURI: srv.URL, ReadTimeout: 200 * time.Millisecond})
 	c := srv.next(t)
 	c.event("put", putData(map[string]string{"f": flagJSON("f", 1)}, nil))
 	run.update(t)
@@ -410,10 +392,10 @@ func TestRelayStreamHTTPErrors(t *testing.T) {
 			st := openStore(t, testaddrs.Bolt(t))
 			srv := newSSEServer(t)
 			srv.status.Store(int32(status))
-			run := startRelay(t, st, writer.RelayOptions{StreamURI: srv.URL})
+			run := startRelay(t, st, relay.Options{StreamURI: srv.URL})
 			err := run.result(t)
-			var he *writer.RelayHTTPError
-			if !errors.Is(err, writer.ErrSDKKeyRejected) || !errors.As(err, &he) || he.StatusCode != status {
+			var he *relay.HTTPError
+			if !errors.Is(err, relay.ErrSDKKeyRejected) || !errors.As(err, &he) || he.StatusCode != status {
 				t.Fatalf("err = %v", err)
 			}
 			if !strings.Contains(err.Error(), "SDK key") || strings.Contains(err.Error(), testSDKKey) {
@@ -426,10 +408,10 @@ func TestRelayStreamHTTPErrors(t *testing.T) {
 	}
 	t.Run("404 stops", func(t *testing.T) {
 		st := openStore(t, testaddrs.Bolt(t))
-		run := startRelay(t, st, writer.RelayOptions{StreamURI: newSSEServer(t).URL + "/wrong/base"})
+		run := startRelay(t, st, relay.Options{StreamURI: newSSEServer(t).URL + "/wrong/base"})
 		err := run.result(t)
-		var he *writer.RelayHTTPError
-		if !errors.As(err, &he) || he.StatusCode != http.StatusNotFound || errors.Is(err, writer.ErrSDKKeyRejected) {
+		var he *relay.HTTPError
+		if !errors.As(err, &he) || he.StatusCode != http.StatusNotFound || errors.Is(err, relay.ErrSDKKeyRejected) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -438,7 +420,7 @@ func TestRelayStreamHTTPErrors(t *testing.T) {
 			st := openStore(t, testaddrs.Bolt(t))
 			srv := newSSEServer(t)
 			srv.status.Store(int32(status))
-			run := startRelay(t, st, writer.RelayOptions{StreamURI: srv.URL})
+			run := startRelay(t, st, relay.Options{StreamURI: srv.URL})
 			deadline := time.Now().Add(10 * time.Second)
 			for srv.requests.Load() < 3 && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
@@ -456,7 +438,7 @@ func TestRelayStreamHTTPErrors(t *testing.T) {
 		srv := newSSEServer(t)
 		url := srv.URL
 		srv.Close()
-		run := startRelay(t, st, writer.RelayOptions{StreamURI: url})
+		run := startRelay(t, st, relay.Options{StreamURI: url})
 		time.Sleep(100 * time.Millisecond)
 		if strings.Count(run.logs.String(), "stream failed") < 2 {
 			t.Fatalf("log:\n%s", run.logs)
@@ -540,7 +522,7 @@ func TestRelayPoll(t *testing.T) {
 			return strings.TrimSuffix(strings.TrimPrefix(d, `{"path":"/","data":`), "}")
 		}
 		srv.set(all(map[string]string{"f": flagJSON("f", 1)}), `"v1"`, 0)
-		run := startRelay(t, st, writer.RelayOptions{PollURI: srv.URL, PollInterval: 30 * time.Millisecond})
+		run := startRelay(t, st, relay.Options{PollURI: srv.URL, PollInterval: 30 * time.Millisecond})
 		if u := run.update(t); !u.Init || u.Flags != 1 || u.Segments != 1 {
 			t.Fatalf("update %+v", u)
 		}
@@ -584,7 +566,7 @@ func TestRelayPoll(t *testing.T) {
 
 		// 401 stops the relay.
 		srv.set("", "", http.StatusUnauthorized)
-		if err := run.result(t); !errors.Is(err, writer.ErrSDKKeyRejected) {
+		if err := run.result(t); !errors.Is(err, relay.ErrSDKKeyRejected) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -594,19 +576,19 @@ func TestRelayOptionErrors(t *testing.T) {
 	st := openStore(t, testaddrs.Bolt(t))
 	for _, tc := range []struct {
 		name string
-		o    writer.RelayOptions
+		o    relay.Options
 	}{
-		{"no key", writer.RelayOptions{StreamURI: "http://127.0.0.1:1"}},
-		{"key with a line break", writer.RelayOptions{SDKKey: "a\nb", StreamURI: "http://127.0.0.1:1"}},
-		{"no URI", writer.RelayOptions{SDKKey: "k"}},
-		{"both URIs", writer.RelayOptions{SDKKey: "k", StreamURI: "http://127.0.0.1:1", PollURI: "http://127.0.0.1:1"}},
-		{"relative URI", writer.RelayOptions{SDKKey: "k", StreamURI: "/stream"}},
-		{"ftp URI", writer.RelayOptions{SDKKey: "k", PollURI: "ftp://example.com"}},
-		{"credentials in URI", writer.RelayOptions{SDKKey: "k", StreamURI: "http://u:secret@127.0.0.1:1"}},
-		{"negative interval", writer.RelayOptions{SDKKey: "k", PollURI: "http://127.0.0.1:1", PollInterval: -1}},
+		{"no key", relay.Options{StreamURI: "http://127.0.0.1:1"}},
+		{"key with a line break", relay.Options{SDKKey: "a\nb", StreamURI: "http://127.0.0.1:1"}},
+		{"no URI", relay.Options{SDKKey: "k"}},
+		{"both URIs", relay.Options{SDKKey: "k", StreamURI: "http://127.0.0.1:1", PollURI: "http://127.0.0.1:1"}},
+		{"relative URI", relay.Options{SDKKey: "k", StreamURI: "/stream"}},
+		{"ftp URI", relay.Options{SDKKey: "k", PollURI: "ftp://example.com"}},
+		{"credentials in URI", relay.Options{SDKKey: "k", StreamURI: "http://u:secret@127.0.0.1:1"}},
+		{"negative interval", relay.Options{SDKKey: "k", PollURI: "http://127.0.0.1:1", PollInterval: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := writer.Relay(context.Background(), st, tc.o)
+			err := relay.Run(context.Background(), st, tc.o)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -615,7 +597,7 @@ func TestRelayOptionErrors(t *testing.T) {
 			}
 		})
 	}
-	if err := writer.Relay(context.Background(), nil, writer.RelayOptions{SDKKey: "k", StreamURI: "http://127.0.0.1:1"}); err == nil {
+	if err := relay.Run(context.Background(), nil, relay.Options{SDKKey: "k", StreamURI: "http://127.0.0.1:1"}); err == nil {
 		t.Error("no error for a nil store")
 	}
 }
@@ -625,7 +607,7 @@ func TestRelayOptionErrors(t *testing.T) {
 func TestRelayStopsOnCancel(t *testing.T) {
 	st := openStore(t, testaddrs.Bolt(t))
 	srv := newSSEServer(t)
-	for _, o := range []writer.RelayOptions{
+	for _, o := range []relay.Options{
 		{StreamURI: srv.URL},
 		{StreamURI: srv.URL + "/missing-service", InitialRetryDelay: time.Hour},
 		{PollURI: newPollServer(t).URL, PollInterval: time.Hour},
@@ -634,12 +616,12 @@ func TestRelayStopsOnCancel(t *testing.T) {
 		o.SDKKey = testSDKKey
 		o.Logger = slog.New(slog.DiscardHandler)
 		done := make(chan error, 1)
-		go func() { done <- writer.Relay(ctx, st, o) }()
+		go func() { done <- relay.Run(ctx, st, o) }()
 		time.Sleep(50 * time.Millisecond)
 		cancel()
 		select {
 		case err := <-done:
-			var he *writer.RelayHTTPError
+			var he *relay.HTTPError
 			if err != nil && !errors.As(err, &he) {
 				t.Errorf("%+v: err = %v", o, err)
 			}

@@ -1,4 +1,4 @@
-package writer
+package relay
 
 import (
 	"errors"
@@ -16,15 +16,15 @@ func TestRelayParseEvents(t *testing.T) {
 	)
 	tests := []struct {
 		name   string
-		parse  func([]byte) (relayChange, error)
+		parse  func([]byte) (change, error)
 		data   string
 		want   result
-		check  func(t *testing.T, ch relayChange)
+		check  func(t *testing.T, ch change)
 		wantIn string
 	}{
 		{name: "put", parse: parsePut, want: ok,
 			data: `{"path":"/","data":{"flags":{"b":{"key":"b","version":2},"a":{"key":"a","version":1}},"segments":{"s":{"key":"s","version":3}}}}`,
-			check: func(t *testing.T, ch relayChange) {
+			check: func(t *testing.T, ch change) {
 				if len(ch.all) != 2 || ch.all[0].Kind != store.Segments || ch.all[1].Kind != store.Features {
 					t.Fatalf("collections %+v", ch.all)
 				}
@@ -37,13 +37,13 @@ func TestRelayParseEvents(t *testing.T) {
 		{name: "put without segments", parse: parsePut, want: ok, data: `{"data":{"flags":{"a":{"version":1}}}}`},
 		{name: "put with a tombstone", parse: parsePut, want: ok,
 			data: `{"data":{"flags":{"a":{"key":"a","version":4,"deleted":true}}}}`,
-			check: func(t *testing.T, ch relayChange) {
+			check: func(t *testing.T, ch change) {
 				if it := ch.all[1].Items[0].Item; !it.Deleted || it.Version != 4 {
 					t.Fatalf("item %+v", it)
 				}
 			}},
 		{name: "put is compacted", parse: parsePut, want: ok, data: `{"data":{"flags":{"a": { "key" : "a", "version" : 1 }}}}`,
-			check: func(t *testing.T, ch relayChange) {
+			check: func(t *testing.T, ch change) {
 				if got := string(ch.all[1].Items[0].Item.Data); got != `{"key":"a","version":1}` {
 					t.Fatalf("data %s", got)
 				}
@@ -62,13 +62,13 @@ func TestRelayParseEvents(t *testing.T) {
 		{name: "put empty key", parse: parsePut, want: bad, data: `{"data":{"segments":{"":{"version":1}}}}`},
 
 		{name: "patch flag", parse: parsePatch, want: ok, data: `{"path":"/flags/my-flag","data":{"key":"my-flag","version":7}}`,
-			check: func(t *testing.T, ch relayChange) {
+			check: func(t *testing.T, ch change) {
 				if ch.kind != store.Features || ch.key != "my-flag" || ch.item.Version != 7 || ch.item.Deleted {
 					t.Fatalf("change %+v", ch)
 				}
 			}},
 		{name: "patch segment", parse: parsePatch, want: ok, data: `{"path":"/segments/s","data":{"key":"s","version":1}}`,
-			check: func(t *testing.T, ch relayChange) {
+			check: func(t *testing.T, ch change) {
 				if ch.kind != store.Segments || ch.key != "s" {
 					t.Fatalf("change %+v", ch)
 				}
@@ -82,7 +82,7 @@ func TestRelayParseEvents(t *testing.T) {
 		{name: "patch path not a string", parse: parsePatch, want: bad, data: `{"path":3,"data":{}}`},
 
 		{name: "delete", parse: parseDelete, want: ok, data: `{"path":"/flags/a","version":9}`,
-			check: func(t *testing.T, ch relayChange) {
+			check: func(t *testing.T, ch change) {
 				if ch.kind != store.Features || ch.key != "a" || ch.item.Version != 9 || !ch.item.Deleted {
 					t.Fatalf("change %+v", ch)
 				}
@@ -96,7 +96,7 @@ func TestRelayParseEvents(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ch, err := tc.parse([]byte(tc.data))
-			var me *relayMalformedError
+			var me *malformedError
 			switch tc.want {
 			case ok:
 				if err != nil {
@@ -119,7 +119,7 @@ func TestRelayParseEvents(t *testing.T) {
 }
 
 func TestRelayRetryDelay(t *testing.T) {
-	r := &relay{o: RelayOptions{InitialRetryDelay: 100e6}} // 100 ms
+	r := &relay{o: Options{InitialRetryDelay: 100e6}} // 100 ms
 	for n, want := range []int64{100e6, 200e6, 400e6} {
 		for range 50 {
 			d := int64(r.retryDelay(n))
