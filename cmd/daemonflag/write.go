@@ -37,7 +37,7 @@ Examples:
 	run: runWrite,
 }
 
-func runWrite(a *app, cmd *command, ctx context.Context, args []string) error {
+func runWrite(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("write")
 	addr := a.storeFlag(fs)
 	files, err := a.parse(cmd, fs, args)
@@ -84,7 +84,7 @@ Examples:
 	run: runValidate,
 }
 
-func runValidate(a *app, cmd *command, ctx context.Context, args []string) error {
+func runValidate(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("validate")
 	files, err := a.parse(cmd, fs, args)
 	if err != nil {
@@ -136,7 +136,7 @@ Examples:
 	run: runSync,
 }
 
-func runSync(a *app, cmd *command, ctx context.Context, args []string) error {
+func runSync(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("sync")
 	addr := a.storeFlag(fs)
 	interval := fs.Duration("interval", writer.DefaultPollInterval, "how often to poll the files for changes (they are also watched)")
