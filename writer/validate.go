@@ -38,7 +38,15 @@ const rolloutTotal = 100000
 // 100%, a big segment without a generation, and an off flag without a
 // fallthrough.
 func Validate(d *Dataset) (warnings []Problem, err error) {
-	v, err := validate(d)
+	return ValidateWith(d, WriteOptions{})
+}
+
+// ValidateWith is [Validate] as [Write] with opts validates: with
+// opts.AllowMalformed, problems that make an item malformed for the
+// evaluator are warnings (see [WriteOptions.AllowMalformed]). Other options
+// do not matter here.
+func ValidateWith(d *Dataset, opts WriteOptions) (warnings []Problem, err error) {
+	v, err := validateOpts(d, nil, opts.AllowMalformed)
 	if v != nil {
 		warnings = v.warnings
 	}
