@@ -12,7 +12,7 @@ func TestTags(t *testing.T) {
 	long := strings.Repeat("a", MaxTagValueLength)
 	for _, tc := range []struct {
 		name, id, version, want string
-		warnings             int
+		warnings                int
 	}{
 		{"none", "", "", "", 0},
 		{"id only", "my-app", "", "application-id/my-app", 0},
