@@ -22,8 +22,8 @@ type core struct {
 	pinger store.Pinger // nil when r has no probe of its own
 	// writeTimes is r's record of the writer's last write; nil without one.
 	writeTimes store.WriteTimeReader
-	opts   Options      // normalized
-	log    *slog.Logger
+	opts       Options // normalized
+	log        *slog.Logger
 
 	base time.Time    // monotonic origin of now()
 	skew atomic.Int64 // added to now(); tests move the clock forward with it

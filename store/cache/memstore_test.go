@@ -21,10 +21,10 @@ type memStore struct {
 	inited bool
 	subs   []func([]store.Change)
 
-	latency  atomic.Int64 // nanoseconds per call
-	gets     atomic.Int64
-	getAlls  atomic.Int64
-	fail     atomic.Pointer[error]
+	latency atomic.Int64 // nanoseconds per call
+	gets    atomic.Int64
+	getAlls atomic.Int64
+	fail    atomic.Pointer[error]
 }
 
 func newMemStore() *memStore {
