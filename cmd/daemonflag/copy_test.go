@@ -101,4 +101,3 @@ func inspectBody(out string) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
