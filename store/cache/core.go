@@ -39,6 +39,8 @@ type core struct {
 	mu       sync.Mutex
 	status   atomic.Pointer[Status]
 	stateSeq uint64 // seq of the operation that caused the last transition
+	// everAnswered: the store has answered an Initialized check. Guarded by mu.
+	everAnswered bool
 	hadData  atomic.Bool
 	// everInited: the store has been seen with its "$inited" marker. Only
 	// then does a vanished marker mean lost data (see dataLost).
