@@ -23,7 +23,7 @@ type Client struct {
 	offline bool
 	// needData: Config.NotReadyWithoutData.
 	needData bool
-	created time.Time
+	created  time.Time
 
 	cache *cache.Cache          // nil when offline
 	big   *bigsegments.Manager  // nil when big segments are not configured

@@ -41,7 +41,7 @@ type core struct {
 	stateSeq uint64 // seq of the operation that caused the last transition
 	// everAnswered: the store has answered an Initialized check. Guarded by mu.
 	everAnswered bool
-	hadData  atomic.Bool
+	hadData      atomic.Bool
 	// everInited: the store has been seen with its "$inited" marker. Only
 	// then does a vanished marker mean lost data (see dataLost).
 	everInited  atomic.Bool
