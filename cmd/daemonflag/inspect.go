@@ -34,7 +34,7 @@ Examples:
 	run: runInspect,
 }
 
-func runInspect(a *app, cmd *command, ctx context.Context, args []string) error {
+func runInspect(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("inspect")
 	addr := a.storeFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -103,7 +103,7 @@ Examples:
 	run: runExport,
 }
 
-func runExport(a *app, cmd *command, ctx context.Context, args []string) error {
+func runExport(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("export")
 	addr := a.storeFlag(fs)
 	output := fs.String("output", "", "write to `FILE` instead of standard output")
