@@ -110,7 +110,12 @@ type Config struct {
 	// waits in memory instead. Zero: 64 MiB.
 	SpoolMaxBytes int64
 
-	// Logger receives the processor's log lines. Nil: slog.Default().
+	// CloseTimeout bounds how long client.Close waits for the last flush
+	// to be delivered. Zero: 5 s.
+	CloseTimeout time.Duration
+
+	// Logger receives the processor's log lines. Nil: slog.Default() (the
+	// client passes its own logger).
 	Logger *slog.Logger
 
 	retryDelay time.Duration // tests only; zero: retryDelay

@@ -161,25 +161,26 @@ type Evaluation struct {
 // endpoint reported. With a flag that asks for no full event it does not
 // allocate (after the flag version's first evaluation).
 func (p *Processor) RecordEvaluation(e *Evaluation) {
-	if p == nil || p.disabled.Load() || e.Context.Err() != nil {
+	if p == nil || p.disabled.Load() || p.closed.Load() || e.Context.Err() != nil {
 		return
 	}
-	now := nowMs()
 	f := e.Flag
 	if p.s.Unsummarized {
-		p.recordUnsummarized(e, now)
+		p.recordUnsummarized(e, nowMs())
 		return
 	}
 	notice := true
 	if f == nil || !f.ExcludeFromSummaries {
-		notice = p.sum.count(f, e.FlagKey, e.Context, e.Detail.VariationIndex, e.Default, now, p.keysGen.Load())
+		notice = p.sum.count(f, e.FlagKey, e.Context, e.Detail.VariationIndex, e.Default, p.keysGen.Load())
 	}
+	// The clock costs as much as the counting: read it only for events.
 	if notice {
-		p.noticeContext(e.Context, now)
+		p.noticeContext(e.Context, 0)
 	}
-	if f == nil {
+	if f == nil || !(f.TrackEvents || e.IsExperiment || f.DebugEventsUntilDate != nil) {
 		return
 	}
+	now := nowMs()
 	if (f.TrackEvents || e.IsExperiment) && sample(f.SamplingRatio) {
 		q := featureEvent(e, now)
 		q.kind = kindFeature
@@ -241,10 +242,13 @@ func sample(ratio *int) bool {
 }
 
 // noticeContext queues an index event for a context not seen within the
-// dedup window.
+// dedup window. now zero means "read the clock".
 func (p *Processor) noticeContext(ec evalctx.Context, now int64) {
 	if p.s.Unsummarized || p.keys.add(ec.FullyQualifiedKey()) {
 		return
+	}
+	if now == 0 {
+		now = nowMs()
 	}
 	p.enqueue(&queued{kind: kindIndex, created: now, ctx: ec})
 }
@@ -302,6 +306,9 @@ func (p *Processor) RecordRaw(raw []byte) {
 // enqueue adds an event unless Capacity events are held; drops are counted
 // and logged once per change of state.
 func (p *Processor) enqueue(q *queued) {
+	if p.closed.Load() {
+		return
+	}
 	p.mu.Lock()
 	if len(p.queue)+p.held >= p.s.Capacity {
 		first := !p.dropping

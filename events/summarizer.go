@@ -51,7 +51,7 @@ func newSlot(f *model.Flag, key string) *flagSlot {
 
 // count adds one evaluation. It returns true when ec is not the context this
 // slot saw last in dedup generation gen, so the caller checks the dedup.
-func (s *summarizer) count(f *model.Flag, key string, ec evalctx.Context, variation int, def jsonvalue.Value, now int64, gen uint64) (notice bool) {
+func (s *summarizer) count(f *model.Flag, key string, ec evalctx.Context, variation int, def jsonvalue.Value, gen uint64) (notice bool) {
 	for {
 		slot := s.slot(f, key)
 		slot.mu.Lock()
@@ -68,10 +68,9 @@ func (s *summarizer) count(f *model.Flag, key string, ec evalctx.Context, variat
 		}
 		slot.counts[i]++
 		if slot.total == 0 {
-			slot.start = now
+			slot.start = nowMs() // the clock is read once per flag and period
 		}
 		slot.total++
-		slot.end = now
 		if !slot.hasDef {
 			slot.def, slot.hasDef = def, true
 		}
@@ -140,6 +139,7 @@ type counterSummary struct {
 }
 
 // take returns the counts since the last take and starts a new period.
+// The times are Unix milliseconds.
 func (s *summarizer) take() summary {
 	var out summary
 	byKey := map[string]*flagSummary{}
@@ -158,7 +158,6 @@ func (s *summarizer) take() summary {
 		if out.start == 0 || slot.start < out.start {
 			out.start = slot.start
 		}
-		out.end = max(out.end, slot.end)
 		fs := byKey[slot.key]
 		if fs == nil {
 			fs = &flagSummary{key: slot.key, def: slot.def}
@@ -203,6 +202,10 @@ func (s *summarizer) take() summary {
 		}
 	}
 	s.mu.Unlock()
+	// The end of the period is when it is taken (LaunchDarkly uses the last
+	// evaluation's time, at most one flush interval earlier): reading the
+	// clock on every evaluation would double the cost of counting.
+	out.end = max(nowMs(), out.start)
 	for _, fs := range byKey {
 		slices.Sort(fs.kinds)
 		slices.SortFunc(fs.counters, func(a, b counterSummary) int {
