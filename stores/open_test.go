@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores"
-	"github.com/daemonflag/daemonflag/internal/testaddrs"
 )
 
 // TestOpen opens every backend through its address, writes a dataset and
