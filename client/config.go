@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/daemonflag/daemonflag/events"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/store/cache"
 )
@@ -49,6 +50,14 @@ type Config struct {
 	// is invalid, and listeners are never called. Store may be nil. Zero:
 	// the client reads its store.
 	Offline bool
+
+	// Events configures analytics events (LaunchDarkly's event format,
+	// posted to an in-network endpoint such as the Relay Proxy; see package
+	// events). The zero value sends no events: an empty Events.Endpoint
+	// (and no Events.Sink) turns them off, and there is no default host.
+	// With events on, an evaluation that needs no full event is only
+	// counted, without allocating. Events.Logger nil means Logger.
+	Events events.Config
 
 	// SecureModeKey is the key [Client.SecureModeHash] signs context keys
 	// with (in LaunchDarkly, the environment's SDK key). Empty: SecureModeHash

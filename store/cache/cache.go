@@ -112,9 +112,10 @@ func (x *Cache) Initialized(ctx context.Context) bool {
 	return x.c.inited.Load()
 }
 
-// Status returns the cache's current view of its store.
+// Status returns the cache's current view of its store, with the age of
+// its data (LastConfirmed, LastWrite).
 func (x *Cache) Status() Status {
-	return *x.c.status.Load()
+	return x.c.withAge(*x.c.status.Load())
 }
 
 // AddStatusListener registers fn to be told of every status change, in

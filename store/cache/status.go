@@ -52,6 +52,29 @@ type Status struct {
 	// became unavailable or lost its data, which the store cannot confirm
 	// now. It is false whenever State is Available.
 	Stale bool
+
+	// LastConfirmed is when the store last answered the cache (a read, a
+	// check of its marker, a notification): what the cache serves is at
+	// most that old plus the TTL. Zero until the first answer. Not set in
+	// the Status given to status listeners.
+	LastConfirmed time.Time
+	// LastWrite is when the store's writer last wrote the dataset, as the
+	// store records it (store.WriteTimeReader; daemonflag's writers record
+	// it, a LaunchDarkly Relay Proxy does not), read when the cache starts,
+	// on each notification and change poll, and every two TTLs. Zero when
+	// unknown. Not set in the Status given to status listeners.
+	LastWrite time.Time
+}
+
+// withAge returns st with the data-age fields filled in.
+func (c *core) withAge(st Status) Status {
+	if n := c.lastConfirmed.Load(); n != 0 {
+		st.LastConfirmed = time.Unix(0, n)
+	}
+	if n := c.lastWrite.Load(); n != 0 {
+		st.LastWrite = time.Unix(0, n)
+	}
+	return st
 }
 
 // ErrClosed is returned by reads that need the store after [Cache.Close].
@@ -230,6 +253,7 @@ func (c *core) monitor() {
 	defer c.wg.Done()
 	c.checkInited()
 	close(c.firstCheck)
+	c.readLastWrite()
 	probe := time.NewTimer(c.opts.ProbeInterval)
 	defer probe.Stop()
 	pruneEvery := max(2*c.opts.TTL, time.Second)
@@ -245,6 +269,7 @@ func (c *core) monitor() {
 				probe.Reset(c.opts.ProbeInterval)
 			case <-prune.C:
 				c.prune()
+				c.readLastWrite()
 			}
 			continue
 		}
@@ -254,6 +279,7 @@ func (c *core) monitor() {
 		case <-c.monitorWake:
 		case <-prune.C:
 			c.prune()
+			c.readLastWrite()
 		case <-probe.C:
 			c.probe()
 			probe.Reset(c.opts.ProbeInterval)
@@ -278,6 +304,7 @@ func (c *core) probe() {
 		c.storeError(seq, err)
 		return
 	}
+	c.confirmed()
 	c.observeInited(seq, ok)
 }
 
@@ -292,6 +319,7 @@ func (c *core) checkInited() bool {
 		c.storeError(seq, err)
 		return false
 	}
+	c.confirmed()
 	c.observeInited(seq, ok)
 	return ok
 }
