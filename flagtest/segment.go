@@ -12,7 +12,7 @@ import (
 // nothing reaches the store until [TestData.UpdateSegment]. Flags use a
 // segment through an [InSegment] clause.
 type SegmentBuilder struct {
-	s       model.Segment
+	s     model.Segment
 	rules []SegmentRule // added by the builder, after those of s
 	big   bigMembers
 }
