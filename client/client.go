@@ -11,6 +11,7 @@ import (
 
 	"github.com/daemonflag/daemonflag/bigsegments"
 	"github.com/daemonflag/daemonflag/evaluation"
+	"github.com/daemonflag/daemonflag/events"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/store/cache"
 )
@@ -29,12 +30,14 @@ type Client struct {
 	big   *bigsegments.Manager  // nil when big segments are not configured
 	eval  *evaluation.Evaluator // nil when offline
 
-	hooks     []hookEntry // nil when there are none
-	secureKey []byte
-	closed    atomic.Bool
-	closedCh  chan struct{} // closed by Close
-	closeOnce sync.Once
-	malformed sync.Map // malformedKey -> struct{}: flags logged as malformed
+	hooks              []hookEntry       // nil when there are none
+	events             *events.Processor // nil when events are off
+	eventsCloseTimeout time.Duration
+	secureKey          []byte
+	closed             atomic.Bool
+	closedCh           chan struct{} // closed by Close
+	closeOnce          sync.Once
+	malformed          sync.Map // malformedKey -> struct{}: flags logged as malformed
 }
 
 // New creates a client reading from cfg.Store and starts its background
@@ -85,11 +88,20 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.cache = cache.New(cfg.Store, opts)
 	c.eval = evaluation.New(c.cache, bigProvider)
+	if err := c.startEvents(cfg); err != nil {
+		c.cache.Close()
+		if c.big != nil {
+			c.big.Close()
+		}
+		return nil, err
+	}
 	return c, nil
 }
 
 // Close stops the client's background work (the cache's store checks and
-// change polls, the big-segment status poll) and waits for it. Afterwards
+// change polls, the big-segment status poll) and waits for it. With events
+// on it first delivers what is queued, waiting at most
+// Config.Events.CloseTimeout (5 s by default). Afterwards
 // every variation returns its default with reason ERROR/CLIENT_NOT_READY and
 // AllFlagsState is invalid. Close does not close the stores in Config: their
 // owner closes them, after Close. It always returns nil and may be called
@@ -98,6 +110,7 @@ func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
 		close(c.closedCh)
+		c.closeEvents()
 		if c.big != nil {
 			c.big.Close()
 		}

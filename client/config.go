@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/daemonflag/daemonflag/events"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/store/cache"
 )
@@ -60,6 +61,14 @@ type Config struct {
 	// is read as it is, so flags read as FLAG_NOT_FOUND and
 	// [Client.DataStoreStatus] says NotInitialized.
 	NotReadyWithoutData bool
+
+	// Events configures analytics events (LaunchDarkly's event format,
+	// posted to an in-network endpoint such as the Relay Proxy; see package
+	// events). The zero value sends no events: an empty Events.Endpoint
+	// (and no Events.Sink) turns them off, and there is no default host.
+	// With events on, an evaluation that needs no full event is only
+	// counted, without allocating. Events.Logger nil means Logger.
+	Events events.Config
 
 	// SecureModeKey is the key [Client.SecureModeHash] signs context keys
 	// with (in LaunchDarkly, the environment's SDK key). Empty: SecureModeHash
