@@ -211,3 +211,45 @@ func TestSyncDeletionGuard(t *testing.T) {
 	}
 	r.stop(t)
 }
+
+// TestExportInspectSkipBadItems: Export and Inspect decode stored items one
+// by one; a bad one is named and the rest served.
+func TestExportInspectSkipBadItems(t *testing.T) {
+	ctx := wtCtx(t)
+	s := wtOpen(t, testaddrs.Bolt(t))
+	if _, err := writer.Write(ctx, s, wtParse(t, "a.json", wtFourFlags), writer.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for key, data := range map[string]string{"junk": "not json", "typed": `{"key": "typed", "on": "yes"}`, "moved": `{"key": "elsewhere"}`} {
+		if _, err := s.Upsert(ctx, store.Features, key, store.Item{Version: 9, Data: []byte(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := writer.Export(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(d.FlagKeys(), ","); got != "a,b,c,d" {
+		t.Errorf("exported %s", got)
+	}
+	var skipped []string
+	for _, w := range d.Warnings {
+		if strings.HasPrefix(w.Message, "not exported: ") {
+			skipped = append(skipped, w.Key)
+		}
+	}
+	if strings.Join(skipped, ",") != "junk,moved,typed" {
+		t.Errorf("skipped %v (%v)", skipped, d.Warnings)
+	}
+	info, err := writer.Inspect(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	for _, m := range info.Malformed {
+		bad = append(bad, m.Kind+"/"+m.Key)
+	}
+	if info.Flags != 7 || strings.Join(bad, ",") != "flag/junk,flag/moved,flag/typed" {
+		t.Fatalf("inspect %+v", info)
+	}
+}

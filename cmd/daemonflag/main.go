@@ -80,7 +80,7 @@ type command struct {
 
 // commands returns the subcommands in the order help lists them.
 func commands() []*command {
-	return []*command{cmdWrite, cmdSync, cmdRelay, cmdValidate, cmdEval, cmdInspect, cmdExport, cmdBigSegments}
+	return []*command{cmdWrite, cmdSync, cmdRelay, cmdValidate, cmdEval, cmdInspect, cmdExport, cmdCopy, cmdBigSegments}
 }
 
 func findCommand(name string) *command {

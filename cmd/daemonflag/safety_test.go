@@ -159,3 +159,28 @@ func TestBinaryAllowMalformed(t *testing.T) {
 		t.Fatalf("eval of the copy: %s", r)
 	}
 }
+
+// TestBinaryBigSegmentImportTruth: a re-import of members counts them as
+// unchanged, and a CSV file without --column is refused, listing its
+// columns; --batch-size's help gives the real default.
+func TestBinaryBigSegmentImportTruth(t *testing.T) {
+	dir := t.TempDir()
+	addr := "bolt:" + filepath.Join(dir, "s.db")
+	r := mustCLI(t, dir, "a\nb\nc\n", "bigsegments", "import", "--store", addr, "--segment", "vip", "--generation", "1", "--include", "-")
+	if !strings.Contains(r.stdout, "added 3, removed 0, unchanged 0") {
+		t.Fatalf("first import: %s", r)
+	}
+	r = mustCLI(t, dir, "a\nb\nc\nd\n", "bigsegments", "import", "--store", addr, "--segment", "vip", "--generation", "1", "--include", "-")
+	if !strings.Contains(r.stdout, "added 1, removed 0, unchanged 3") {
+		t.Fatalf("re-import: %s", r)
+	}
+	putFile(t, dir, "users.csv", "name,user_id\nAnn,ann-1\nBob,bob-2\n")
+	r = cli(t, dir, "", "bigsegments", "import", "--store", addr, "--segment", "vip", "--generation", "1", "--include", "users.csv")
+	if r.code != 1 || !strings.Contains(r.stderr, `the columns "name", "user_id"; name the column of context keys`) {
+		t.Fatalf("CSV without --column: %s", r)
+	}
+	r = mustCLI(t, dir, "", "bigsegments", "import", "--help")
+	if !strings.Contains(r.stdout, "membership changes per store write (0: 5000)") {
+		t.Errorf("--batch-size help: %s", r.stdout)
+	}
+}
