@@ -97,7 +97,8 @@ func (cl *call[T]) wait(ctx context.Context) error {
 
 // allEntry is the cached answer of GetAll for a kind.
 type allEntry[T any] struct {
-	items     []T // live items, sorted by key; never modified
+	items     []T      // live items, sorted by key; never modified
+	malformed []string // sorted keys of items stored malformed, with no last good value
 	seq       uint64
 	refreshAt int64
 	expires   int64
@@ -543,20 +544,29 @@ func (k *kind[T]) direct(ctx context.Context, key string) (T, error) {
 }
 
 // getAll returns every live item of the kind, sorted by key. The slice is
-// shared and must not be modified. The all-items entry follows the rules of
-// single entries (see late).
+// shared and must not be modified.
 func (k *kind[T]) getAll(ctx context.Context) ([]T, error) {
+	a, err := k.getAllEntry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.items, nil
+}
+
+// getAllEntry returns the all-items entry. It follows the rules of single
+// entries (see late).
+func (k *kind[T]) getAllEntry(ctx context.Context) (*allEntry[T], error) {
 	if k.c.opts.Mode == ModeOff {
 		return k.directAll(ctx)
 	}
 	if a := k.all.Load(); a != nil {
 		now := k.c.now()
 		if now < a.refreshAt {
-			return a.items, nil
+			return a, nil
 		}
 		if now >= a.expires {
 			if a = k.promoteAll(a); now < a.refreshAt {
-				return a.items, nil
+				return a, nil
 			}
 		}
 		st := k.c.status.Load().State
@@ -564,21 +574,21 @@ func (k *kind[T]) getAll(ctx context.Context) ([]T, error) {
 			if st != Unavailable && k.allNext.Load() == nil {
 				k.startAll(true)
 			}
-			return a.items, nil
+			return a, nil
 		}
 		if st == Unavailable {
 			if k.c.opts.MaxStale > 0 && now-a.expires > int64(k.c.opts.MaxStale) {
 				return nil, k.c.failFastErr()
 			}
-			return a.items, nil
+			return a, nil
 		}
 		if k.allCall.Load() != nil {
-			return a.items, nil
+			return a, nil
 		}
 		if err := k.startAll(false).wait(ctx); err != nil {
-			return a.items, nil // the last good list
+			return a, nil // the last good list
 		}
-		return k.all.Load().items, nil
+		return k.all.Load(), nil
 	}
 	if k.c.status.Load().State == Unavailable {
 		return nil, k.c.failFastErr()
@@ -586,7 +596,7 @@ func (k *kind[T]) getAll(ctx context.Context) ([]T, error) {
 	if err := k.startAll(false).wait(ctx); err != nil {
 		return nil, err
 	}
-	return k.all.Load().items, nil // at least as new as the read we waited for
+	return k.all.Load(), nil // at least as new as the read we waited for
 }
 
 // promoteAll is promote for the all-items entry.
@@ -657,6 +667,7 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 		val T
 	}
 	live := make([]liveItem, 0, len(items))
+	var malformed []string
 	changed := false // some answer differs from what the cache serves
 	for _, ki := range items {
 		var s *slot[T]
@@ -668,9 +679,14 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 		e, err := k.decode(old, ki.Item, seq, start)
 		if err != nil {
 			if cache {
-				e = k.itemError(s, ki.Key, seq, start, e.hash, err, held)
+				if got := k.itemError(s, ki.Key, seq, start, e.hash, err, held); got.err == nil {
+					e = got // its last good value
+				} else {
+					malformed = append(malformed, ki.Key)
+				}
 			} else {
 				k.c.logMalformed(k.codec.kind, ki.Key, e.hash, err)
+				malformed = append(malformed, ki.Key)
 			}
 		} else if cache {
 			if old == nil || !sameAnswer(old, e) {
@@ -727,8 +743,9 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 	for i, li := range live {
 		vals[i] = li.val
 	}
+	slices.Sort(malformed)
 	if cache {
-		a := &allEntry[T]{items: vals, seq: seq}
+		a := &allEntry[T]{items: vals, malformed: malformed, seq: seq}
 		a.refreshAt, a.expires = k.c.life(start, true)
 		target := &k.all
 		if cur := k.all.Load(); held && changed && cur != nil && k.c.now() < cur.expires {
@@ -753,7 +770,7 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 }
 
 // directAll reads every item in ModeOff.
-func (k *kind[T]) directAll(ctx context.Context) ([]T, error) {
+func (k *kind[T]) directAll(ctx context.Context) (*allEntry[T], error) {
 	if k.c.isClosed() {
 		return nil, ErrClosed
 	}
@@ -767,6 +784,7 @@ func (k *kind[T]) directAll(ctx context.Context) ([]T, error) {
 	}
 	k.c.confirmed()
 	var live []T
+	var malformed []string
 	keys := make([]string, 0, len(items))
 	byKey := make(map[string]T, len(items))
 	for _, ki := range items {
@@ -776,6 +794,7 @@ func (k *kind[T]) directAll(ctx context.Context) ([]T, error) {
 		v, err := k.codec.decode(ki.Item.Data)
 		if err != nil {
 			k.c.logMalformed(k.codec.kind, ki.Key, maphash.Bytes(hashSeed, ki.Item.Data), err)
+			malformed = append(malformed, ki.Key)
 			continue
 		}
 		if k.codec.deleted != nil && k.codec.deleted(v) {
@@ -788,7 +807,8 @@ func (k *kind[T]) directAll(ctx context.Context) ([]T, error) {
 	for _, key := range keys {
 		live = append(live, byKey[key])
 	}
-	return live, nil
+	slices.Sort(malformed)
+	return &allEntry[T]{items: live, malformed: malformed, seq: seq}, nil
 }
 
 // prune forgets "not found" and error entries that expired more than a TTL
