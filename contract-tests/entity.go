@@ -64,6 +64,10 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	for _, h := range p.hooks {
 		cfg.Hooks = append(cfg.Hooks, newPostingHook(h, logger))
 	}
+	if p.events != nil {
+		cfg.Events = *p.events
+		cfg.Events.Logger = logger
+	}
 	if e.client, err = client.New(cfg); err != nil {
 		return nil, err
 	}

@@ -32,7 +32,8 @@ func TestStatusAndStop(t *testing.T) {
 	}
 	for _, want := range []string{"server-side", "strongly-typed", "all-flags-with-reasons", "all-flags-client-side-only",
 		"all-flags-details-only-for-tracked-flags", "big-segments", "context-type", "context-comparison",
-		"secure-mode-hash", "evaluation-hooks", "user-type", "persistent-data-store-redis", "persistent-data-store-dynamodb"} {
+		"secure-mode-hash", "evaluation-hooks", "user-type", "persistent-data-store-redis", "persistent-data-store-dynamodb",
+		"migrations", "anonymous-redaction"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("capability %q not claimed", want)
 		}
