@@ -71,6 +71,16 @@ func newEnv(t testing.TB) *env {
 	return &env{t: t, path: path, writer: w, reader: r}
 }
 
+// noDataset creates the store file without a dataset (no $inited marker):
+// a store a writer has not initialized yet. (A reader of a file that does
+// not exist at all reports bolt.ErrNotExist instead.)
+func (e *env) noDataset() {
+	e.t.Helper()
+	if _, err := e.writer.Upsert(bg, store.Segments, "placeholder", store.Item{Version: 1, Deleted: true, Data: []byte(`{"key":"placeholder","version":1,"deleted":true}`)}); err != nil {
+		e.t.Fatalf("create the store file: %v", err)
+	}
+}
+
 func item(t testing.TB, json string) (string, store.Item) {
 	t.Helper()
 	it, err := store.ItemFromJSON([]byte(json))
