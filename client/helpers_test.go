@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/daemonflag/daemonflag/client"
+	"github.com/daemonflag/daemonflag/internal/testwait"
 	"github.com/daemonflag/daemonflag/jsonvalue"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
@@ -228,17 +229,8 @@ func (f *faultyReader) Initialized(ctx context.Context) (bool, error) {
 
 var errInjected = fmt.Errorf("%w: injected failure", store.ErrUnavailable)
 
-// eventually polls cond until it holds or 5 s pass.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
+// eventually is the repository's one wait helper (internal/testwait).
+var eventually = testwait.Eventually
 
 func jsonEqual(t testing.TB, got []byte, want string) {
 	t.Helper()

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daemonflag/daemonflag/internal/testaddrs"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores"
-	"github.com/daemonflag/daemonflag/internal/testaddrs"
 )
 
 // backend is one kind of store the scenarios run on.

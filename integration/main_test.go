@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/daemonflag/daemonflag/internal/testservers"
 	"github.com/daemonflag/daemonflag/internal/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testservers"
 )
 
 // binDir holds the binaries the tests build, for the whole test run.

@@ -15,8 +15,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/daemonflag/daemonflag/internal/testservers"
 	"github.com/daemonflag/daemonflag/internal/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testservers"
 )
 
 // This file starts servers of the tests' own, for the tests that stop

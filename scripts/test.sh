@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's one test command.
 #
-#   ./scripts/test.sh                 everything: vet, race tests, benchmark smoke, bench/ module
-#   ./scripts/test.sh ./client/       arguments pass through to `go test` (bench/ is then skipped)
+#   ./scripts/test.sh                 everything: vet, race tests, benchmark smoke, bench/, openfeature/,
+#                                     otel/ and examples/openfeature/ modules
+#   ./scripts/test.sh ./client/       arguments pass through to `go test` (the other modules are then skipped)
 #
 # It installs what is missing (Debian redis-server, dynalite from npm into
 # .tools/), starts a Redis server, a three-master Redis Cluster and dynalite on
@@ -82,6 +83,33 @@ if ((!$#)); then
 		}
 		grep -cE '^Benchmark' "$DAEMONFLAG_RUN_DIR/bench-module-smoke.txt" | sed 's/^/bench module benchmarks run: /' >&2
 	)
+	# The integrations are modules of their own too (the OpenFeature and
+	# OpenTelemetry SDKs stay out of the main go.mod): vet, race tests, every
+	# benchmark once, and their NoAlloc benchmarks must not allocate.
+	for mod in openfeature otel examples/openfeature; do
+		[[ -f "$repo/$mod/go.mod" ]] || continue
+		step "$mod/: go vet, go test -race, benchmark smoke, NoAlloc"
+		(
+			cd "$repo/$mod"
+			log="$DAEMONFLAG_RUN_DIR/module-${mod//\//-}"
+			go vet ./...
+			go test -race -count=1 ./...
+			go test -run='^$' -bench=. -benchtime=1x -benchmem ./... >"$log-smoke.txt" 2>&1 || {
+				cat "$log-smoke.txt" >&2
+				exit 1
+			}
+			go test -run='^$' -bench='NoAlloc' -benchtime=2000x -benchmem ./... >"$log-noalloc.txt" 2>&1 || {
+				cat "$log-noalloc.txt" >&2
+				exit 1
+			}
+			bad=$(awk '/^Benchmark.*NoAlloc/ { for (i = 1; i < NF; i++) if ($(i+1) == "allocs/op" && $i != "0") print $1, $i, "allocs/op" }' "$log-noalloc.txt")
+			if [[ -n "$bad" ]]; then
+				echo "NoAlloc benchmarks that allocate in $mod:" >&2
+				echo "$bad" >&2
+				exit 1
+			fi
+		)
+	done
 fi
 
 step "NoAlloc benchmarks must not allocate"

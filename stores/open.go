@@ -3,6 +3,7 @@ package stores
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
@@ -17,6 +18,11 @@ type OpenOptions struct {
 	// file for writing, and its write methods fail. Tools that only read
 	// (inspect, export, eval) set it. Redis and DynamoDB stores ignore it.
 	ReadOnly bool
+
+	// Logger receives a Redis store's warnings and go-redis's own log lines,
+	// structured and rate-limited (see redis.Options.Logger). Nil:
+	// slog.Default(). Other backends ignore it.
+	Logger *slog.Logger
 }
 
 // Open parses addr and opens the store it names for reading and writing.
@@ -55,7 +61,11 @@ func (a Address) Open(ctx context.Context, opts *OpenOptions) (store.Store, erro
 		if a.Redis == nil {
 			return nil, fmt.Errorf("open %s: no redis options", a)
 		}
-		s, err := redis.New(*a.Redis)
+		o := *a.Redis
+		if opts.Logger != nil {
+			o.Logger = opts.Logger
+		}
+		s, err := redis.New(o)
 		if err != nil {
 			return nil, &AddressError{Address: a.redacted, Problem: oneLine(err.Error()), Example: redisExampleFor(a.Redis)}
 		}

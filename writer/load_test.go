@@ -169,13 +169,25 @@ func TestParseErrorPositions(t *testing.T) {
 	}
 }
 
-func TestParseWarnings(t *testing.T) {
-	d, err := writer.Parse("a.json", []byte("{\"flags\": {},\n \"flgs\": {}}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(d.Warnings) != 1 || d.Warnings[0].String() != `a.json:2:2: warning: unknown property "flgs" ignored (known: flags, segments, flagValues)` {
-		t.Fatalf("warnings %v", d.Warnings)
+// TestParseUnknownTopLevelProperty: a misspelt "flags" is an error, never
+// an empty dataset that would delete every stored flag.
+func TestParseUnknownTopLevelProperty(t *testing.T) {
+	for name, content := range map[string]string{
+		"a.json": "{\"flags\": {},\n \"flgs\": {}}",
+		"a.yaml": "flags: {}\nflgs: {}\n",
+	} {
+		_, err := writer.Parse(name, []byte(content))
+		var ve *writer.ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) != 1 {
+			t.Fatalf("%s: want one error, got %v", name, err)
+		}
+		want := name + `:2:2: unknown top-level property "flgs" (known: flags, segments, flagValues)`
+		if name == "a.yaml" {
+			want = name + `:2:1: unknown top-level property "flgs" (known: flags, segments, flagValues)`
+		}
+		if got := ve.Problems[0].String(); got != want {
+			t.Errorf("%s:\n got: %s\nwant: %s", name, got, want)
+		}
 	}
 }
 

@@ -75,12 +75,12 @@ type command struct {
 	summary string
 	usage   string // the synopsis, after "daemonflag "
 	help    string // what it does, then examples
-	run     func(a *app, cmd *command, ctx context.Context, args []string) error
+	run     func(ctx context.Context, a *app, cmd *command, args []string) error
 }
 
 // commands returns the subcommands in the order help lists them.
 func commands() []*command {
-	return []*command{cmdWrite, cmdSync, cmdRelay, cmdValidate, cmdEval, cmdInspect, cmdExport, cmdBigSegments}
+	return []*command{cmdWrite, cmdSync, cmdRelay, cmdValidate, cmdEval, cmdInspect, cmdExport, cmdCopy, cmdBigSegments}
 }
 
 func findCommand(name string) *command {
@@ -148,14 +148,14 @@ func (a *app) run(ctx context.Context, args []string) int {
 			return exitUsage
 		}
 		// "help bigsegments import" shows the subcommand's help.
-		return a.exit(c, c.run(a, c, ctx, append(rest[1:], "--help")))
+		return a.exit(c, c.run(ctx, a, c, append(rest[1:], "--help")))
 	}
 	c := findCommand(name)
 	if c == nil {
 		fmt.Fprintf(a.stderr, "daemonflag: unknown command %q; run \"daemonflag help\" for the list\n", name)
 		return exitUsage
 	}
-	return a.exit(c, c.run(a, c, ctx, rest))
+	return a.exit(c, c.run(ctx, a, c, rest))
 }
 
 // exit reports err on stderr and returns the exit status for it.

@@ -47,8 +47,12 @@
 //
 // Errors: throttling, timeouts, server faults, network and credential
 // failures wrap store.ErrUnavailable; a missing table is a
-// [*TableNotFoundError] naming the table and region; an item whose JSON or
-// version cannot be read wraps store.ErrMalformedItem with its kind and key.
+// [*TableNotFoundError] naming the table and region. An item whose JSON
+// cannot be read concerns its key only: Get of it gives an error wrapping
+// store.ErrMalformedItem with its kind and key, and GetAll returns it among
+// the others with Version 0 and its raw JSON (see store.Reader.GetAll). A
+// "version" attribute that is missing or not a whole number gives way to the
+// JSON's version, which LaunchDarkly's SDKs read.
 //
 // # IAM permissions
 //

@@ -198,15 +198,18 @@ func (s *Store) Get(ctx context.Context, kind store.Kind, key string) (store.Ite
 }
 
 // GetAll returns every item of the kind: a consistent, paginated Query of the
-// kind's namespace.
+// kind's namespace. An item whose "item" attribute is missing or malformed is
+// returned with Version 0 and its raw JSON, as [store.Reader.GetAll]
+// documents, and does not fail the call.
 func (s *Store) GetAll(ctx context.Context, kind store.Kind) ([]store.KeyedItem, error) {
 	var all []store.KeyedItem
 	err := s.queryNamespace(ctx, "get all "+string(kind), s.namespace(string(kind)), nil,
 		func(av map[string]types.AttributeValue) error {
 			key, it, err := decodeItem(kind, "", av)
-			if err != nil {
-				return err
+			if err != nil && key == "" {
+				return err // not an item of this layout at all
 			}
+			// A malformed item concerns its key only (see store.Reader.GetAll).
 			all = append(all, store.KeyedItem{Key: key, Item: it})
 			return nil
 		})
@@ -272,8 +275,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return err
 }
 
+// upsertCondition applies a put when no item exists, when the stored item
+// has no "version" attribute (a hand-written item, which counts as older
+// than any, as a malformed item does on Redis), or when its version is lower.
+const upsertCondition = "attribute_not_exists(#ns) OR attribute_not_exists(#version) OR #version < :version"
+
 // Upsert writes item unless the stored item under key has the same or a
 // higher version: a PutItem conditioned on the stored "version" attribute.
+// A stored item without that attribute counts as older than any item.
 // An item over DynamoDB's 400 KB item limit is an *ItemTooLargeError and
 // leaves the stored copy as it was.
 func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item store.Item) (bool, error) {
@@ -292,7 +301,7 @@ func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item st
 	_, err = s.client.PutItem(ctx, &ddb.PutItemInput{
 		TableName:           aws.String(s.table),
 		Item:                av,
-		ConditionExpression: aws.String("attribute_not_exists(#ns) OR #version < :version"),
+		ConditionExpression: aws.String(upsertCondition),
 		ExpressionAttributeNames: map[string]string{
 			"#ns":      attrNamespace,
 			"#version": attrVersion,
@@ -346,7 +355,11 @@ func checkSize(kind store.Kind, key string, av map[string]types.AttributeValue) 
 }
 
 // decodeItem reads a flag or segment item. wantKey, when not empty, is the
-// key asked for (used in errors when the item has none).
+// key asked for (used in errors when the item has none). An item whose "item"
+// attribute is missing, not a string, or not JSON with a whole-number
+// version gives an error wrapping store.ErrMalformedItem, together with the
+// key and the Item [store.Reader.GetAll] returns for it (Version 0, the raw
+// JSON as Data).
 func decodeItem(kind store.Kind, wantKey string, av map[string]types.AttributeValue) (string, store.Item, error) {
 	key := wantKey
 	if k, ok := av[attrKey].(*types.AttributeValueMemberS); ok {
@@ -356,20 +369,21 @@ func decodeItem(kind store.Kind, wantKey string, av map[string]types.AttributeVa
 	}
 	data, ok := av[attrItem].(*types.AttributeValueMemberS)
 	if !ok {
-		return "", store.Item{}, fmt.Errorf("dynamodb: %s %q has no string %q attribute: %w", kind, key, attrItem, store.ErrMalformedItem)
+		return key, store.Item{}, fmt.Errorf("dynamodb: %s %q has no string %q attribute: %w", kind, key, attrItem, store.ErrMalformedItem)
 	}
-	version, deleted, err := store.ParseVersion([]byte(data.Value))
+	raw := []byte(data.Value)
+	version, deleted, err := store.ParseVersion(raw)
 	if err != nil {
-		return "", store.Item{}, fmt.Errorf("dynamodb: %s %q: %w", kind, key, err)
+		return key, store.Item{Data: raw}, fmt.Errorf("dynamodb: %s %q: %w", kind, key, err)
 	}
 	// The version attribute is what conditional writes compare, so it is the
-	// version; LaunchDarkly's writers keep it equal to the JSON's.
+	// version; LaunchDarkly's writers keep it equal to the JSON's. When it is
+	// missing or not a whole number (a hand-written item), the JSON's
+	// version, which LaunchDarkly's SDKs read, stands.
 	if n, ok := av[attrVersion].(*types.AttributeValueMemberN); ok {
-		v, err := strconv.Atoi(n.Value)
-		if err != nil {
-			return "", store.Item{}, fmt.Errorf("dynamodb: %s %q: version attribute %q is not a whole number: %w", kind, key, n.Value, store.ErrMalformedItem)
+		if v, err := strconv.Atoi(n.Value); err == nil {
+			version = v
 		}
-		version = v
 	}
-	return key, store.Item{Version: version, Deleted: deleted, Data: []byte(data.Value)}, nil
+	return key, store.Item{Version: version, Deleted: deleted, Data: raw}, nil
 }

@@ -73,8 +73,11 @@
 // CLUSTERDOWN, MASTERDOWN, TRYAGAIN, READONLY) give errors wrapping
 // store.ErrUnavailable. A refused connection fails at once, not after
 // retries. A stored item that is not valid JSON or has no whole-number
-// version gives an error wrapping store.ErrMalformedItem that names its kind
-// and key. Redis error replies are returned with a hint: WRONGTYPE (another
+// version concerns its key only: Get of it gives an error wrapping
+// store.ErrMalformedItem that names its kind and key, and GetAll returns it
+// among the others with Version 0 and its raw bytes (see
+// store.Reader.GetAll), so one bad value never hides the rest of the
+// dataset. Redis error replies are returned with a hint: WRONGTYPE (another
 // application uses the prefix), MOVED or ASK (a Cluster node reached with a
 // single-node client), CROSSSLOT (keys in different slots), NOAUTH,
 // WRONGPASS and NOPERM. A transaction the server aborts reports the command

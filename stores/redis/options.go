@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -143,6 +144,19 @@ type Options struct {
 	// by ApplyMembership, and of hash fields per HSET during Init. Zero:
 	// [DefaultBatchSize].
 	BatchSize int
+
+	// Logger receives the store's own warnings and go-redis's log lines
+	// (a failed dial, a cluster node marked as failing), which go-redis
+	// writes to standard error in plain text otherwise. go-redis has one
+	// logger per process: the first Store installs a router in it
+	// (redis.SetLogger), which sends each line, as a structured record
+	// with the message "redis client library" and the line as its
+	// "message" attribute, to the Logger of the most recently opened Store
+	// still open, rate-limited per kind of line (the first at once, the
+	// next after a minute, then at doubling intervals up to an hour, each
+	// with the count of lines suppressed), so an outage costs a handful of
+	// records. Nil: slog.Default().
+	Logger *slog.Logger
 }
 
 // Recognised URL query parameters, see ParseURL.
@@ -449,6 +463,7 @@ func (opts Options) resolve() (Options, error) {
 		if opts.TLSConfig != nil {
 			o.TLSConfig = opts.TLSConfig
 		}
+		o.Logger = opts.Logger
 		o.URL = ""
 	}
 	if len(o.Addrs) == 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
@@ -31,6 +32,8 @@ type Store struct {
 	sharded    bool
 	attempts   int
 	batch      int
+	log        *slog.Logger
+	detachLog  func() // stops routing go-redis's lines to log
 	closed     atomic.Bool
 }
 
@@ -64,7 +67,7 @@ func New(opts Options) (*Store, error) {
 
 // NewFromClient opens a store on an existing go-redis client: a *Client,
 // *ClusterClient (also a failover cluster client) or *Ring. Of opts it uses
-// Prefix, AllowUnhashedClusterPrefix, UpsertAttempts and BatchSize; the
+// Prefix, AllowUnhashedClusterPrefix, UpsertAttempts, BatchSize and Logger; the
 // connection fields are the client's business and are ignored. Close does
 // not close c: the caller owns it.
 func NewFromClient(c goredis.UniversalClient, opts Options) (*Store, error) {
@@ -86,6 +89,10 @@ func newStore(c goredis.UniversalClient, o Options) (*Store, error) {
 		return nil, err
 	}
 	_, tagged := hashTag(o.Prefix)
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	return &Store{
 		client:     c,
 		keys:       newKeys(o.Prefix),
@@ -93,6 +100,8 @@ func newStore(c goredis.UniversalClient, o Options) (*Store, error) {
 		sharded:    sharded,
 		attempts:   o.UpsertAttempts,
 		batch:      o.BatchSize,
+		log:        log,
+		detachLog:  libLog.attach(log),
 	}, nil
 }
 
@@ -162,8 +171,9 @@ func (s *Store) Get(ctx context.Context, kind store.Kind, key string) (store.Ite
 }
 
 // GetAll reads every item of a kind with HGETALL: one round trip. An item
-// whose JSON is malformed fails the whole call with an error wrapping
-// store.ErrMalformedItem that names it.
+// whose JSON is malformed does not fail the call: as [store.Reader.GetAll]
+// documents, it is returned with Version 0 and its stored bytes as Data, so
+// that it concerns its own key only.
 func (s *Store) GetAll(ctx context.Context, kind store.Kind) ([]store.KeyedItem, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, wrapErr(fmt.Sprintf("get all %s", kind), err)
@@ -179,7 +189,7 @@ func (s *Store) GetAll(ctx context.Context, kind store.Kind) ([]store.KeyedItem,
 	for k, v := range m {
 		it, err := store.ItemFromJSON([]byte(v))
 		if err != nil {
-			return nil, fmt.Errorf("redis get all %s: item %q: %w", kind, k, err)
+			it = store.Item{Data: []byte(v)} // malformed: see store.Reader.GetAll
 		}
 		out = append(out, store.KeyedItem{Key: k, Item: it})
 	}
@@ -214,6 +224,9 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
+	}
+	if s.detachLog != nil {
+		s.detachLog()
 	}
 	if s.owned {
 		return s.client.Close()
