@@ -186,7 +186,6 @@ func TestAllFlagsStateStoreDown(t *testing.T) {
 // state, not an empty valid one; a dataset with no flags is valid.
 func TestAllFlagsStateNoDataset(t *testing.T) {
 	e := newEnv(t)
-	e.noDataset()
 	c := e.client(client.Config{})
 	st := c.AllFlagsState(bg, evalctx.New("u"))
 	if st.Valid() || !errors.Is(st.Err(), store.ErrNotInitialized) {

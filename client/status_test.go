@@ -102,7 +102,6 @@ func TestStoreFilesRemoved(t *testing.T) {
 
 func TestWaitForInitialization(t *testing.T) {
 	e := newEnv(t) // no dataset written yet
-	e.noDataset()
 	c := e.client(client.Config{Cache: cache.Options{TTL: 5 * time.Millisecond, ProbeInterval: 5 * time.Millisecond}})
 	if !c.Initialized() {
 		t.Error("a daemon-mode client is ready at once")
