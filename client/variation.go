@@ -239,6 +239,9 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 	if err := c.notReady(); err != nil {
 		return errorResult(d, key, def, evaluation.ErrorClientNotReady, err)
 	}
+	if err := c.noData(); err != nil {
+		return errorResult(d, key, def, evaluation.ErrorClientNotReady, err)
+	}
 	if err := ec.Err(); err != nil {
 		return errorResult(d, key, def, evaluation.ErrorUserNotSpecified, err)
 	}

@@ -39,7 +39,9 @@ type core struct {
 	mu       sync.Mutex
 	status   atomic.Pointer[Status]
 	stateSeq uint64 // seq of the operation that caused the last transition
-	hadData  atomic.Bool
+	// everAnswered: the store has answered an Initialized check. Guarded by mu.
+	everAnswered bool
+	hadData      atomic.Bool
 	// everInited: the store has been seen with its "$inited" marker. Only
 	// then does a vanished marker mean lost data (see dataLost).
 	everInited  atomic.Bool

@@ -106,6 +106,10 @@ func (c *core) noticeLoop() {
 			continue
 		}
 		c.confirmed()
+		if batch.all || c.status.Load().State != Available {
+			// A new dataset, or a store that may have just got its marker.
+			c.checkInited()
+		}
 		c.applyNotice(batch)
 		c.readLastWrite()
 	}
