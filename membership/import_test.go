@@ -458,7 +458,9 @@ func FuzzReadKeys(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, column string) {
 		kr, err := membership.NewKeyReader(strings.NewReader(string(data)), column)
 		if err != nil {
-			if column == "" {
+			// Plain text fails to start only for a CSV file of several
+			// columns.
+			if column == "" && !errors.Is(err, membership.ErrCSVWithoutColumn) {
 				t.Fatalf("plain-text reader failed to start: %v", err)
 			}
 			return

@@ -21,10 +21,13 @@
 // DynamoDB, as LaunchDarkly's SDKs and Relay Proxy do. On a Redis Cluster the
 // prefix must hold a {hash tag}, such as ?prefix={launchdarkly}. The Redis and
 // DynamoDB forms take the further parameters their packages' ParseURL
-// functions document; a file address takes duplicates=first (keep the first
+// functions document; DynamoDB credentials come from the AWS default
+// configuration chain, never from the address. A bolt address also takes
+// ?mkdir=true, which lets a writer create the file's directory (a writer
+// refuses a missing directory otherwise, so a mistyped path is not silently
+// created). A file address takes duplicates=first (keep the first
 // definition of a key several files define), settle=DURATION,
-// poll_interval=DURATION and poll_only=true (see file.Options); DynamoDB credentials come from the AWS default
-// configuration chain, never from the address.
+// poll_interval=DURATION and poll_only=true (see file.Options).
 //
 // A bad address gives an *AddressError: one line that says what is wrong
 // and shows a good address of the same kind. Errors never repeat a password
