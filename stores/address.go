@@ -3,6 +3,7 @@ package stores
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/daemonflag/daemonflag/stores/bolt"
@@ -132,8 +133,10 @@ func Parse(addr string) (Address, error) {
 	}
 }
 
-// parseBolt parses what follows "bolt:": PATH[?prefix=P]. "bolt://PATH" is
-// accepted too, so "bolt:///var/lib/flags.db" names an absolute path.
+// parseBolt parses what follows "bolt:": PATH[?prefix=P][&mkdir=true].
+// "bolt://PATH" is accepted too, so "bolt:///var/lib/flags.db" names an
+// absolute path. mkdir=true lets a writer create the file's directory
+// (bolt.Options.MakeDirs).
 func parseBolt(rest, red string, fail func(string, string, ...any) (Address, error)) (Address, error) {
 	rest = strings.TrimPrefix(rest, "//")
 	path, query, hasQuery := strings.Cut(rest, "?")
@@ -150,11 +153,19 @@ func parseBolt(rest, red string, fail func(string, string, ...any) (Address, err
 			return fail(ExampleBolt, "query: %v", err)
 		}
 		for name, vals := range q {
-			if name != "prefix" {
-				return fail(ExampleBolt+"?prefix=prod", "unknown parameter %q (a bolt address takes only prefix)", name)
+			if name != "prefix" && name != "mkdir" {
+				return fail(ExampleBolt+"?prefix=prod", "unknown parameter %q (a bolt address takes prefix and mkdir)", name)
 			}
 			if len(vals) != 1 {
 				return fail(ExampleBolt+"?prefix=prod", "parameter %q is given %d times", name, len(vals))
+			}
+			if name == "mkdir" {
+				mk, err := strconv.ParseBool(vals[0])
+				if err != nil {
+					return fail(ExampleBolt+"?mkdir=true", "mkdir=%q is not true or false", vals[0])
+				}
+				o.MakeDirs = mk
+				continue
 			}
 			o.Prefix = vals[0]
 		}

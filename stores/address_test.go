@@ -30,6 +30,13 @@ func TestParse(t *testing.T) {
 		{"bolt escaped prefix", "bolt:f.db?prefix=a%3Ab", func(t *testing.T, a stores.Address) {
 			want(t, a.Prefix, "a:b")
 		}},
+		{"bolt mkdir", "bolt:./nodir/x.db?mkdir=true&prefix=p", func(t *testing.T, a stores.Address) {
+			want(t, a.Bolt.MakeDirs, true)
+			want(t, a.Prefix, "p")
+		}},
+		{"bolt no mkdir", "bolt:./nodir/x.db", func(t *testing.T, a stores.Address) {
+			want(t, a.Bolt.MakeDirs, false)
+		}},
 		{"redis default", "redis://localhost:6379", func(t *testing.T, a stores.Address) {
 			want(t, a.Backend, stores.Redis)
 			want(t, a.Prefix, "launchdarkly")
@@ -106,6 +113,7 @@ func TestParseErrors(t *testing.T) {
 		{"bolt empty prefix", "bolt:x.db?prefix=", "empty prefix", stores.ExampleBolt + "?prefix=prod"},
 		{"bolt dollar prefix", "bolt:x.db?prefix=$x", "begins with '$'", stores.ExampleBolt + "?prefix=prod"},
 		{"bolt prefix twice", "bolt:x.db?prefix=a&prefix=b", "given 2 times", stores.ExampleBolt + "?prefix=prod"},
+		{"bolt bad mkdir", "bolt:x.db?mkdir=yes", `mkdir="yes" is not true or false`, stores.ExampleBolt + "?mkdir=true"},
 		{"redis no host", "redis://", "no host", stores.ExampleRedis},
 		{"redis bad db", "redis://h:1/x", "not a database number", stores.ExampleRedis},
 		{"redis bad port", "redis://h:notaport", "", stores.ExampleRedis},

@@ -21,7 +21,10 @@
 // prefix must hold a {hash tag}, such as ?prefix={launchdarkly}. The Redis and
 // DynamoDB forms take the further parameters their packages' ParseURL
 // functions document; DynamoDB credentials come from the AWS default
-// configuration chain, never from the address.
+// configuration chain, never from the address. A bolt address also takes
+// ?mkdir=true, which lets a writer create the file's directory (a writer
+// refuses a missing directory otherwise, so a mistyped path is not silently
+// created).
 //
 // A bad address gives an *AddressError: one line that says what is wrong
 // and shows a good address of the same kind. Errors never repeat a password
