@@ -10,10 +10,10 @@ import (
 // with [Stats.Snapshot]. The zero value is ready; one Stats should serve
 // one Run at a time.
 type Stats struct {
-	connected, initialized            atomic.Bool
-	connections, failures, events     atomic.Int64
-	writes, reseeds, skipped         atomic.Int64
-	lastData                          atomic.Int64 // UnixNano, 0: never
+	connected, initialized        atomic.Bool
+	connections, failures, events atomic.Int64
+	writes, reseeds, skipped      atomic.Int64
+	lastData                      atomic.Int64 // UnixNano, 0: never
 }
 
 // StatsSnapshot is a copy of a [Stats] at one moment.
