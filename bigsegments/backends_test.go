@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/daemonflag/daemonflag/internal/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testwait"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
 )
@@ -106,14 +107,5 @@ func (p *probe) SynchronizedOn(ctx context.Context) (time.Time, bool, error) {
 	return p.BigSegmentReader.SynchronizedOn(ctx)
 }
 
-// eventually fails t unless cond becomes true within a generous deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+// eventually is the repository's one wait helper (internal/testwait).
+var eventually = testwait.Eventually

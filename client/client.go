@@ -11,6 +11,7 @@ import (
 
 	"github.com/daemonflag/daemonflag/bigsegments"
 	"github.com/daemonflag/daemonflag/evaluation"
+	"github.com/daemonflag/daemonflag/events"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/store/cache"
 )
@@ -21,18 +22,23 @@ import (
 type Client struct {
 	logger  *slog.Logger
 	offline bool
-	created time.Time
+	// needData: Config.NotReadyWithoutData.
+	needData bool
+	created  time.Time
 
 	cache *cache.Cache          // nil when offline
 	big   *bigsegments.Manager  // nil when big segments are not configured
 	eval  *evaluation.Evaluator // nil when offline
 
-	hooks     []hookEntry // nil when there are none
-	secureKey []byte
-	closed    atomic.Bool
-	closedCh  chan struct{} // closed by Close
-	closeOnce sync.Once
-	malformed sync.Map // malformedKey -> struct{}: flags logged as malformed
+	hooks              []hookEntry       // nil when there are none
+	events             *events.Processor // nil when events are off
+	eventsCloseTimeout time.Duration
+	secureKey          []byte
+	closed             atomic.Bool
+	closedCh           chan struct{} // closed by Close
+	closeOnce          sync.Once
+	malformed          sync.Map // malformedKey -> struct{}: flags logged as malformed
+	stats              *stats   // see stats.go; nil when offline
 }
 
 // New creates a client reading from cfg.Store and starts its background
@@ -45,7 +51,8 @@ func New(cfg Config) (*Client, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	c := &Client{logger: logger, offline: cfg.Offline, created: time.Now(), closedCh: make(chan struct{})}
+	c := &Client{logger: logger, offline: cfg.Offline, needData: cfg.NotReadyWithoutData,
+		created: time.Now(), closedCh: make(chan struct{})}
 	if cfg.SecureModeKey != "" {
 		c.secureKey = []byte(cfg.SecureModeKey)
 	}
@@ -81,12 +88,23 @@ func New(cfg Config) (*Client, error) {
 		opts.Logger = logger
 	}
 	c.cache = cache.New(cfg.Store, opts)
+	c.stats = newStats(cfg.Stats, c.created)
+	c.cache.AddStatusListener(c.stats.statusChanged)
 	c.eval = evaluation.New(c.cache, bigProvider)
+	if err := c.startEvents(cfg); err != nil {
+		c.cache.Close()
+		if c.big != nil {
+			c.big.Close()
+		}
+		return nil, err
+	}
 	return c, nil
 }
 
 // Close stops the client's background work (the cache's store checks and
-// change polls, the big-segment status poll) and waits for it. Afterwards
+// change polls, the big-segment status poll) and waits for it. With events
+// on it first delivers what is queued, waiting at most
+// Config.Events.CloseTimeout (5 s by default). Afterwards
 // every variation returns its default with reason ERROR/CLIENT_NOT_READY and
 // AllFlagsState is invalid. Close does not close the stores in Config: their
 // owner closes them, after Close. It always returns nil and may be called
@@ -95,6 +113,7 @@ func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
 		close(c.closedCh)
+		c.closeEvents()
 		if c.big != nil {
 			c.big.Close()
 		}
@@ -124,9 +143,19 @@ func (c *Client) notReady() error {
 	return nil
 }
 
+// noData returns errNoDataset when Config.NotReadyWithoutData is set and the
+// store has not been seen with a dataset, nil otherwise.
+func (c *Client) noData() error {
+	if c.needData && !c.cache.HasDataset() {
+		return errNoDataset
+	}
+	return nil
+}
+
 var (
-	errOffline = errors.New("client is offline")
-	errClosed  = errors.New("client is closed")
+	errOffline   = errors.New("client is offline")
+	errClosed    = errors.New("client is closed")
+	errNoDataset = errors.New("the store holds no dataset yet (Config.NotReadyWithoutData)")
 )
 
 // WaitForInitialization waits until the store answers and holds a dataset

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/daemonflag/daemonflag/client"
+	"github.com/daemonflag/daemonflag/internal/testwait"
 	"github.com/daemonflag/daemonflag/jsonvalue"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
@@ -68,7 +69,20 @@ func newEnv(t testing.TB) *env {
 		r.Close()
 		w.Close()
 	})
-	return &env{t: t, path: path, writer: w, reader: r}
+	e := &env{t: t, path: path, writer: w, reader: r}
+	e.noDataset()
+	return e
+}
+
+// noDataset creates the store file without a dataset (no $inited marker):
+// a store a writer has not initialized yet, which newEnv starts from. (A
+// reader of a file that does not exist at all reports bolt.ErrNotExist
+// instead.)
+func (e *env) noDataset() {
+	e.t.Helper()
+	if _, err := e.writer.Upsert(bg, store.Segments, "placeholder", store.Item{Version: 1, Deleted: true, Data: []byte(`{"key":"placeholder","version":1,"deleted":true}`)}); err != nil {
+		e.t.Fatalf("create the store file: %v", err)
+	}
 }
 
 func item(t testing.TB, json string) (string, store.Item) {
@@ -218,17 +232,8 @@ func (f *faultyReader) Initialized(ctx context.Context) (bool, error) {
 
 var errInjected = fmt.Errorf("%w: injected failure", store.ErrUnavailable)
 
-// eventually polls cond until it holds or 5 s pass.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
+// eventually is the repository's one wait helper (internal/testwait).
+var eventually = testwait.Eventually
 
 func jsonEqual(t testing.TB, got []byte, want string) {
 	t.Helper()

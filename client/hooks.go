@@ -161,7 +161,7 @@ func (c *Client) variationWithHooks(ctx context.Context, d *evaluation.Detail, m
 	for i := range c.hooks {
 		data[i] = c.runStage(ctx, i, stageBefore, series, EvaluationSeriesData{}, evaluation.Detail{})
 	}
-	err := c.evaluateTyped(ctx, d, key, ec, def, want)
+	err := c.evaluateRecorded(ctx, d, method, key, ec, def, want)
 	for i := len(c.hooks) - 1; i >= 0; i-- {
 		c.runStage(ctx, i, stageAfter, series, data[i], *d)
 	}

@@ -215,18 +215,31 @@ const (
 // variation is every typed variation call: the hooks, if any, around the
 // evaluation.
 func (c *Client) variation(ctx context.Context, d *evaluation.Detail, method, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type) error {
-	if c.hooks != nil {
-		return c.variationWithHooks(ctx, d, method, key, ec, def, want)
+	var err error
+	switch {
+	case c.hooks != nil:
+		err = c.variationWithHooks(ctx, d, method, key, ec, def, want)
+	case c.events != nil:
+		err = c.variationWithEvents(ctx, d, method, key, ec, def, want)
+	default:
+		err = c.evaluateTyped(ctx, d, key, ec, def, want, nil)
 	}
-	return c.evaluateTyped(ctx, d, key, ec, def, want)
+	if c.stats != nil {
+		c.stats.evaluated(key, &d.Reason)
+	}
+	return err
 }
 
 // evaluateTyped evaluates flag key for ec into d and applies the typed-call
 // rules (default value, WRONG_TYPE). The path for a cached flag makes no
 // allocation. (The detail is written through a pointer: copying it between
-// the layers of a call costs more than the client's own work.)
-func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type) error {
+// the layers of a call costs more than the client's own work.) rec, when not
+// nil, receives what events need (see events.go).
+func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type, rec *evalRecord) error {
 	if err := c.notReady(); err != nil {
+		return errorResult(d, key, def, evaluation.ErrorClientNotReady, err)
+	}
+	if err := c.noData(); err != nil {
 		return errorResult(d, key, def, evaluation.ErrorClientNotReady, err)
 	}
 	if err := ec.Err(); err != nil {
@@ -236,10 +249,13 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 	if err != nil {
 		return errorResult(d, key, def, readErrorKind(err), err)
 	}
+	if rec != nil {
+		rec.ready, rec.flag = true, flag
+	}
 	if flag == nil {
 		return errorResult(d, key, def, evaluation.ErrorFlagNotFound, nil)
 	}
-	*d = c.eval.Evaluate(ctx, flag, ec).Detail
+	*d = c.evaluate(ctx, flag, ec, rec).Detail
 	switch {
 	case d.VariationIndex < 0:
 		d.Value = def // no value: off without an off variation, or an error

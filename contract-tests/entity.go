@@ -50,7 +50,18 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	if e.store, err = e.openStore(ctx, p); err != nil {
 		return nil, err
 	}
-	cfg := client.Config{Store: e.store, Cache: p.cache, Logger: logger, SecureModeKey: p.sdkKey}
+	relayed := p.streamURI != "" || p.pollURI != ""
+	// The client reads the very store object the relay writes, so a store
+	// that notifies its own readers (store.Notifier) carries every update
+	// at once, whatever the cache mode. A client the service relays for
+	// answers CLIENT_NOT_READY until the relay's first dataset is in the
+	// store, as the harness expects of a client whose data never arrived;
+	// in daemon mode (no relay) a store without a dataset reads as
+	// FLAG_NOT_FOUND, as LaunchDarkly's daemon mode answers.
+	cacheOpts := p.cache
+	cacheOpts.ProbeInterval = 20 * time.Millisecond // notice the relay's first dataset quickly
+	cfg := client.Config{Store: e.store, Cache: cacheOpts, Logger: logger, SecureModeKey: p.sdkKey,
+		NotReadyWithoutData: relayed}
 	if p.bigSegments != nil {
 		opts := p.bigSegments.opts
 		cfg.BigSegments = client.BigSegmentsConfig{
@@ -67,7 +78,7 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	if e.client, err = client.New(cfg); err != nil {
 		return nil, err
 	}
-	if p.streamURI == "" && p.pollURI == "" {
+	if !relayed {
 		return e, nil // daemon mode on the store as it is
 	}
 
@@ -110,6 +121,12 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	var failure error
 	select {
 	case <-initialized:
+		// The client answers once its cache has seen the dataset.
+		wctx, cancel := context.WithTimeout(ctx, p.startWait)
+		defer cancel()
+		if err := e.client.WaitForInitialization(wctx); err != nil {
+			return nil, fmt.Errorf("the relay wrote the first dataset but the client did not see it: %w", err)
+		}
 		return e, nil
 	case err := <-relayErr:
 		failure = err

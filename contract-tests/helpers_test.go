@@ -12,8 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/daemonflag/daemonflag/internal/testwait"
 	"github.com/daemonflag/daemonflag/jsonvalue"
 )
 
@@ -220,17 +220,8 @@ func (s *streamer) push(event, data string) {
 	}
 }
 
-// eventually polls cond until it holds or 5 s have passed.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// eventually is the repository's one wait helper (internal/testwait).
+var eventually = testwait.Eventually
 
 // The flags most tests use, in LaunchDarkly's schema.
 const (

@@ -264,10 +264,13 @@ func TestStartFailures(t *testing.T) {
 			if status != http.StatusInternalServerError || len(body) == 0 {
 				t.Fatalf("without initCanFail: %d %s", status, body)
 			}
+			// A client whose data never arrived is not ready (the
+			// harness's "client not ready" tests), not a client of an
+			// empty environment.
 			cfg["initCanFail"] = true
 			c := h.create(cfg)
 			assertJSON(t, "evaluate", h.evaluate(c, "bool-flag", "bool", false, true),
-				`{"value":false,"reason":{"kind":"ERROR","errorKind":"FLAG_NOT_FOUND"}}`)
+				`{"value":false,"reason":{"kind":"ERROR","errorKind":"CLIENT_NOT_READY"}}`)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package evalctx
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/daemonflag/daemonflag/jsonvalue"
@@ -58,37 +57,29 @@ func FuzzContextJSON(f *testing.F) {
 	})
 }
 
-// checkMembers checks the old-user scanner against jsonvalue: for every
-// object jsonvalue accepts, eachMember finds the same property names (the
-// last of each name holding the value jsonvalue keeps) and raw values that
-// parse on their own.
+// checkMembers checks jsonvalue.ParseMembers, on which the old user format
+// is read, against jsonvalue.Parse: for every object Parse accepts, the
+// members name the same properties, the last of each name holding the value
+// Parse keeps.
 func checkMembers(t *testing.T, data []byte) {
 	v, err := jsonvalue.Parse(data)
 	if err != nil || !v.IsObject() {
 		return
 	}
+	mv, members, err := jsonvalue.ParseMembers(data)
+	if err != nil || !mv.Equal(v) {
+		t.Fatalf("ParseMembers = %s, %v; Parse = %s", mv, err, v)
+	}
 	last := map[string]jsonvalue.Value{}
-	err = eachMember(data, func(name, raw []byte) error {
-		n, err := jsonvalue.Parse(name)
-		if err != nil || !n.IsString() {
-			return fmt.Errorf("name %s: %v", name, err)
-		}
-		x, err := jsonvalue.Parse(raw)
-		if err != nil {
-			return fmt.Errorf("value %s: %v", raw, err)
-		}
-		last[n.Str()] = x
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("eachMember on an object jsonvalue accepts: %v", err)
+	for _, m := range members {
+		last[m.Name] = m.Value
 	}
 	if len(last) != v.Len() {
-		t.Fatalf("eachMember found %d distinct names, jsonvalue %d", len(last), v.Len())
+		t.Fatalf("ParseMembers found %d distinct names, Parse %d", len(last), v.Len())
 	}
 	for name, x := range last {
 		if y, ok := v.Get(name); !ok || !x.Equal(y) {
-			t.Fatalf("property %q: eachMember's last value %s, jsonvalue's %s", name, x, y)
+			t.Fatalf("property %q: last member %s, Parse's %s", name, x, y)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package evalctx
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/daemonflag/daemonflag/jsonvalue"
 )
@@ -23,11 +24,11 @@ import (
 // an invalid kind is an error. On error the returned Context is invalid and
 // its Err is the same error.
 func Parse(data []byte) (Context, error) {
-	v, err := jsonvalue.Parse(data)
+	v, members, err := jsonvalue.ParseMembers(data)
 	if err != nil {
 		return failed(fmt.Errorf("%w: %w", ErrInvalidJSON, err))
 	}
-	return fromValue(v, data)
+	return fromValue(v, members)
 }
 
 func failed(err error) (Context, error) {
@@ -44,18 +45,22 @@ func FromValue(v jsonvalue.Value) (Context, error) {
 	return fromValue(v, nil)
 }
 
-// fromValue reads a context from v, the parsed form of data; data may be
-// nil, and then only an old-format user needs it, re-encoded from v.
-func fromValue(v jsonvalue.Value, data []byte) (Context, error) {
+// fromValue reads a context from v, whose properties in document order are
+// members; members may be nil, and then an old-format user is read in name
+// order.
+func fromValue(v jsonvalue.Value, members []jsonvalue.Member) (Context, error) {
 	if !v.IsObject() {
 		return failed(fmt.Errorf("%w: a context must be a JSON object, not %s", ErrInvalidJSON, v.Type()))
 	}
 	kv, hasKind := v.Get("kind")
 	if !hasKind {
-		if data == nil {
-			data = v.JSON()
+		if members == nil {
+			for name, x := range v.Entries() {
+				members = append(members, jsonvalue.Member{Name: name, Value: x})
+			}
+			slices.SortFunc(members, func(a, b jsonvalue.Member) int { return strings.Compare(a.Name, b.Name) })
 		}
-		return parseOldUser(data)
+		return oldUser(members)
 	}
 	if !kv.IsString() {
 		return failed(typeError("kind", "a string", kv))

@@ -1,7 +1,6 @@
 package evalctx
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/daemonflag/daemonflag/jsonvalue"
@@ -37,7 +36,7 @@ var oldUserStrings = [...]string{"firstName", "lastName", "email", "country", "a
 // Parse calls it for JSON without "kind"; it is exported for callers that
 // know they hold old-format data (it rejects a "kind" property).
 func ParseOldUser(data []byte) (Context, error) {
-	v, err := jsonvalue.Parse(data)
+	v, members, err := jsonvalue.ParseMembers(data)
 	if err != nil {
 		return failed(fmt.Errorf("%w: %w", ErrInvalidJSON, err))
 	}
@@ -47,74 +46,18 @@ func ParseOldUser(data []byte) (Context, error) {
 	if _, ok := v.Get("kind"); ok {
 		return failed(fmt.Errorf("%w: the old user format has no \"kind\" property", ErrInvalidJSON))
 	}
-	return parseOldUser(data)
+	return oldUser(members)
 }
 
-// parseOldUser reads an old-format user from data, a JSON object that
-// jsonvalue.Parse has accepted, property by property in document order.
-func parseOldUser(data []byte) (Context, error) {
+// oldUser reads an old-format user from the properties of a JSON object in
+// document order.
+func oldUser(members []jsonvalue.Member) (Context, error) {
 	b := Builder{allowEmptyKey: true}
 	hasKey := false
-	err := eachMember(data, func(rawName, raw []byte) error {
-		prop := oldUserProperty(rawName)
-		if prop == "" {
-			return nil // unknown properties are ignored, whatever their value
+	for _, m := range members {
+		if err := oldUserProperty(&b, &hasKey, m.Name, m.Value); err != nil {
+			return failed(err)
 		}
-		v, err := jsonvalue.Parse(raw)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidJSON, err)
-		}
-		switch prop {
-		case "key":
-			if !v.IsString() {
-				return typeError("key", "a string", v)
-			}
-			b.key, hasKey = v.Str(), true
-		case "name":
-			if !v.IsString() && !v.IsNull() {
-				return typeError("name", "a string or null", v)
-			}
-			b.TrySet("name", v)
-		case "secondary":
-			if !v.IsString() && !v.IsNull() {
-				return typeError("secondary", "a string or null", v)
-			}
-		case "anonymous":
-			if !v.IsBool() && !v.IsNull() {
-				return typeError("anonymous", "a boolean or null", v)
-			}
-			b.anonymous = v.Bool()
-		case "custom":
-			if !v.IsObject() && !v.IsNull() {
-				return typeError("custom", "an object or null", v)
-			}
-			// Within one object only the last entry of a name counts, and
-			// jsonvalue keeps exactly that one, so the order of the
-			// entries does not matter here.
-			for name, val := range v.Entries() {
-				switch name {
-				case "kind", "key", "name", "anonymous", "_meta", "":
-					// A custom attribute cannot stand in for a built-in
-					// one; LaunchDarkly also drops the empty name.
-				default:
-					b.TrySet(name, val)
-				}
-			}
-		case "privateAttributeNames":
-			return parsePrivate(&b, "privateAttributeNames", v, NewLiteralRef)
-		default: // one of oldUserStrings
-			if v.IsNull() {
-				return nil
-			}
-			if !v.IsString() {
-				return typeError(prop, "a string or null", v)
-			}
-			b.TrySet(prop, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return failed(err)
 	}
 	if !hasKey {
 		return failed(ErrMissingKey)
@@ -123,166 +66,57 @@ func parseOldUser(data []byte) (Context, error) {
 	return c, c.Err()
 }
 
-// oldUserProperty returns the property of the old user format that the
-// JSON string rawName (with its quotes) names, or "" for any other name.
-func oldUserProperty(rawName []byte) string {
-	name := rawName[1 : len(rawName)-1]
-	if bytes.IndexByte(name, '\\') >= 0 {
-		v, err := jsonvalue.Parse(rawName)
-		if err != nil {
-			return ""
-		}
-		name = []byte(v.Str())
-	}
-	switch string(name) {
+// oldUserProperty applies one property of an old-format user to b.
+func oldUserProperty(b *Builder, hasKey *bool, prop string, v jsonvalue.Value) error {
+	switch prop {
 	case "key":
-		return "key"
+		if !v.IsString() {
+			return typeError("key", "a string", v)
+		}
+		b.key, *hasKey = v.Str(), true
 	case "name":
-		return "name"
+		if !v.IsString() && !v.IsNull() {
+			return typeError("name", "a string or null", v)
+		}
+		b.TrySet("name", v)
 	case "secondary":
-		return "secondary"
+		if !v.IsString() && !v.IsNull() {
+			return typeError("secondary", "a string or null", v)
+		}
 	case "anonymous":
-		return "anonymous"
+		if !v.IsBool() && !v.IsNull() {
+			return typeError("anonymous", "a boolean or null", v)
+		}
+		b.anonymous = v.Bool()
 	case "custom":
-		return "custom"
+		if !v.IsObject() && !v.IsNull() {
+			return typeError("custom", "an object or null", v)
+		}
+		// Within one object only the last entry of a name counts, and
+		// jsonvalue keeps exactly that one, so the order of the entries
+		// does not matter here.
+		for name, val := range v.Entries() {
+			switch name {
+			case "kind", "key", "name", "anonymous", "_meta", "":
+				// A custom attribute cannot stand in for a built-in one;
+				// LaunchDarkly also drops the empty name.
+			default:
+				b.TrySet(name, val)
+			}
+		}
 	case "privateAttributeNames":
-		return "privateAttributeNames"
-	}
-	for _, s := range oldUserStrings {
-		if string(name) == s {
-			return s
-		}
-	}
-	return ""
-}
-
-// errScan reports JSON the member scanner cannot follow; it does not happen
-// for input jsonvalue.Parse accepted.
-var errScan = fmt.Errorf("%w: unexpected structure", ErrInvalidJSON)
-
-// eachMember calls fn with the name (a JSON string, quotes included) and the
-// raw value of each property of the JSON object in data, in document order,
-// and stops at the first error fn returns. data must be well-formed JSON
-// (jsonvalue.Parse accepted it); the scanner only finds where each token
-// ends, and reports errScan rather than panicking if data is not.
-func eachMember(data []byte, fn func(name, value []byte) error) error {
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
-		return errScan
-	}
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == '}' {
-		return nil
-	}
-	for {
-		end := skipString(data, i)
-		if end < 0 {
-			return errScan
-		}
-		name := data[i:end]
-		i = skipSpace(data, end)
-		if i >= len(data) || data[i] != ':' {
-			return errScan
-		}
-		start := skipSpace(data, i+1)
-		end = skipValue(data, start)
-		if end < 0 {
-			return errScan
-		}
-		if err := fn(name, data[start:end]); err != nil {
-			return err
-		}
-		i = skipSpace(data, end)
-		if i >= len(data) {
-			return errScan
-		}
-		switch data[i] {
-		case '}':
+		return parsePrivate(b, "privateAttributeNames", v, NewLiteralRef)
+	case "firstName", "lastName", "email", "country", "avatar", "ip":
+		if v.IsNull() {
 			return nil
-		case ',':
-			i = skipSpace(data, i+1)
-		default:
-			return errScan
 		}
-	}
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) {
-		switch data[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
+		if !v.IsString() {
+			return typeError(prop, "a string or null", v)
 		}
+		b.TrySet(prop, v)
 	}
-	return i
-}
-
-// skipString returns the index just past the JSON string starting at
-// data[i], or -1.
-func skipString(data []byte, i int) int {
-	if i >= len(data) || data[i] != '"' {
-		return -1
-	}
-	for i++; i < len(data); i++ {
-		switch data[i] {
-		case '\\':
-			i++ // the escaped character (for \u, the hex digits are plain characters)
-		case '"':
-			return i + 1
-		}
-	}
-	return -1
-}
-
-// skipValue returns the index just past the JSON value starting at data[i],
-// or -1.
-func skipValue(data []byte, i int) int {
-	if i >= len(data) {
-		return -1
-	}
-	switch data[i] {
-	case '"':
-		return skipString(data, i)
-	case '{', '[':
-		depth := 0
-		for i < len(data) {
-			switch data[i] {
-			case '"':
-				i = skipString(data, i)
-				if i < 0 {
-					return -1
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return -1
-	}
-	// A number, true, false or null: up to the next delimiter.
-	start := i
-	for i < len(data) {
-		switch data[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			if i == start {
-				return -1
-			}
-			return i
-		}
-		i++
-	}
-	if i == start {
-		return -1
-	}
-	return i
+	// Unknown properties are ignored, whatever their value.
+	return nil
 }
 
 // appendOldUser writes a user context in the old user format; MarshalJSON

@@ -3,7 +3,6 @@ package evalctx
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
@@ -172,39 +171,6 @@ func TestFromValueOldUserOrder(t *testing.T) {
 		}
 		if sorted, _ := Parse(v.JSON()); !sorted.Equal(c) {
 			t.Errorf("%s: FromValue differs from Parse of the sorted encoding", a)
-		}
-	}
-}
-
-func TestEachMember(t *testing.T) {
-	doc := ` { "a" : 1 , "b\"}" : {"x":[1,"]",{}]} ,"a":"s\\","c":[],"d":null,"e":-0.5e+2,"f":true} `
-	var names, values []string
-	err := eachMember([]byte(doc), func(name, value []byte) error {
-		names = append(names, string(name))
-		values = append(values, string(value))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantNames := []string{`"a"`, `"b\"}"`, `"a"`, `"c"`, `"d"`, `"e"`, `"f"`}
-	wantValues := []string{`1`, `{"x":[1,"]",{}]}`, `"s\\"`, `[]`, `null`, `-0.5e+2`, `true`}
-	if !slices.Equal(names, wantNames) || !slices.Equal(values, wantValues) {
-		t.Errorf("eachMember gave names %q values %q", names, values)
-	}
-	stop := errors.New("stop")
-	calls := 0
-	if err := eachMember([]byte(doc), func(_, _ []byte) error { calls++; return stop }); err != stop || calls != 1 {
-		t.Errorf("eachMember does not stop at the callback's error: %v after %d calls", err, calls)
-	}
-	// The scanner expects input jsonvalue.Parse accepted; on anything else it
-	// reports an error, never panics.
-	for i := range len(doc) {
-		_ = eachMember([]byte(doc[:i]), func(_, _ []byte) error { return nil })
-	}
-	for _, bad := range []string{``, `[]`, `{`, `{"a"}`, `{"a":}`, `{"a":1 "b":2}`, `{"a":1,}`, `{"a`, `{"a":"`, `{"a":[`, `{1:2}`} {
-		if err := eachMember([]byte(bad), func(_, _ []byte) error { return nil }); err == nil {
-			t.Errorf("eachMember(%s) gives no error", bad)
 		}
 	}
 }

@@ -2,10 +2,18 @@ package jsonvalue
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
+
+	"github.com/daemonflag/daemonflag/internal/jsontok"
 )
+
+// maxDepth bounds the nesting of arrays and objects, as for [Parse].
+const maxDepth = jsontok.MaxNesting
+
+var errTooDeep = errors.New("jsonvalue: exceeded max depth")
 
 // FromAny converts a Go value to a Value. It understands the types
 // encoding/json decodes into (nil, bool, float64, string, []any,

@@ -1,18 +1,10 @@
 package jsonvalue
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/daemonflag/daemonflag/internal/jsontok"
 )
-
-// maxDepth bounds the nesting of arrays and objects, as encoding/json does,
-// so hostile input cannot exhaust the stack.
-const maxDepth = 10000
-
-var errTooDeep = errors.New("jsonvalue: exceeded max depth")
 
 // SyntaxError describes malformed JSON and the byte offset where it was
 // detected.
@@ -29,17 +21,17 @@ func (e *SyntaxError) Error() string {
 // Parse decodes one JSON document of any type. Surrounding white space is
 // allowed; anything else after the value is an error. Invalid UTF-8 in
 // strings is replaced by U+FFFD, as encoding/json does; numbers outside the
-// range of float64 are an error.
+// range of float64 are an error, and so is nesting deeper than 10,000.
+//
+// Strings in the result share one copy of data, so data may be changed
+// afterwards.
 func Parse(data []byte) (Value, error) {
-	p := parser{data: data}
-	p.skipSpace()
-	v, err := p.value(0)
-	if err != nil {
-		return Value{}, err
-	}
-	p.skipSpace()
-	if p.pos < len(p.data) {
-		return Value{}, p.errorf("unexpected %s after top-level value", p.describe())
+	var sc jsontok.Scanner
+	sc.Reset(string(data))
+	v := Read(&sc)
+	sc.End()
+	if problem, off, failed := sc.Err(); failed {
+		return Value{}, &SyntaxError{Offset: int64(off), msg: problem}
 	}
 	return v, nil
 }
@@ -54,321 +46,94 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-type parser struct {
-	data []byte
-	pos  int
-}
+// Read reads the JSON value at the scanner's position, for the module's
+// decoders that hold a value inside a larger document (a flag's variations,
+// a context's attributes), so that document is parsed once. On a syntax
+// error it returns null and the error is the scanner's.
+func Read(sc *jsontok.Scanner) Value { return read(sc, 0) }
 
-func (p *parser) errorf(format string, args ...any) error {
-	return &SyntaxError{Offset: int64(p.pos), msg: fmt.Sprintf(format, args...)}
-}
-
-func (p *parser) describe() string {
-	if p.pos >= len(p.data) {
-		return "end of input"
+func read(sc *jsontok.Scanner, depth int) Value {
+	if sc.Failed() {
+		return Value{}
 	}
-	return "character " + strconv.QuoteRune(rune(p.data[p.pos]))
-}
-
-func (p *parser) skipSpace() {
-	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
-			return
-		}
-	}
-}
-
-// value parses the value at p.pos; leading white space is already skipped.
-func (p *parser) value(depth int) (Value, error) {
-	if p.pos >= len(p.data) {
-		return Value{}, p.errorf("unexpected end of input")
-	}
-	switch c := p.data[p.pos]; {
-	case c == '{':
-		return p.object(depth + 1)
-	case c == '[':
-		return p.array(depth + 1)
+	switch c := sc.Next(); {
 	case c == '"':
-		s, err := p.str()
-		if err != nil {
-			return Value{}, err
-		}
-		return Value{typ: StringType, s: s}, nil
-	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
-	case c == 't':
-		return Bool(true), p.literal("true")
-	case c == 'f':
-		return Bool(false), p.literal("false")
+		return Value{typ: StringType, s: sc.RawString()}
+	case c == 't' || c == 'f':
+		return Bool(sc.Bool())
 	case c == 'n':
-		return Value{}, p.literal("null")
-	}
-	return Value{}, p.errorf("unexpected %s looking for beginning of value", p.describe())
-}
-
-func (p *parser) literal(word string) error {
-	if len(p.data)-p.pos >= len(word) && string(p.data[p.pos:p.pos+len(word)]) == word {
-		p.pos += len(word)
-		return nil
-	}
-	return p.errorf("invalid literal, expected %q", word)
-}
-
-func (p *parser) object(depth int) (Value, error) {
-	if depth > maxDepth {
-		return Value{}, errTooDeep
-	}
-	p.pos++ // '{'
-	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == '}' {
-		p.pos++
-		return Value{typ: ObjectType}, nil
-	}
-	obj := make(map[string]Value)
-	for {
-		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-			return Value{}, p.errorf("unexpected %s looking for beginning of object key", p.describe())
+		sc.Literal("null")
+		return Value{}
+	case c == '-' || c >= '0' && c <= '9':
+		return Value{typ: NumberType, n: sc.Number()}
+	case c == '[' || c == '{':
+		if depth >= jsontok.MaxNesting {
+			sc.Fail("nesting too deep")
+			return Value{}
 		}
-		key, err := p.str()
-		if err != nil {
-			return Value{}, err
-		}
-		p.skipSpace()
-		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-			return Value{}, p.errorf("unexpected %s after object key", p.describe())
-		}
-		p.pos++
-		p.skipSpace()
-		v, err := p.value(depth)
-		if err != nil {
-			return Value{}, err
-		}
-		obj[key] = v // a repeated key keeps the last value, as encoding/json does
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return Value{}, p.errorf("unexpected end of input in object")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case '}':
-			p.pos++
-			return Value{typ: ObjectType, obj: obj}, nil
-		default:
-			return Value{}, p.errorf("unexpected %s after object value", p.describe())
-		}
-	}
-}
-
-func (p *parser) array(depth int) (Value, error) {
-	if depth > maxDepth {
-		return Value{}, errTooDeep
-	}
-	p.pos++ // '['
-	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == ']' {
-		p.pos++
-		return Value{typ: ArrayType}, nil
-	}
-	var arr []Value
-	for {
-		v, err := p.value(depth)
-		if err != nil {
-			return Value{}, err
-		}
-		arr = append(arr, v)
-		p.skipSpace()
-		if p.pos >= len(p.data) {
-			return Value{}, p.errorf("unexpected end of input in array")
-		}
-		switch p.data[p.pos] {
-		case ',':
-			p.pos++
-			p.skipSpace()
-		case ']':
-			p.pos++
-			return Value{typ: ArrayType, arr: arr[:len(arr):len(arr)]}, nil
-		default:
-			return Value{}, p.errorf("unexpected %s after array element", p.describe())
-		}
-	}
-}
-
-// number validates the JSON number grammar and converts with strconv.
-func (p *parser) number() (Value, error) {
-	start := p.pos
-	d := p.data
-	if d[p.pos] == '-' {
-		p.pos++
-	}
-	switch {
-	case p.pos < len(d) && d[p.pos] == '0':
-		p.pos++
-	case p.pos < len(d) && d[p.pos] >= '1' && d[p.pos] <= '9':
-		for p.pos < len(d) && d[p.pos] >= '0' && d[p.pos] <= '9' {
-			p.pos++
-		}
-	default:
-		return Value{}, p.errorf("invalid number: expected a digit, found %s", p.describe())
-	}
-	if p.pos < len(d) && d[p.pos] == '.' {
-		p.pos++
-		if p.pos >= len(d) || d[p.pos] < '0' || d[p.pos] > '9' {
-			return Value{}, p.errorf("invalid number: expected a digit after the decimal point, found %s", p.describe())
-		}
-		for p.pos < len(d) && d[p.pos] >= '0' && d[p.pos] <= '9' {
-			p.pos++
-		}
-	}
-	if p.pos < len(d) && (d[p.pos] == 'e' || d[p.pos] == 'E') {
-		p.pos++
-		if p.pos < len(d) && (d[p.pos] == '+' || d[p.pos] == '-') {
-			p.pos++
-		}
-		if p.pos >= len(d) || d[p.pos] < '0' || d[p.pos] > '9' {
-			return Value{}, p.errorf("invalid number: expected a digit in the exponent, found %s", p.describe())
-		}
-		for p.pos < len(d) && d[p.pos] >= '0' && d[p.pos] <= '9' {
-			p.pos++
-		}
-	}
-	f, err := strconv.ParseFloat(string(d[start:p.pos]), 64)
-	if err != nil {
-		p.pos = start
-		return Value{}, p.errorf("number %s is out of range", d[start:start+min(len(d)-start, 40)])
-	}
-	return Value{typ: NumberType, n: f}, nil
-}
-
-// str parses a string literal starting at the opening quote.
-func (p *parser) str() (string, error) {
-	p.pos++ // opening quote
-	start := p.pos
-	d := p.data
-	// Fast path: no escapes and plain ASCII or valid UTF-8.
-	for p.pos < len(d) {
-		c := d[p.pos]
-		if c == '"' {
-			s := d[start:p.pos]
-			p.pos++
-			if utf8.Valid(s) {
-				return string(s), nil
+		if c == '[' {
+			var it jsontok.ArrIter
+			sc.Array(&it)
+			var arr []Value
+			for sc.Elem(&it) {
+				arr = append(arr, read(sc, depth+1))
 			}
-			return string(toValidUTF8(s)), nil
+			if sc.Failed() {
+				return Value{}
+			}
+			return Value{typ: ArrayType, arr: arr[:len(arr):len(arr)]}
 		}
-		if c == '\\' || c < 0x20 {
-			break
+		var it jsontok.ObjIter
+		sc.Object(&it)
+		var obj map[string]Value
+		for name, ok := sc.Field(&it); ok; name, ok = sc.Field(&it) {
+			v := read(sc, depth+1)
+			if obj == nil {
+				obj = make(map[string]Value)
+			}
+			obj[name] = v // a repeated key keeps the last value, as encoding/json does
 		}
-		p.pos++
+		if sc.Failed() {
+			return Value{}
+		}
+		return Value{typ: ObjectType, obj: obj}
 	}
-	buf := make([]byte, 0, p.pos-start+16)
-	buf = append(buf, d[start:p.pos]...)
-	for {
-		if p.pos >= len(d) {
-			return "", p.errorf("unexpected end of input in string")
-		}
-		c := d[p.pos]
-		switch {
-		case c == '"':
-			p.pos++
-			if utf8.Valid(buf) {
-				return string(buf), nil
-			}
-			return string(toValidUTF8(buf)), nil
-		case c < 0x20:
-			return "", p.errorf("invalid control character %q in string", rune(c))
-		case c == '\\':
-			p.pos++
-			if p.pos >= len(d) {
-				return "", p.errorf("unexpected end of input in string escape")
-			}
-			e := d[p.pos]
-			p.pos++
-			switch e {
-			case '"', '\\', '/':
-				buf = append(buf, e)
-			case 'b':
-				buf = append(buf, '\b')
-			case 'f':
-				buf = append(buf, '\f')
-			case 'n':
-				buf = append(buf, '\n')
-			case 'r':
-				buf = append(buf, '\r')
-			case 't':
-				buf = append(buf, '\t')
-			case 'u':
-				r, ok := p.hex4()
-				if !ok {
-					return "", p.errorf("invalid \\u escape in string")
-				}
-				if utf16.IsSurrogate(r) {
-					r2 := utf8.RuneError
-					save := p.pos
-					if p.pos+1 < len(d) && d[p.pos] == '\\' && d[p.pos+1] == 'u' {
-						p.pos += 2
-						if x, ok := p.hex4(); ok {
-							if dec := utf16.DecodeRune(r, x); dec != utf8.RuneError {
-								r2 = dec
-							} else {
-								p.pos = save
-							}
-						} else {
-							p.pos = save
-						}
-					}
-					r = r2
-				}
-				buf = utf8.AppendRune(buf, r)
-			default:
-				p.pos--
-				return "", p.errorf("invalid escape character %q in string", rune(e))
-			}
-		default:
-			buf = append(buf, c)
-			p.pos++
-		}
-	}
+	sc.Expected("a JSON value")
+	return Value{}
 }
 
-func (p *parser) hex4() (rune, bool) {
-	if len(p.data)-p.pos < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range p.data[p.pos : p.pos+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	p.pos += 4
-	return r, true
+// Member is one property of a JSON object, as [ParseMembers] returns it.
+type Member struct {
+	Name  string
+	Value Value
 }
 
-// toValidUTF8 replaces each invalid byte with U+FFFD, as encoding/json does
-// (one replacement per bad byte, unlike bytes.ToValidUTF8).
-func toValidUTF8(s []byte) []byte {
-	out := make([]byte, 0, len(s)+8)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			out = utf8.AppendRune(out, utf8.RuneError)
-		} else {
-			out = append(out, s[i:i+size]...)
-		}
-		i += size
+// ParseMembers parses data as [Parse] does and, when it is an object, also
+// returns its properties in document order, duplicates included (v keeps the
+// last value of each name, as encoding/json does). Readers whose rules
+// depend on the order of properties (LaunchDarkly's old user format) use it
+// to parse the document once.
+func ParseMembers(data []byte) (v Value, members []Member, err error) {
+	var sc jsontok.Scanner
+	sc.Reset(string(data))
+	if sc.Next() != '{' {
+		v, err = Parse(data)
+		return v, nil, err
 	}
-	return out
+	var it jsontok.ObjIter
+	sc.Object(&it)
+	var obj map[string]Value
+	for name, ok := sc.Field(&it); ok; name, ok = sc.Field(&it) {
+		x := read(&sc, 1)
+		if obj == nil {
+			obj = make(map[string]Value)
+		}
+		obj[name] = x
+		members = append(members, Member{Name: name, Value: x})
+	}
+	sc.End()
+	if problem, off, failed := sc.Err(); failed {
+		return Value{}, nil, &SyntaxError{Offset: int64(off), msg: problem}
+	}
+	return Value{typ: ObjectType, obj: obj}, members, nil
 }

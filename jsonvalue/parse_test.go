@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -214,5 +215,32 @@ func checkLikeEncodingJSON(t *testing.T, data []byte, v Value) {
 	}
 	if got := v.JSON(); string(got) != string(want) {
 		t.Errorf("JSON() = %s, encoding/json = %s", got, want)
+	}
+}
+
+func TestParseMembersKeepsDocumentOrder(t *testing.T) {
+	doc := ` { "a" : 1 , "b\"}" : {"x":[1,"]",{}]} ,"a":"s\\","c":[],"d":null} `
+	v, members, err := ParseMembers([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range members {
+		got = append(got, m.Name+"="+string(m.Value.JSON()))
+	}
+	want := []string{`a=1`, `b"}={"x":[1,"]",{}]}`, `a="s\\"`, `c=[]`, `d=null`}
+	if !slices.Equal(got, want) {
+		t.Errorf("members = %q, want %q", got, want)
+	}
+	if a, _ := v.Get("a"); a.Str() != `s\` {
+		t.Errorf("the object keeps %s for a repeated name, want the last", a)
+	}
+	for _, bad := range []string{``, `{`, `{"a"}`, `{"a":}`, `{"a":1 "b":2}`, `{"a":1,}`, `{"a":[`, `{1:2}`, `{} x`} {
+		if _, _, err := ParseMembers([]byte(bad)); err == nil {
+			t.Errorf("ParseMembers(%q) gives no error", bad)
+		}
+	}
+	if v, members, err := ParseMembers([]byte(`[1]`)); err != nil || members != nil || !v.IsArray() {
+		t.Errorf("ParseMembers of an array = %s, %v, %v", v, members, err)
 	}
 }

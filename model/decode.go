@@ -58,20 +58,19 @@ func (s *Segment) UnmarshalJSON(data []byte) error {
 // read).
 func (d *decoder) finish(key string) error {
 	d.end()
-	if d.err == nil && key == "" {
-		d.depth = 0
-		d.enter("key")
-		d.pos = -1
-		d.fail("missing or empty")
-	}
-	if d.err == nil {
+	var err *DecodeError
+	if problem, offset, failed := d.sc.Err(); failed {
+		err = &DecodeError{Kind: d.kind, Path: d.sc.ErrPath(), Offset: offset, Problem: problem}
+	} else if key == "" {
+		err = &DecodeError{Kind: d.kind, Path: "key", Offset: -1, Problem: "missing or empty"}
+	} else {
 		return nil
 	}
 	if key == "" {
 		key = findKey(d.data)
 	}
-	d.err.Key = key
-	return d.err
+	err.Key = key
+	return err
 }
 
 // findKey returns the top-level "key" string of a possibly invalid
@@ -88,7 +87,7 @@ func findKey(data []byte) string {
 			key = d.rawString()
 			continue
 		}
-		d.skip(0)
+		d.skip()
 	}
 	return key
 }
@@ -139,7 +138,7 @@ func readObjects[T any](d *decoder, field func(t *T, name string)) []T {
 	}
 	out := []T{}
 	for d.elem(&it) {
-		d.enterIndex(it.i)
+		d.enterIndex(it.I)
 		// Read in place: a T of its own would escape to the heap through
 		// field, costing an allocation per element.
 		out = append(out, *new(T))
@@ -191,7 +190,7 @@ func readFlag(d *decoder, f *Flag) {
 			f.DebugEventsUntilDate = nil
 			if !d.null() {
 				n := int64(d.number())
-				if d.err == nil {
+				if !d.failed() {
 					f.DebugEventsUntilDate = &n
 				}
 			}

@@ -61,6 +61,16 @@ type Reader interface {
 
 	// GetAll returns every item of the kind, tombstones included, in no
 	// particular order.
+	//
+	// One stored item the backend cannot read (its JSON is not valid, or
+	// lacks a whole-number version, as raw writes to Redis or DynamoDB can
+	// leave) does not fail the call: it is returned among the others with
+	// Version 0, Deleted false and Data holding the stored bytes (empty when
+	// there are none), so that [ParseVersion] of its Data fails with
+	// [ErrMalformedItem]. Callers check each item (the cache decodes it) and
+	// treat such an item as malformed for its key only; Get of that key
+	// returns an error wrapping ErrMalformedItem. An error from GetAll
+	// concerns the whole kind (the store is unavailable, for example).
 	GetAll(ctx context.Context, kind Kind) ([]KeyedItem, error)
 
 	// Initialized reports whether a writer has stored a complete dataset (the

@@ -3,10 +3,12 @@ package stores
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
 	"github.com/daemonflag/daemonflag/stores/dynamodb"
+	"github.com/daemonflag/daemonflag/stores/file"
 	"github.com/daemonflag/daemonflag/stores/redis"
 )
 
@@ -17,6 +19,12 @@ type OpenOptions struct {
 	// file for writing, and its write methods fail. Tools that only read
 	// (inspect, export, eval) set it. Redis and DynamoDB stores ignore it.
 	ReadOnly bool
+
+	// Logger receives a Redis store's warnings and go-redis's own log lines,
+	// structured and rate-limited (see redis.Options.Logger), and a file
+	// store's reloads and problems. Nil: slog.Default(). Other backends
+	// ignore it.
+	Logger *slog.Logger
 }
 
 // Open parses addr and opens the store it names for reading and writing.
@@ -55,7 +63,11 @@ func (a Address) Open(ctx context.Context, opts *OpenOptions) (store.Store, erro
 		if a.Redis == nil {
 			return nil, fmt.Errorf("open %s: no redis options", a)
 		}
-		s, err := redis.New(*a.Redis)
+		o := *a.Redis
+		if opts.Logger != nil {
+			o.Logger = opts.Logger
+		}
+		s, err := redis.New(o)
 		if err != nil {
 			return nil, &AddressError{Address: a.redacted, Problem: oneLine(err.Error()), Example: redisExampleFor(a.Redis)}
 		}
@@ -67,6 +79,19 @@ func (a Address) Open(ctx context.Context, opts *OpenOptions) (store.Store, erro
 		s, err := dynamodb.New(ctx, *a.DynamoDB)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", a, err)
+		}
+		return s, nil
+	case File:
+		var o file.Options
+		if a.File != nil {
+			o = *a.File
+		}
+		if o.Logger == nil {
+			o.Logger = opts.Logger
+		}
+		s, err := file.Open(ctx, a.FilePaths, &o)
+		if err != nil {
+			return nil, err
 		}
 		return s, nil
 	}

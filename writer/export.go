@@ -1,11 +1,13 @@
 package writer
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/daemonflag/daemonflag/model"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -13,8 +15,14 @@ import (
 // tombstones. Items keep their stored JSON, version included, so that
 // writing the export to another store (or back) keeps every version:
 // Export then [Dataset.WriteJSON] then [LoadFiles] and [WriteDataset] is a
-// round trip. A stored item that is not valid JSON, or whose key property
-// differs from the key it is stored under, is an error naming it.
+// round trip.
+//
+// Items are decoded one by one: a stored item that does not decode as a
+// LaunchDarkly flag or segment (not JSON, a property of the wrong type), or
+// whose key property differs from the key it is stored under, is left out
+// and named in the dataset's Warnings ("not exported: ..."), and the rest
+// is exported. Items that decode but that validation calls malformed are
+// exported; write them with [WriteOptions.AllowMalformed].
 //
 // Export does not require the store to be initialized; callers that want
 // to catch a wrong prefix check [store.Reader.Initialized] first.
@@ -31,23 +39,42 @@ func Export(ctx context.Context, r store.Reader) (*Dataset, error) {
 				continue
 			}
 			src := Source{File: "store " + string(kind) + "/" + ki.Key}
-			var head struct {
-				Key *string `json:"key"`
-			}
-			if err := json.Unmarshal(ki.Item.Data, &head); err != nil {
-				return nil, fmt.Errorf("export %s %q: stored JSON: %w", kind.Noun(), ki.Key, err)
-			}
+			key, err := decodeStored(kind, ki.Item.Data)
 			data := ki.Item.Data
 			switch {
-			case head.Key == nil:
+			case err != nil:
+				d.Warnings = append(d.Warnings, Problem{Source: src, Kind: kind.Noun(), Key: ki.Key, Warning: true,
+					Message: "not exported: the stored item is malformed: " + err.Error()})
+				continue
+			case key == "":
 				data = setProperty(data, "key", jsonString(ki.Key))
-			case *head.Key != ki.Key:
-				return nil, fmt.Errorf("export %s %q: stored under %q but its key property is %q", kind.Noun(), ki.Key, ki.Key, *head.Key)
+			case key != ki.Key:
+				d.Warnings = append(d.Warnings, Problem{Source: src, Kind: kind.Noun(), Key: ki.Key, Warning: true,
+					Message: fmt.Sprintf("not exported: stored under %q but its key property is %q", ki.Key, key)})
+				continue
 			}
 			m[ki.Key] = &Item{Key: ki.Key, Data: data, Version: ki.Item.Version, HasVersion: true, Source: src}
 		}
 	}
+	sortProblems(d.Warnings)
 	return d, nil
+}
+
+// decodeStored decodes a stored item of kind and returns its key property
+// ("" when it has none).
+func decodeStored(kind store.Kind, data []byte) (string, error) {
+	if kind == store.Features {
+		f, err := model.DecodeFlag(data)
+		if err != nil {
+			return "", err
+		}
+		return f.Key, nil
+	}
+	s, err := model.DecodeSegment(data)
+	if err != nil {
+		return "", err
+	}
+	return s.Key, nil
 }
 
 // StoreInfo describes a store's content; see [Inspect].
@@ -63,6 +90,26 @@ type StoreInfo struct {
 	// BigSegments describes the big-segment data; nil when the store has no
 	// big-segment side.
 	BigSegments *BigSegmentsInfo `json:"bigSegments"`
+	// Malformed lists the stored items (tombstones aside) that do not decode
+	// as LaunchDarkly flags or segments, by kind and key; clients evaluate
+	// such a flag as MALFORMED_FLAG. Empty for a healthy store. They are
+	// counted in Flags and Segments.
+	Malformed []MalformedItem `json:"malformed"`
+	// LastWrite is when a writer last wrote the dataset, where the store
+	// records it (store.WriteTimeReader); nil when it does not.
+	LastWrite *time.Time `json:"lastWrite,omitempty"`
+	// LastWriteAgeSeconds is LastWrite's age when inspected; nil with it.
+	LastWriteAgeSeconds *float64 `json:"lastWriteAgeSeconds,omitempty"`
+}
+
+// MalformedItem is a stored item that does not decode; see
+// [StoreInfo.Malformed].
+type MalformedItem struct {
+	// Kind is "flag" or "segment".
+	Kind string `json:"kind"`
+	Key  string `json:"key"`
+	// Error says what is wrong.
+	Error string `json:"error"`
 }
 
 // BigSegmentsInfo describes a store's big-segment data.
@@ -76,8 +123,10 @@ type BigSegmentsInfo struct {
 }
 
 // Inspect reads what a store holds: whether it is initialized, how many
-// flags and segments (and tombstones) it has, and, when it implements
-// [store.BigSegmentReader], its big-segment synchronized-on time and age.
+// flags and segments (and tombstones) it has, which of them do not decode
+// (each named in StoreInfo.Malformed; the others are still counted and
+// listed), and, when it implements [store.BigSegmentReader], its
+// big-segment synchronized-on time and age.
 func Inspect(ctx context.Context, r store.Reader) (StoreInfo, error) {
 	var info StoreInfo
 	var err error
@@ -96,9 +145,30 @@ func Inspect(ctx context.Context, r store.Reader) (StoreInfo, error) {
 		for _, ki := range all {
 			if ki.Item.Deleted {
 				*dead++
-			} else {
-				*live++
+				continue
 			}
+			*live++
+			key, err := decodeStored(kind, ki.Item.Data)
+			switch {
+			case err != nil:
+				info.Malformed = append(info.Malformed, MalformedItem{Kind: kind.Noun(), Key: ki.Key, Error: err.Error()})
+			case key != "" && key != ki.Key:
+				info.Malformed = append(info.Malformed, MalformedItem{Kind: kind.Noun(), Key: ki.Key,
+					Error: fmt.Sprintf("its key property is %q", key)})
+			}
+		}
+	}
+	slices.SortFunc(info.Malformed, func(a, b MalformedItem) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Key, b.Key))
+	})
+	if wr, ok := r.(store.WriteTimeReader); ok {
+		t, set, err := wr.LastWrite(ctx)
+		if err != nil {
+			return info, fmt.Errorf("inspect last write: %w", err)
+		}
+		if set {
+			age := time.Since(t).Seconds()
+			info.LastWrite, info.LastWriteAgeSeconds = &t, &age
 		}
 	}
 	if br, ok := r.(store.BigSegmentReader); ok {

@@ -103,7 +103,8 @@ func unwrapPathError(err error) error {
 //
 // A flagValues entry makes a flag that is on and always serves VALUE. An
 // item's "key" property may be left out (the map key supplies it) but must
-// otherwise equal the map key. Unknown top-level properties are warnings.
+// otherwise equal the map key. An unknown top-level property is an error
+// (a misspelt "flags" must not read as an empty dataset).
 //
 // name is used in messages and selects the format: a ".json" name is JSON,
 // ".yaml" or ".yml" YAML; any other is JSON when its first non-blank
@@ -161,7 +162,9 @@ func (l *fileLoader) section(seen map[string]int, prop string, src Source) (stor
 	case secSegments:
 		return store.Segments, true
 	}
-	l.ps.warnf(src, "", "", "unknown property %q ignored (known: flags, segments, flagValues)", prop)
+	// An error, not a warning: a misspelt "flags" would otherwise make the
+	// dataset empty, and writing it would delete every flag.
+	l.ps.errorf(src, "", "", "unknown top-level property %q (known: flags, segments, flagValues)", prop)
 	return "", false
 }
 

@@ -169,13 +169,25 @@ func TestParseErrorPositions(t *testing.T) {
 	}
 }
 
-func TestParseWarnings(t *testing.T) {
-	d, err := writer.Parse("a.json", []byte("{\"flags\": {},\n \"flgs\": {}}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(d.Warnings) != 1 || d.Warnings[0].String() != `a.json:2:2: warning: unknown property "flgs" ignored (known: flags, segments, flagValues)` {
-		t.Fatalf("warnings %v", d.Warnings)
+// TestParseUnknownTopLevelProperty: a misspelt "flags" is an error, never
+// an empty dataset that would delete every stored flag.
+func TestParseUnknownTopLevelProperty(t *testing.T) {
+	for name, content := range map[string]string{
+		"a.json": "{\"flags\": {},\n \"flgs\": {}}",
+		"a.yaml": "flags: {}\nflgs: {}\n",
+	} {
+		_, err := writer.Parse(name, []byte(content))
+		var ve *writer.ValidationError
+		if !errors.As(err, &ve) || len(ve.Problems) != 1 {
+			t.Fatalf("%s: want one error, got %v", name, err)
+		}
+		want := name + `:2:2: unknown top-level property "flgs" (known: flags, segments, flagValues)`
+		if name == "a.yaml" {
+			want = name + `:2:1: unknown top-level property "flgs" (known: flags, segments, flagValues)`
+		}
+		if got := ve.Problems[0].String(); got != want {
+			t.Errorf("%s:\n got: %s\nwant: %s", name, got, want)
+		}
 	}
 }
 
@@ -304,5 +316,29 @@ func TestLoadRejectsKeysThatAreNotUTF8(t *testing.T) {
 		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "not valid UTF-8") {
 			t.Errorf("Parse(%q) error = %v, want a validation error about UTF-8", doc, err)
 		}
+	}
+}
+
+func TestMergeKeepFirst(t *testing.T) {
+	a, err := writer.Parse("a.json", []byte(`{"flags":{"f":{"on":true,"variations":[true]}},"segments":{"s":{}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := writer.Parse("b.json", []byte(`{"flags":{"f":{"on":false,"variations":[false]},"g":{"variations":[1]}},"segments":{"s":{"included":["x"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.Merge(a, b); err == nil {
+		t.Fatal("Merge of duplicate keys succeeded")
+	}
+	d := writer.MergeKeepFirst(a, b)
+	if got := d.FlagKeys(); len(got) != 2 {
+		t.Fatalf("flags %v, want f and g", got)
+	}
+	if d.Flags["f"].Source.File != "a.json" || d.Segments["s"].Source.File != "a.json" {
+		t.Errorf("kept f from %s and s from %s, want the first file's", d.Flags["f"].Source.File, d.Segments["s"].Source.File)
+	}
+	if len(d.Warnings) != 2 || !strings.Contains(d.Warnings[0].String(), "the first is used") || !d.Warnings[0].Warning {
+		t.Errorf("warnings = %v, want one per duplicate", d.Warnings)
 	}
 }

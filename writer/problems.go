@@ -94,6 +94,22 @@ func (e *ValidationError) Error() string {
 // problems collects errors and warnings.
 type problems struct {
 	errs, warns []Problem
+	// allowMalformed makes malformedf record warnings.
+	allowMalformed bool
+}
+
+// malformedPrefix starts the warning for a malformed item written anyway.
+const malformedPrefix = "malformed, written anyway (it evaluates as MALFORMED_FLAG): "
+
+// malformedf records a problem that makes an item malformed for the
+// evaluator although it decodes: an error, or with allowMalformed a
+// warning.
+func (ps *problems) malformedf(src Source, kind, key, format string, args ...any) {
+	if ps.allowMalformed {
+		ps.warnf(src, kind, key, malformedPrefix+format, args...)
+		return
+	}
+	ps.errorf(src, kind, key, format, args...)
 }
 
 func (ps *problems) add(p Problem) {

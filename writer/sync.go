@@ -64,6 +64,24 @@ type SyncOptions struct {
 	// Nil: slog.Default().
 	Logger *slog.Logger
 
+	// AllowDelete lets a pass delete every live flag of the store, or more
+	// than half of them (see [WriteOptions.AllowDelete]). False: such a
+	// pass writes nothing and is logged; at the start Sync returns its
+	// *[DeletionError], later the store keeps its dataset until the files
+	// change.
+	AllowDelete bool
+
+	// AllowMalformed writes items that validation calls malformed but
+	// that decode, each logged as a warning (see
+	// [WriteOptions.AllowMalformed]). False: they make the files invalid.
+	AllowMalformed bool
+
+	// KeepFirstDuplicates keeps the first definition of a key that more
+	// than one file defines (files in the order given) and warns about the
+	// others (see [MergeKeepFirst]). False: such a key makes the files
+	// invalid.
+	KeepFirstDuplicates bool
+
 	// OnPass, when set, is called after every pass (a reading of the files
 	// that found them changed, and any writing that followed), on Sync's
 	// goroutine.
@@ -86,7 +104,9 @@ type SyncPass struct {
 	Warnings []Problem
 	// Err is set when the pass wrote nothing, or not everything: the files
 	// were invalid (a *ValidationError; the store keeps the last good
-	// dataset) or the store failed (the pass is tried again).
+	// dataset), the pass would have deleted most flags (a *DeletionError;
+	// the store keeps its dataset) or the store failed (the pass is tried
+	// again).
 	Err error
 }
 
@@ -138,6 +158,13 @@ func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 		sy.abs = append(sy.abs, abs)
 	}
 
+	// Watch before the first reading, so that a change made just after it
+	// is notified rather than left to the next poll. The watch ends with
+	// Sync, also when the first reading fails.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, errs := sy.watch(ctx)
+
 	// The first pass: invalid files are the caller's error; a store error
 	// is retried like any other.
 	sy.mark()
@@ -146,7 +173,9 @@ func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 		return fmt.Errorf("sync: %w", err)
 	}
 	sy.hash = hash
-	sy.run(ctx, d)
+	if pass := sy.run(ctx, d); errors.Is(pass.Err, ErrTooManyDeletions) {
+		return fmt.Errorf("sync: %w", pass.Err)
+	}
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -161,7 +190,7 @@ func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 			})
 		})
 	}
-	sy.loop(ctx)
+	sy.loop(ctx, events, errs)
 	return nil
 }
 
@@ -180,8 +209,7 @@ type syncer struct {
 	retryDelay  time.Duration
 }
 
-func (sy *syncer) loop(ctx context.Context) {
-	events, errs := sy.watch(ctx)
+func (sy *syncer) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error) {
 	poll := time.NewTicker(sy.o.PollInterval)
 	defer poll.Stop()
 	settle := time.NewTimer(time.Hour)
@@ -339,11 +367,16 @@ func (sy *syncer) load() (*Dataset, [32]byte, error) {
 	if err := ps.err(); err != nil {
 		return nil, sum, err
 	}
-	d, err := Merge(sets...)
-	if err != nil {
-		return nil, sum, err
+	var d *Dataset
+	if sy.o.KeepFirstDuplicates {
+		d = MergeKeepFirst(sets...)
+	} else {
+		var err error
+		if d, err = Merge(sets...); err != nil {
+			return nil, sum, err
+		}
 	}
-	if _, err := Validate(d); err != nil {
+	if _, err := validateOpts(d, nil, sy.o.AllowMalformed); err != nil {
 		return nil, sum, err
 	}
 	return d, sum, nil
@@ -391,14 +424,21 @@ func (sy *syncer) logInvalid(err error) {
 
 // run writes a valid dataset; on a store error it keeps it pending, to be
 // tried again after the retry delay.
-func (sy *syncer) run(ctx context.Context, d *Dataset) {
-	pass := syncDataset(ctx, sy.s, d)
+func (sy *syncer) run(ctx context.Context, d *Dataset) SyncPass {
+	pass := syncDataset(ctx, sy.s, d, sy.o)
 	for _, w := range pass.Warnings {
 		sy.log.Warn("flag data", "warning", w.String())
 	}
+	var de *DeletionError
 	switch {
 	case pass.Err != nil && ctx.Err() != nil:
 		sy.pending = nil
+	case errors.As(pass.Err, &de):
+		// Not retried: the same files would be refused again.
+		sy.pending = nil
+		sy.retryDelay = 0
+		sy.log.Error("refusing to delete most flags; the store keeps its dataset (allow deletions to confirm)",
+			"deleting", de.Deleting, "live", de.Live)
 	case pass.Err != nil:
 		sy.pending = d
 		sy.retryDelay = min(max(2*sy.retryDelay, sy.o.PollInterval), maxRetryDelay)
@@ -406,20 +446,24 @@ func (sy *syncer) run(ctx context.Context, d *Dataset) {
 	default:
 		sy.pending = nil
 		sy.retryDelay = 0
-		if pass.Initialized || pass.Written > 0 || pass.Deleted > 0 {
-			sy.log.Info("store updated", "initialized", pass.Initialized, "written", pass.Written, "deleted", pass.Deleted)
+		switch {
+		case pass.Initialized:
+			sy.log.Info("store initialized with the whole dataset", "written", pass.Written, "deleted", pass.Deleted)
+		case pass.Written > 0 || pass.Deleted > 0:
+			sy.log.Info("store updated", "written", pass.Written, "deleted", pass.Deleted)
 		}
 	}
 	if sy.o.OnPass != nil {
 		sy.o.OnPass(pass)
 	}
+	return pass
 }
 
 // syncDataset makes the store's dataset equal to d: Init when the store is
 // not initialized, otherwise upserts of what differs.
-func syncDataset(ctx context.Context, s store.Store, d *Dataset) SyncPass {
+func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) SyncPass {
 	var pass SyncPass
-	v, err := validate(d)
+	v, err := validateOpts(d, nil, o.AllowMalformed)
 	if v != nil {
 		pass.Warnings = v.warnings
 	}
@@ -433,7 +477,7 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset) SyncPass {
 		return pass
 	}
 	if !inited {
-		sum, err := WriteDataset(ctx, s, d)
+		sum, err := Write(ctx, s, d, WriteOptions{AllowDelete: o.AllowDelete, AllowMalformed: o.AllowMalformed})
 		pass.Initialized, pass.Written, pass.Deleted, pass.Err = err == nil, sum.Changed, sum.Deleted, err
 		return pass
 	}
@@ -441,6 +485,12 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset) SyncPass {
 	if err != nil {
 		pass.Err = err
 		return pass
+	}
+	if !o.AllowDelete {
+		if err := checkDeletions(plan); err != nil {
+			pass.Err = err
+			return pass
+		}
 	}
 	for _, p := range plan {
 		if p.action != actionWrite && p.action != actionTombstone {

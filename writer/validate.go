@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -26,15 +27,28 @@ const rolloutTotal = 100000
 //     variation nor a rollout, and a rollout without buckets or with a
 //     negative weight;
 //   - a clause without a valid attribute;
-//   - a cycle of prerequisites, or of segments referring to segments.
+//   - a cycle of prerequisites, or of segments referring to segments;
+//   - a prerequisite chain (with the segments its flags' rules nest) deeper
+//     than the evaluator follows ([MaxNesting] levels), named by its keys.
 //
 // Warnings, returned as a list (LaunchDarkly accepts these; they are
 // usually mistakes): a prerequisite or segmentMatch clause naming a key
-// that the dataset does not define, an unknown clause operator, rollout
-// weights that do not add up to 100%, a big segment without a generation,
-// and an off flag without a fallthrough.
+// that the dataset does not define, an unknown clause operator, a
+// "matches" clause value that is not a valid regular expression, a
+// property LaunchDarkly's schema does not have ("variation" for
+// "variations"; named by its path), rollout weights that do not add up to
+// 100%, a big segment without a generation, and an off flag without a
+// fallthrough.
 func Validate(d *Dataset) (warnings []Problem, err error) {
-	v, err := validate(d)
+	return ValidateWith(d, WriteOptions{})
+}
+
+// ValidateWith is [Validate] as [Write] with opts validates: with
+// opts.AllowMalformed, problems that make an item malformed for the
+// evaluator are warnings (see [WriteOptions.AllowMalformed]). Other options
+// do not matter here.
+func ValidateWith(d *Dataset, opts WriteOptions) (warnings []Problem, err error) {
+	v, err := validateOpts(d, nil, opts.AllowMalformed)
 	if v != nil {
 		warnings = v.warnings
 	}
@@ -57,14 +71,18 @@ type external struct {
 	segment func(key string) bool
 }
 
-func validate(d *Dataset) (*validated, error) { return validateWith(d, nil) }
+func validate(d *Dataset) (*validated, error) { return validateOpts(d, nil, false) }
 
-func validateWith(d *Dataset, ext *external) (*validated, error) {
+func validateWith(d *Dataset, ext *external) (*validated, error) { return validateOpts(d, ext, false) }
+
+// validateOpts validates d; with allowMalformed, the problems that make an
+// item malformed for the evaluator (rather than undecodable) are warnings.
+func validateOpts(d *Dataset, ext *external, allowMalformed bool) (*validated, error) {
 	if d == nil {
 		d = NewDataset()
 	}
 	v := &validated{d: d, flags: make(map[string]*model.Flag, len(d.Flags)), segments: make(map[string]*model.Segment, len(d.Segments)), ext: ext}
-	var ps problems
+	ps := problems{allowMalformed: allowMalformed}
 	ps.warns = append(ps.warns, d.Warnings...)
 
 	decodeItems(&ps, "segment", d.Segments, model.DecodeSegment,
@@ -83,6 +101,7 @@ func validateWith(d *Dataset, ext *external) (*validated, error) {
 		}
 	}
 	v.checkCycles(&ps)
+	v.checkDepth(&ps)
 
 	sortProblems(ps.errs)
 	sortProblems(ps.warns)
@@ -143,7 +162,7 @@ func sortProblems(ps []Problem) {
 func (v *validated) checkFlag(ps *problems, it *Item, f *model.Flag) {
 	n := len(f.Variations)
 	src := it.Source
-	errf := func(format string, args ...any) { ps.errorf(src, "flag", f.Key, format, args...) }
+	errf := func(format string, args ...any) { ps.malformedf(src, "flag", f.Key, format, args...) }
 	warnf := func(format string, args ...any) { ps.warnf(src, "flag", f.Key, format, args...) }
 	inRange := func(path string, i int) {
 		if i < 0 || i >= n {
@@ -180,6 +199,9 @@ func (v *validated) checkFlag(ps *problems, it *Item, f *model.Flag) {
 			warnf("%s: neither a variation nor a rollout (an error for LaunchDarkly's evaluator once the flag is turned on)", path)
 		}
 	}
+	unknownProperties(it.Data, flagSchemaRoot, func(path, suggestion string) {
+		warnf("%s", unknownPropertyMessage(path, suggestion))
+	})
 	vr("fallthrough", &f.Fallthrough, f.On)
 	for i := range f.Targets {
 		inRange(fmt.Sprintf("targets[%d]", i), f.Targets[i].Variation)
@@ -217,6 +239,9 @@ func (v *validated) checkFlag(ps *problems, it *Item, f *model.Flag) {
 }
 
 func (v *validated) checkSegment(ps *problems, it *Item, s *model.Segment) {
+	unknownProperties(it.Data, segmentSchemaRoot, func(path, suggestion string) {
+		ps.warnf(it.Source, "segment", s.Key, "%s", unknownPropertyMessage(path, suggestion))
+	})
 	for i := range s.Rules {
 		v.checkClauses(ps, it, "segment", s.Key, fmt.Sprintf("rules[%d]", i), s.Rules[i].Clauses)
 	}
@@ -250,10 +275,20 @@ func (v *validated) checkClauses(ps *problems, it *Item, kind, key, path string,
 			continue
 		}
 		if err := c.AttributeErr(); err != nil {
-			ps.errorf(it.Source, kind, key, "%s.attribute: %v", cp, err)
+			ps.malformedf(it.Source, kind, key, "%s.attribute: %v", cp, err)
 		}
 		if !knownOps[c.Op] {
 			ps.warnf(it.Source, kind, key, "%s.op: unknown operator %q never matches", cp, c.Op)
+		}
+		if c.Op == model.OpMatches {
+			for i, val := range c.Values {
+				if !val.IsString() {
+					continue
+				}
+				if _, err := regexp.Compile(val.Str()); err != nil {
+					ps.warnf(it.Source, kind, key, "%s.values[%d]: invalid regular expression %q (it never matches): %v", cp, i, val.Str(), err)
+				}
+			}
 		}
 	}
 }
@@ -270,7 +305,7 @@ func (v *validated) checkCycles(ps *problems) {
 		}
 	}
 	for _, c := range findCycles(flagEdges) {
-		ps.errorf(v.d.Flags[c[0]].Source, "flag", c[0], "prerequisite cycle: %s", strings.Join(c, " -> "))
+		ps.malformedf(v.d.Flags[c[0]].Source, "flag", c[0], "prerequisite cycle: %s", strings.Join(c, " -> "))
 	}
 	segEdges := make(map[string][]string, len(v.segments))
 	for k, s := range v.segments {
@@ -288,7 +323,7 @@ func (v *validated) checkCycles(ps *problems) {
 		}
 	}
 	for _, c := range findCycles(segEdges) {
-		ps.errorf(v.d.Segments[c[0]].Source, "segment", c[0], "segment cycle (segmentMatch clauses): %s", strings.Join(c, " -> "))
+		ps.malformedf(v.d.Segments[c[0]].Source, "segment", c[0], "segment cycle (segmentMatch clauses): %s", strings.Join(c, " -> "))
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/daemonflag/daemonflag/store"
 )
 
-// WriteSummary is the outcome of [WriteDataset].
+// WriteSummary is the outcome of [Write].
 type WriteSummary struct {
 	// Flags and Segments count the items written (tombstones not included).
 	Flags, Segments int
@@ -21,14 +21,31 @@ type WriteSummary struct {
 	// Deleted counts tombstones written for items the store held and the
 	// dataset no longer has.
 	Deleted int
-	// Warnings are the validation warnings (see [Validate]).
+	// Changes lists every new, changed and deleted item, in the order they
+	// are written (see [Write]); with [WriteOptions.DryRun] it is the plan.
+	Changes []Change
+	// Warnings are the validation warnings (see [Validate]), and with
+	// [WriteOptions.AllowMalformed] one per malformed item written.
 	Warnings []Problem
+	// DryRun is true when nothing was written because
+	// [WriteOptions.DryRun] asked for the plan only.
+	DryRun bool
 }
 
-// WriteDataset validates d (see [Validate]) and, when it is valid, replaces
-// the store's dataset with it in one [store.Writer.Init], which also marks
-// the store initialized. When d is invalid it returns a *ValidationError and
-// writes nothing.
+// WriteDataset is [Write] with the zero [WriteOptions]: every safety check
+// on.
+func WriteDataset(ctx context.Context, s store.Store, d *Dataset) (WriteSummary, error) {
+	return Write(ctx, s, d, WriteOptions{})
+}
+
+// Write validates d (see [Validate]) and, when it is valid, replaces the
+// store's dataset with it in one [store.Writer.Init], which also marks the
+// store initialized. When d is invalid it returns a *ValidationError and
+// writes nothing. When the write would delete every live flag of the store,
+// or more than half of them, it returns a *[DeletionError] (matching
+// [ErrTooManyDeletions]) and writes nothing, unless opts.AllowDelete is set.
+// With opts.DryRun it returns the plan (WriteSummary.Changes) and writes
+// nothing.
 //
 // Versions: an item with a "version" keeps it. An item without one gets the
 // version the store holds for its key when its content (compared without
@@ -43,9 +60,9 @@ type WriteSummary struct {
 //
 // Items are stored in LaunchDarkly's canonical JSON form (the form
 // model.Flag.MarshalJSON writes), with unknown properties kept.
-func WriteDataset(ctx context.Context, s store.Store, d *Dataset) (WriteSummary, error) {
+func Write(ctx context.Context, s store.Store, d *Dataset, opts WriteOptions) (WriteSummary, error) {
 	var sum WriteSummary
-	v, err := validate(d)
+	v, err := validateOpts(d, nil, opts.AllowMalformed)
 	if v != nil {
 		sum.Warnings = v.warnings
 	}
@@ -77,6 +94,16 @@ func WriteDataset(ctx context.Context, s store.Store, d *Dataset) (WriteSummary,
 			}
 		}
 	}
+	sum.Changes = planChanges(plan)
+	if !opts.AllowDelete {
+		if err := checkDeletions(plan); err != nil {
+			return sum, err
+		}
+	}
+	if opts.DryRun {
+		sum.DryRun = true
+		return sum, nil
+	}
 	if err := s.Init(ctx, colls); err != nil {
 		return sum, fmt.Errorf("write dataset: %w", err)
 	}
@@ -102,6 +129,7 @@ type planned struct {
 	// stored is the version the store holds (when found), for messages.
 	stored      int
 	storedFound bool
+	storedLive  bool // found and not a tombstone
 	explicit    bool // the version came from the file
 }
 
@@ -144,7 +172,7 @@ func (v *validated) plan(ctx context.Context, r store.Reader) ([]planned, error)
 		slices.Reverse(gone)
 		for _, k := range gone {
 			old := stored[k]
-			p := planned{kind: kind, key: k, item: old, action: actionKeep, stored: old.Version, storedFound: true}
+			p := planned{kind: kind, key: k, item: old, action: actionKeep, stored: old.Version, storedFound: true, storedLive: !old.Deleted}
 			if !old.Deleted {
 				p.item, p.action = store.Tombstone(k, old.Version+1), actionTombstone
 			}
@@ -263,7 +291,7 @@ func (v *validated) planItem(kind store.Kind, it *Item, old store.Item, found bo
 		atStored = v.encode(kind, it.Key, old.Version)
 		same = bytes.Equal(atStored, old.Data) || sameContent(kind, v.encode(kind, it.Key, 0), old.Data)
 	}
-	p := planned{kind: kind, key: it.Key, stored: old.Version, storedFound: found, explicit: it.HasVersion}
+	p := planned{kind: kind, key: it.Key, stored: old.Version, storedFound: found, storedLive: found && !old.Deleted, explicit: it.HasVersion}
 	var version int
 	switch {
 	case it.HasVersion:

@@ -89,15 +89,15 @@ Examples:
 `,
 }
 
-func runBigSegments(a *app, cmd *command, ctx context.Context, args []string) error {
+func runBigSegments(ctx context.Context, a *app, cmd *command, args []string) error {
 	if len(args) == 0 {
 		return usagef(cmd.name, "give a subcommand: import or touch")
 	}
 	switch args[0] {
 	case "import":
-		return runBSImport(a, cmdBSImport, ctx, args[1:])
+		return runBSImport(ctx, a, cmdBSImport, args[1:])
 	case "touch":
-		return runBSTouch(a, cmdBSTouch, ctx, args[1:])
+		return runBSTouch(ctx, a, cmdBSTouch, args[1:])
 	case "-h", "-help", "--help", "help":
 		a.commandHelp(cmd, nil, a.stdout)
 		return errHelpShown
@@ -105,7 +105,7 @@ func runBigSegments(a *app, cmd *command, ctx context.Context, args []string) er
 	return usagef(cmd.name, "unknown subcommand %q: give import or touch", args[0])
 }
 
-func runBSImport(a *app, cmd *command, ctx context.Context, args []string) error {
+func runBSImport(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags(cmd.name)
 	addr := a.storeFlag(fs)
 	segment := fs.String("segment", "", "the big segment's `KEY` (required)")
@@ -115,7 +115,7 @@ func runBSImport(a *app, cmd *command, ctx context.Context, args []string) error
 	remove := fs.String("remove", "", "`FILE` of context keys to remove from both sets")
 	replace := fs.Bool("replace", false, "make the membership exactly the files' (remove unlisted members)")
 	csvColumn := fs.String("column", "", "read CSV files with a header row, taking keys from column `NAME`")
-	batch := fs.Int("batch-size", 0, "membership changes per store write (0: 1000)")
+	batch := fs.Int("batch-size", 0, "membership changes per store write (0: 5000)")
 	concurrency := fs.Int("concurrency", 0, "store writes in flight at once (0: 4)")
 	progressMode := fs.String("progress", "auto", "progress report: auto (a bar on a terminal, lines otherwise), bar, lines or none")
 	if rest, err := a.parse(cmd, fs, args); err != nil {
@@ -272,7 +272,7 @@ func countLines(path string) (int64, bool) {
 	}
 }
 
-func runBSTouch(a *app, cmd *command, ctx context.Context, args []string) error {
+func runBSTouch(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags(cmd.name)
 	addr := a.storeFlag(fs)
 	at := fs.String("at", "", "the `TIME` to record, RFC 3339 (default: now)")

@@ -63,7 +63,7 @@ type evalContext struct {
 	ec     evalctx.Context
 }
 
-func runEval(a *app, cmd *command, ctx context.Context, args []string) error {
+func runEval(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("eval")
 	addr := a.storeFlag(fs)
 	ctxArg := fs.String("context", "", "the context as `JSON`, or @FILE to read it from a file")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/daemonflag/daemonflag/stores"
 	"github.com/daemonflag/daemonflag/writer"
 )
 
@@ -22,10 +23,16 @@ usual cause), how many flags and segments it holds (and deleted ones), and the
 big-segment synchronized-on time with its age (clients call big segments stale
 after 120 s by default).
 
+Stored items that do not decode (clients evaluate such a flag as
+MALFORMED_FLAG) are named one per line. Inspect is a health check: the exit
+status is 1 when the store is not initialized or holds a malformed item (the
+report is printed regardless), 0 when it is healthy.
+
 With --json it prints one JSON object instead, for scripts:
   {"store": ADDR, "prefix": P, "initialized": BOOL, "flags": N, "segments": N,
    "deletedFlags": N, "deletedSegments": N,
-   "bigSegments": {"synchronizedOn": RFC3339 or null, "ageSeconds": SECONDS}}
+   "bigSegments": {"synchronizedOn": RFC3339 or null, "ageSeconds": SECONDS},
+   "malformed": [{"kind": "flag", "key": KEY, "error": MESSAGE}, ...]}
 
 Examples:
   daemonflag inspect --store bolt:./flags.db
@@ -34,7 +41,7 @@ Examples:
 	run: runInspect,
 }
 
-func runInspect(a *app, cmd *command, ctx context.Context, args []string) error {
+func runInspect(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("inspect")
 	addr := a.storeFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -58,9 +65,15 @@ func runInspect(a *app, cmd *command, ctx context.Context, args []string) error 
 			Prefix string `json:"prefix"`
 			writer.StoreInfo
 		}{parsed.String(), parsed.Prefix, info}
+		if out.Malformed == nil {
+			out.Malformed = []writer.MalformedItem{}
+		}
 		enc := json.NewEncoder(a.stdout)
 		enc.SetEscapeHTML(false)
-		return enc.Encode(out)
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+		return inspectHealth(info, parsed)
 	}
 	yesNo := map[bool]string{true: "yes", false: "no (no writer has stored a dataset under this prefix)"}
 	w := a.stdout
@@ -69,6 +82,10 @@ func runInspect(a *app, cmd *command, ctx context.Context, args []string) error 
 	fmt.Fprintf(w, "initialized:  %s\n", yesNo[info.Initialized])
 	fmt.Fprintf(w, "flags:        %d (%d deleted)\n", info.Flags, info.DeletedFlags)
 	fmt.Fprintf(w, "segments:     %d (%d deleted)\n", info.Segments, info.DeletedSegments)
+	if info.LastWrite != nil {
+		age := time.Duration(*info.LastWriteAgeSeconds * float64(time.Second)).Round(time.Millisecond)
+		fmt.Fprintf(w, "last write:   %s (%s ago)\n", info.LastWrite.UTC().Format(time.RFC3339Nano), age)
+	}
 	switch bs := info.BigSegments; {
 	case bs == nil:
 		fmt.Fprintf(w, "big segments: not supported by this store\n")
@@ -77,6 +94,21 @@ func runInspect(a *app, cmd *command, ctx context.Context, args []string) error 
 	default:
 		age := time.Duration(*bs.AgeSeconds * float64(time.Second)).Round(time.Second)
 		fmt.Fprintf(w, "big segments: synchronized on %s (%s ago)\n", bs.SynchronizedOn.UTC().Format(time.RFC3339Nano), age)
+	}
+	for _, m := range info.Malformed {
+		fmt.Fprintf(w, "malformed:    %s %q: %s\n", m.Kind, m.Key, m.Error)
+	}
+	return inspectHealth(info, parsed)
+}
+
+// inspectHealth is inspect's verdict: an error (exit 1) for a store that is
+// not initialized or holds malformed items.
+func inspectHealth(info writer.StoreInfo, parsed stores.Address) error {
+	switch {
+	case !info.Initialized:
+		return fmt.Errorf("store %s is not initialized: no writer has stored a dataset under this prefix (check ?prefix=)", describe(parsed))
+	case len(info.Malformed) > 0:
+		return fmt.Errorf("store %s holds %s that clients evaluate as MALFORMED_FLAG (listed above)", describe(parsed), plural(len(info.Malformed), "malformed item"))
 	}
 	return nil
 }
@@ -89,7 +121,10 @@ var cmdExport = &command{
 Prints the store's flags and segments (not deleted ones) as a LaunchDarkly flag
 data file in JSON, with keys in order and versions kept, so that a store written
 by another writer (a LaunchDarkly Relay Proxy, for instance) can be read, diffed
-or moved: "export | write" copies a dataset between stores, versions included.
+or moved: "export | write --allow-malformed" copies a dataset between stores,
+versions included ("copy" also moves big-segment memberships). A stored item
+that does not decode is left out and named on standard error; the rest is
+exported.
 
 A store that is not initialized is an error (a wrong prefix is the usual cause,
 and writing its empty export elsewhere would delete everything there), unless
@@ -103,7 +138,7 @@ Examples:
 	run: runExport,
 }
 
-func runExport(a *app, cmd *command, ctx context.Context, args []string) error {
+func runExport(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("export")
 	addr := a.storeFlag(fs)
 	output := fs.String("output", "", "write to `FILE` instead of standard output")
@@ -129,6 +164,9 @@ func runExport(a *app, cmd *command, ctx context.Context, args []string) error {
 	d, err := writer.Export(ctx, s)
 	if err != nil {
 		return err
+	}
+	for _, p := range d.Warnings {
+		fmt.Fprintln(a.stderr, p.String())
 	}
 	if *output == "" {
 		w := bufio.NewWriter(a.stdout)

@@ -60,7 +60,7 @@ Examples:
 	run: runRelay,
 }
 
-func runRelay(a *app, cmd *command, ctx context.Context, args []string) error {
+func runRelay(ctx context.Context, a *app, cmd *command, args []string) error {
 	for _, arg := range args {
 		name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
 		if strings.HasPrefix(arg, "-") && (name == "sdk-key" || name == "key" || name == "sdkkey") {

@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 
+	"github.com/daemonflag/daemonflag/store"
+	"github.com/daemonflag/daemonflag/stores"
 	"github.com/daemonflag/daemonflag/writer"
 )
 
 var cmdWrite = &command{
 	name:    "write",
 	summary: "validate flag data files and replace a store's dataset with them",
-	usage:   "write --store ADDR FILE...",
+	usage:   "write --store ADDR [--dry-run] [--allow-delete] [--allow-malformed] FILE...",
 	help: `
 Reads LaunchDarkly flag data files (JSON or YAML: "flags", "segments" and
 "flagValues"; "-" reads standard input), merges them, validates the result and,
@@ -23,23 +27,38 @@ version when its content is unchanged and gets the stored version plus one when
 it changed, so clients see every change. Items the store holds and the files do
 not are deleted (written as tombstones at a higher version).
 
-Validation errors (syntax, with file, line and column; items that do not decode;
-variation indexes out of range; prerequisite or segment cycles; a key defined
-twice) are printed on standard error, one per line. References to flags or
-segments that do not exist are warnings.
+Validation errors (syntax, with file, line and column; an unknown top-level
+property; items that do not decode; variation indexes out of range; prerequisite
+or segment cycles; a key defined twice) are printed on standard error, one per
+line. References to flags or segments that do not exist, unknown properties
+inside an item and invalid "matches" regular expressions are warnings.
+
+A write that would delete every live flag of the store, or more than half of
+them, is refused (nothing is written) unless --allow-delete confirms it.
+--dry-run prints the plan, one line per new, changed and deleted item, and
+writes nothing. --allow-malformed writes items that decode but that validation
+calls malformed (a variation out of range, a segment that refers to itself, a
+prerequisite cycle), each reported as a warning: LaunchDarkly stores such items
+and evaluates them as MALFORMED_FLAG, so "export | write --allow-malformed"
+moves any dataset a LaunchDarkly Relay Proxy wrote. Syntax errors stay fatal.
 
 Examples:
   daemonflag write --store bolt:./flags.db flags.yaml
   daemonflag write --store 'redis://localhost:6379?prefix=prod' flags.json segments.yaml
   daemonflag write --store 'dynamodb://flags?region=eu-west-1' flags.json
-  daemonflag export --store bolt:./flags.db | daemonflag write --store redis://localhost:6379 -
+  daemonflag write --store bolt:./flags.db --dry-run flags.yaml
+  daemonflag export --store bolt:./flags.db | daemonflag write --store redis://localhost:6379 --allow-malformed -
 `,
 	run: runWrite,
 }
 
-func runWrite(a *app, cmd *command, ctx context.Context, args []string) error {
+func runWrite(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("write")
 	addr := a.storeFlag(fs)
+	var opts writer.WriteOptions
+	fs.BoolVar(&opts.DryRun, "dry-run", false, "print what would be written and deleted; write nothing")
+	fs.BoolVar(&opts.AllowDelete, "allow-delete", false, "allow deleting every live flag of the store, or more than half of them")
+	fs.BoolVar(&opts.AllowMalformed, "allow-malformed", false, "write items LaunchDarkly stores but evaluates as MALFORMED_FLAG (out-of-range variations, cycles), with a warning each")
 	files, err := a.parse(cmd, fs, args)
 	if err != nil {
 		return err
@@ -54,38 +73,73 @@ func runWrite(a *app, cmd *command, ctx context.Context, args []string) error {
 	if err != nil {
 		return a.printProblems(nil, err, "nothing written")
 	}
-	s, parsed, err := a.openStore(ctx, "write", *addr, false)
+	s, parsed, err := a.openStore(ctx, "write", *addr, opts.DryRun)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	sum, err := writer.WriteDataset(ctx, s, d)
+	return a.writeDataset(ctx, s, parsed, d, opts)
+}
+
+// writeDataset writes d (write, sync --dry-run) and reports the outcome:
+// the plan for a dry run, the one-line refusal of the deletion guard, or
+// the summary.
+func (a *app) writeDataset(ctx context.Context, s store.Store, parsed stores.Address, d *writer.Dataset, opts writer.WriteOptions) error {
+	sum, err := writer.Write(ctx, s, d, opts)
+	if opts.DryRun && (sum.DryRun || sum.Changes != nil) {
+		printPlan(a.stdout, sum, describe(parsed))
+	}
+	var de *writer.DeletionError
+	if errors.As(err, &de) {
+		for _, w := range sum.Warnings {
+			fmt.Fprintln(a.stderr, w.String())
+		}
+		return fmt.Errorf("refusing to delete %s; nothing written: give --allow-delete to confirm", de.What())
+	}
 	if err := a.printProblems(sum.Warnings, err, "nothing written"); err != nil {
 		return err
+	}
+	if sum.DryRun {
+		return nil
 	}
 	fmt.Fprintf(a.stdout, "wrote %s and %s to %s (%d new or changed, %d deleted)\n",
 		plural(sum.Flags, "flag"), plural(sum.Segments, "segment"), describe(parsed), sum.Changed, sum.Deleted)
 	return nil
 }
 
+// printPlan prints the changes of a dry run, one line each, and a total.
+func printPlan(w io.Writer, sum writer.WriteSummary, where string) {
+	n := map[writer.ChangeAction]int{}
+	for _, c := range sum.Changes {
+		fmt.Fprintln(w, c.String())
+		n[c.Action]++
+	}
+	fmt.Fprintf(w, "dry run: %d new, %d changed, %d deleted; nothing written to %s\n",
+		n[writer.ChangeNew], n[writer.ChangeChanged], n[writer.ChangeDeleted], where)
+}
+
 var cmdValidate = &command{
 	name:    "validate",
 	summary: "check flag data files without writing anything",
-	usage:   "validate FILE...",
+	usage:   "validate [--strict] [--allow-malformed] FILE...",
 	help: `
 Loads and validates flag data files exactly as write does, prints every error
 and warning, and writes nothing. The exit status is 0 when the files are valid
-(warnings allowed), 1 otherwise: a check for CI.
+(warnings allowed), 1 otherwise: a check for CI. With --strict a warning fails
+too (exit 1). --allow-malformed accepts what "write --allow-malformed" writes.
 
 Examples:
   daemonflag validate flags.yaml
+  daemonflag validate --strict flags.yaml
   daemonflag validate flags/*.json && echo ok
 `,
 	run: runValidate,
 }
 
-func runValidate(a *app, cmd *command, ctx context.Context, args []string) error {
+func runValidate(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("validate")
+	strict := fs.Bool("strict", false, "treat warnings as errors (exit 1)")
+	allowMalformed := fs.Bool("allow-malformed", false, "accept items LaunchDarkly evaluates as MALFORMED_FLAG, with a warning each")
 	files, err := a.parse(cmd, fs, args)
 	if err != nil {
 		return err
@@ -97,9 +151,13 @@ func runValidate(a *app, cmd *command, ctx context.Context, args []string) error
 	if err != nil {
 		return a.printProblems(nil, err, "invalid")
 	}
-	warnings, err := writer.Validate(d)
+	warnings, err := writer.ValidateWith(d, writer.WriteOptions{AllowMalformed: *allowMalformed})
 	if err := a.printProblems(warnings, err, "invalid"); err != nil {
 		return err
+	}
+	if *strict && len(warnings) > 0 {
+		fmt.Fprintf(a.stderr, "%s: invalid (--strict)\n", plural(len(warnings), "warning"))
+		return errReported
 	}
 	fmt.Fprintf(a.stdout, "valid: %s and %s", plural(len(d.Flags), "flag"), plural(len(d.Segments), "segment"))
 	if len(warnings) > 0 {
@@ -112,7 +170,7 @@ func runValidate(a *app, cmd *command, ctx context.Context, args []string) error
 var cmdSync = &command{
 	name:    "sync",
 	summary: "keep a store in step with flag data files as they change",
-	usage:   "sync --store ADDR [--interval D] [--touch-big-segments D] FILE...",
+	usage:   "sync --store ADDR [--interval D] [--touch-big-segments D] [--dry-run] [--allow-delete] [--allow-malformed] FILE...",
 	help: `
 Writes the files like write does, then watches them (file-system notifications,
 with polling as a safety net) and, on every change, validates them again and
@@ -126,17 +184,24 @@ synchronized-on time every D, so that clients do not report big segments as
 stale while this process runs (use it when big segments are imported with
 "daemonflag bigsegments import" and no other writer keeps them fresh).
 
+A pass that would delete every live flag of the store, or more than half of
+them, writes nothing and is logged (at the start, sync exits 1) unless
+--allow-delete is given. --allow-malformed is as for write. --dry-run runs one
+pass without writing: it prints the plan, one line per new, changed and deleted
+item, and exits.
+
 Logs go to standard error.
 
 Examples:
   daemonflag sync --store bolt:/var/lib/flags/flags.db /etc/flags/*.yaml
+  daemonflag sync --store bolt:/var/lib/flags/flags.db --dry-run /etc/flags/*.yaml
   daemonflag sync --store 'redis://localhost:6379?prefix=prod' --touch-big-segments 30s flags.json
   daemonflag sync --store bolt:./flags.db --poll-only --interval 5s /mnt/nfs/flags.yaml
 `,
 	run: runSync,
 }
 
-func runSync(a *app, cmd *command, ctx context.Context, args []string) error {
+func runSync(ctx context.Context, a *app, cmd *command, args []string) error {
 	fs := a.flags("sync")
 	addr := a.storeFlag(fs)
 	interval := fs.Duration("interval", writer.DefaultPollInterval, "how often to poll the files for changes (they are also watched)")
@@ -144,6 +209,9 @@ func runSync(a *app, cmd *command, ctx context.Context, args []string) error {
 	touch := fs.Duration("touch-big-segments", 0, "set the big-segment synchronized-on time at this interval (0: never)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	verbose := fs.Bool("v", false, "log debug messages too")
+	dryRun := fs.Bool("dry-run", false, "print the plan of one pass and exit; write nothing")
+	allowDelete := fs.Bool("allow-delete", false, "allow a pass to delete every live flag of the store, or more than half of them")
+	allowMalformed := fs.Bool("allow-malformed", false, "write items LaunchDarkly evaluates as MALFORMED_FLAG, with a warning each")
 	files, err := a.parse(cmd, fs, args)
 	if err != nil {
 		return err
@@ -169,6 +237,18 @@ func runSync(a *app, cmd *command, ctx context.Context, args []string) error {
 	if *verbose {
 		level = slog.LevelDebug
 	}
+	if *dryRun {
+		d, err := a.loadFiles(files)
+		if err != nil {
+			return a.printProblems(nil, err, "nothing written")
+		}
+		s, parsed, err := a.openStore(ctx, "sync", *addr, true)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return a.writeDataset(ctx, s, parsed, d, writer.WriteOptions{DryRun: true, AllowDelete: *allowDelete, AllowMalformed: *allowMalformed})
+	}
 	s, parsed, err := a.openStore(ctx, "sync", *addr, false)
 	if err != nil {
 		return err
@@ -181,8 +261,14 @@ func runSync(a *app, cmd *command, ctx context.Context, args []string) error {
 		PollInterval:     *interval,
 		PollOnly:         *pollOnly,
 		TouchBigSegments: *touch,
+		AllowDelete:      *allowDelete,
+		AllowMalformed:   *allowMalformed,
 		Logger:           log,
 	})
+	var de *writer.DeletionError
+	if errors.As(err, &de) {
+		return fmt.Errorf("refusing to delete %s; nothing written: give --allow-delete to confirm", de.What())
+	}
 	if err != nil {
 		return a.printProblems(nil, err, "nothing written")
 	}

@@ -42,6 +42,8 @@ func (c *core) pollLoop() {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
+		case <-c.pollWake:
+			t.Stop()
 		}
 		c.lmu.Lock()
 		if len(c.changeListeners) == 0 {
@@ -68,6 +70,21 @@ func (c *core) pollLoop() {
 	}
 }
 
+// pollNow makes the change poll run at once, if it runs at all, and
+// reports whether it does.
+func (c *core) pollNow() bool {
+	c.lmu.Lock()
+	polling := c.polling
+	c.lmu.Unlock()
+	if polling {
+		select {
+		case c.pollWake <- struct{}{}:
+		default:
+		}
+	}
+	return polling
+}
+
 func (c *core) notifyChange(keys []string) {
 	c.lmu.Lock()
 	fns := make([]func([]string), 0, len(c.changeListeners))
@@ -87,6 +104,7 @@ func (c *core) notifyChange(keys []string) {
 func (c *core) pollOnce() (snap snapshot, ok, inited bool) {
 	ctx, cancel := c.callCtx()
 	defer cancel()
+	start := c.now()
 	seq := c.seq.Add(1)
 	inited, err := c.r.Initialized(ctx)
 	if err != nil {
@@ -106,9 +124,11 @@ func (c *core) pollOnce() (snap snapshot, ok, inited bool) {
 		}
 		all[i] = items
 	}
+	c.confirmed()
+	c.readLastWrite()
 	snap = snapshot{}
 	for i, k := range c.kinds {
-		for key, inf := range k.applyAll(all[i], seq) {
+		for key, inf := range k.applyAll(all[i], seq, start, false) {
 			snap[ref{k.storeKind(), key}] = inf
 		}
 	}

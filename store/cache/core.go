@@ -20,8 +20,10 @@ import (
 type core struct {
 	r      store.Reader
 	pinger store.Pinger // nil when r has no probe of its own
-	opts   Options      // normalized
-	log    *slog.Logger
+	// writeTimes is r's record of the writer's last write; nil without one.
+	writeTimes store.WriteTimeReader
+	opts       Options // normalized
+	log        *slog.Logger
 
 	base time.Time    // monotonic origin of now()
 	skew atomic.Int64 // added to now(); tests move the clock forward with it
@@ -37,7 +39,9 @@ type core struct {
 	mu       sync.Mutex
 	status   atomic.Pointer[Status]
 	stateSeq uint64 // seq of the operation that caused the last transition
-	hadData  atomic.Bool
+	// everAnswered: the store has answered an Initialized check. Guarded by mu.
+	everAnswered bool
+	hadData      atomic.Bool
 	// everInited: the store has been seen with its "$inited" marker. Only
 	// then does a vanished marker mean lost data (see dataLost).
 	everInited  atomic.Bool
@@ -55,23 +59,38 @@ type core struct {
 	statusWake      chan struct{}
 	changeListeners map[int]func([]string)
 	polling         bool
+	pollWake        chan struct{} // runs the change poll at once
+
+	// Change notifications (see notify.go), guarded by nmu.
+	nmu        sync.Mutex
+	pending    notices
+	noticeWake chan struct{}
 
 	kinds []kindAPI // set once before any background work starts
 
+	// Data age, Unix nanoseconds (0: never): the store's last answer, and
+	// the writer's last write as the store records it.
+	lastConfirmed atomic.Int64
+	lastWrite     atomic.Int64
+
 	malformedSeen sync.Map // "kind\x00key\x00hash" -> struct{}: logged once
+
+	stats counters // see stats.go
 }
 
 // kindAPI is what the core needs from each kind[T], whatever T is.
 type kindAPI interface {
 	storeKind() store.Kind
-	// applyAll installs a GetAll result read at seq and describes every item
-	// for change detection.
-	applyAll(items []store.KeyedItem, seq uint64) map[string]itemInfo
+	// applyAll installs a GetAll result read at seq (begun at start; held:
+	// a refresh-ahead read) and describes every item for change detection.
+	applyAll(items []store.KeyedItem, seq uint64, start int64, held bool) map[string]itemInfo
 	// prune forgets "not found" entries that expired long ago.
 	prune(now int64)
 	// refreshDependents reads again every cached live item that depends
-	// on dep.
-	refreshDependents(ctx context.Context, dep ref)
+	// on dep; depth counts nested removals.
+	refreshDependents(ctx context.Context, dep ref, depth int)
+	// refreshNotified reads again what a notification names.
+	refreshNotified(ctx context.Context, all bool, keys []string)
 }
 
 func newCore(r store.Reader, opts Options) *core {
@@ -84,10 +103,14 @@ func newCore(r store.Reader, opts Options) *core {
 		firstCheck:      make(chan struct{}),
 		monitorWake:     make(chan struct{}, 1),
 		statusWake:      make(chan struct{}, 1),
+		pollWake:        make(chan struct{}, 1),
+		noticeWake:      make(chan struct{}, 1),
 		statusListeners: map[int]func(Status){},
 		changeListeners: map[int]func([]string){},
 	}
 	c.pinger, _ = r.(store.Pinger)
+	c.writeTimes, _ = r.(store.WriteTimeReader)
+	c.r, c.pinger, c.writeTimes = c.stats.instrument(r, c.pinger, c.writeTimes)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.status.Store(&Status{State: Available, Since: c.base})
 	return c
@@ -98,6 +121,9 @@ func (c *core) start() {
 	c.wg.Add(2)
 	go c.monitor()
 	go c.notifier()
+	if n, ok := unwrapReader(c.r).(store.Notifier); ok {
+		c.subscribe(n)
+	}
 }
 
 // close stops every background goroutine and waits for them, including
@@ -135,22 +161,49 @@ func (c *core) goBackground(fn func()) bool {
 	return true
 }
 
+// track runs fn on the caller's goroutine as background work that Close
+// waits for, unless the cache is closed.
+func (c *core) track(fn func()) bool {
+	c.bgMu.RLock()
+	if c.closed {
+		c.bgMu.RUnlock()
+		return false
+	}
+	c.wg.Add(1)
+	c.bgMu.RUnlock()
+	defer c.wg.Done()
+	fn()
+	return true
+}
+
+// confirmed records that the store just answered a read.
+func (c *core) confirmed() {
+	c.lastConfirmed.Store(time.Now().UnixNano())
+}
+
 // now is the cache clock: monotonic nanoseconds since the cache was created.
 func (c *core) now() int64 {
 	return int64(time.Since(c.base)) + c.skew.Load()
 }
 
-// expiry returns when an entry read at now stops being fresh. live tells
-// whether the store had the item (ModeForever keeps those forever).
-func (c *core) expiry(now int64, live bool) int64 {
+// refreshAheadFraction is the last part of an entry's life during which a
+// read starts a background refresh: an entry read then is replaced before it
+// expires, so its readers never wait.
+const refreshAheadFraction = 0.2
+
+// life returns when an entry whose store read began at start should start
+// refreshing and when it expires. live tells whether the store had the item
+// (ModeForever keeps those forever). Jitter only shortens a life, so the TTL
+// is a bound on the age of what is served.
+func (c *core) life(start int64, live bool) (refreshAt, expires int64) {
 	if live && c.opts.Mode == ModeForever {
-		return math.MaxInt64
+		return math.MaxInt64, math.MaxInt64
 	}
 	ttl := float64(c.opts.TTL)
 	if j := c.opts.Jitter; j > 0 {
-		ttl *= 1 + j*(2*rand.Float64()-1)
+		ttl *= 1 - j*rand.Float64()
 	}
-	return now + int64(ttl)
+	return start + int64(ttl*(1-refreshAheadFraction)), start + int64(ttl)
 }
 
 // callCtx is the context of a store call the cache makes on its own behalf.

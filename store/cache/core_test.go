@@ -161,24 +161,24 @@ func TestMissHonoursCallerContext(t *testing.T) {
 	}
 }
 
-func TestRefreshAheadServesExpiredWithoutWaiting(t *testing.T) {
+func TestRefreshAheadServesWithoutWaiting(t *testing.T) {
 	s := newRealStore(t)
 	initStore(t, s, []store.KeyedItem{keyed("a", item("a", 1, "one"))}, nil)
 	w := wrap(s)
-	x := newTestCache(t, w, Options{TTL: time.Minute})
+	x := newTestCache(t, w, Options{TTL: time.Minute, Jitter: -1})
 	x.ready(t)
 	x.value(t, x.flags, "a")
 	upsert(t, s, store.Features, "a", item("a", 2, "two"))
 
 	release := w.hold() // the store now answers nothing until released
 	defer release()
-	x.advance(2 * time.Minute)
+	x.advance(50 * time.Second) // the last fifth of the entry's life
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for range 1000 {
 			if v := x.value(t, x.flags, "a"); v != "one" {
-				t.Errorf("expired a = %s, want the old value", v)
+				t.Errorf("a in its last part of life = %s, want the old value", v)
 				return
 			}
 		}
@@ -186,32 +186,42 @@ func TestRefreshAheadServesExpiredWithoutWaiting(t *testing.T) {
 	select {
 	case <-done:
 	case <-time.After(20 * time.Second):
-		t.Fatal("reads of an expired entry waited on the store")
+		t.Fatal("reads in the refresh-ahead window waited on the store")
 	}
 	eventually(t, "one refresh in flight", func() bool { return w.getsOf(store.Features, "a") == 2 })
 	release()
-	eventually(t, "new value", func() bool { return x.value(t, x.flags, "a") == "two" })
+	eventually(t, "the refresh's answer waiting", func() bool { return x.flags.slots.load("a").next.Load() != nil })
+	if v := x.value(t, x.flags, "a"); v != "one" {
+		t.Errorf("a = %s before its TTL, want the old value", v)
+	}
+	x.advance(11 * time.Second)
+	if v := x.value(t, x.flags, "a"); v != "two" {
+		t.Errorf("a = %s after its TTL, want the refreshed value", v)
+	}
 	if n := w.getsOf(store.Features, "a"); n != 2 {
 		t.Errorf("store reads: %d, want 2 (one warm-up, one refresh)", n)
 	}
 }
 
-func TestTTLJitter(t *testing.T) {
+func TestTTLJitterOnlyShortens(t *testing.T) {
 	c := newCore(nilReader{}, Options{TTL: time.Second})
 	lo, hi := int64(1<<62), int64(0)
 	for range 1000 {
-		d := c.expiry(0, true)
+		r, d := c.life(0, true)
+		if r >= d || r < d*3/4 {
+			t.Fatalf("refresh-ahead at %v of a %v life", time.Duration(r), time.Duration(d))
+		}
 		lo, hi = min(lo, d), max(hi, d)
 	}
-	if lo < int64(900*time.Millisecond) || hi > int64(1100*time.Millisecond) {
-		t.Errorf("expiry outside ±10%%: [%v, %v]", time.Duration(lo), time.Duration(hi))
+	if lo < int64(900*time.Millisecond) || hi > int64(time.Second) {
+		t.Errorf("life outside [90%%, 100%%] of the TTL: [%v, %v]", time.Duration(lo), time.Duration(hi))
 	}
-	if hi-lo < int64(100*time.Millisecond) {
-		t.Errorf("expiry barely spread: [%v, %v]", time.Duration(lo), time.Duration(hi))
+	if hi-lo < int64(50*time.Millisecond) {
+		t.Errorf("life barely spread: [%v, %v]", time.Duration(lo), time.Duration(hi))
 	}
 	c = newCore(nilReader{}, Options{TTL: time.Second, Jitter: -1})
-	if d := c.expiry(0, true); d != int64(time.Second) {
-		t.Errorf("expiry without jitter: %v", time.Duration(d))
+	if r, d := c.life(0, true); d != int64(time.Second) || r != int64(800*time.Millisecond) {
+		t.Errorf("life without jitter: refresh at %v, expires %v", time.Duration(r), time.Duration(d))
 	}
 }
 
@@ -571,16 +581,18 @@ func TestAllItems(t *testing.T) {
 	if _, err := x.flags.getAll(bg); err != nil || w.getAlls.Load() != 1 {
 		t.Errorf("GetAll calls = %d, want 1", w.getAlls.Load())
 	}
-	// Refresh-ahead: an expired all-items entry is served while it refreshes.
+	// Refresh-ahead: the all-items entry is served while it refreshes, and
+	// the new list is shown when the old one expires.
 	upsert(t, s, store.Features, "d", item("d", 1, "dee"))
-	x.advance(2 * time.Minute)
+	x.advance(50 * time.Second)
 	if all, _ := x.flags.getAll(bg); len(all) != 2 {
-		t.Errorf("expired all = %d items, want the 2 cached", len(all))
+		t.Errorf("all in its last part of life = %d items, want the 2 cached", len(all))
 	}
-	eventually(t, "all-items refresh", func() bool {
-		all, _ := x.flags.getAll(bg)
-		return len(all) == 3
-	})
+	eventually(t, "all-items refresh", func() bool { return x.flags.allNext.Load() != nil })
+	x.advance(11 * time.Second)
+	if all, _ := x.flags.getAll(bg); len(all) != 3 {
+		t.Errorf("all after its TTL = %d items, want 3", len(all))
+	}
 }
 
 func TestStatusListenerRemoval(t *testing.T) {

@@ -17,14 +17,35 @@
 //     found" for one TTL. An item whose stored content is unchanged is not
 //     decoded again.
 //   - One read per miss: concurrent misses for one key, from any number of
-//     goroutines, share one store read. Each waiter stops waiting when its
-//     own context ends; the shared read goes on (bounded by
-//     [Options.RefreshTimeout]) and its result is cached.
-//   - Refresh-ahead: once a key has been read, no lookup of it waits on the
-//     store again. An expired entry is returned at once and one background
-//     read refreshes it. TTLs carry random jitter ([Options.Jitter], ±10%
-//     by default) so processes sharing a store do not refresh together. A
-//     warm lookup makes no allocation.
+//     goroutines, share one store read. A lookup with a context that cannot
+//     end (context.Background) makes that read on its own goroutine; with
+//     one that can, each waiter stops waiting when its own context ends
+//     while the shared read goes on (bounded by [Options.RefreshTimeout])
+//     and its result is cached.
+//   - The TTL is a staleness bound: an entry's life counts from the moment
+//     its store read began, and jitter ([Options.Jitter], up to 10% by
+//     default, so processes sharing a store do not refresh together) only
+//     shortens it. A lookup in the last fifth of an entry's life serves the
+//     entry and starts one background read (refresh-ahead); an answer that
+//     differs from the entry waits until the entry expires, so a value never
+//     changes before its TTL either (as LaunchDarkly's persistent-store
+//     contract requires of changes made behind the writer's back). So a key
+//     read at least once in the last fifth of each life never waits on the
+//     store, and sees a change no later than TTL plus one store round trip
+//     after it was written (the round trip only when the store is slower
+//     than that fifth). A warm lookup makes no allocation.
+//   - A key nobody read in the last fifth of its life has no fresh answer
+//     when its TTL ends: the next lookup reads the store as a miss does
+//     (one round trip, shared), so a value older than the TTL is never
+//     served. If that read fails, or the lookup's context ends first, the
+//     last good value is served. "Not found" answers follow the same rules.
+//   - Notifications: when the store implements [store.Notifier], the cache
+//     subscribes and reads again at once, in the background, what a
+//     notification names (every cached item for [store.ChangeAll]),
+//     installing the answers at once: lookups see a change one round trip
+//     after the store announced it, and change listeners are told (the
+//     change poll runs at once). The TTL still bounds staleness when a
+//     notification is lost or the store cannot notify.
 //   - Ordering: a read that began later always wins over one that began
 //     earlier, so a slow refresh never overwrites a newer answer.
 //   - Consistency across items: each entry expires on its own clock, so a
@@ -90,7 +111,9 @@
 // # Background work
 //
 // A cache runs two goroutines for its whole life (the monitor that checks
-// and probes the store, and the status-listener notifier), one more while
-// change listeners exist, and one per store read in flight. [Cache.Close]
+// and probes the store, and the status-listener notifier), two more when the
+// store notifies (the subscription and the worker that applies
+// notifications), one more while change listeners exist, and one per
+// background store read in flight. [Cache.Close]
 // stops them all and waits for them; it does not close the store.
 package cache

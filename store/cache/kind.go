@@ -49,16 +49,32 @@ type entry[T any] struct {
 	version int
 	err     error // an item-level error (malformed) and no good value
 	seq     uint64
-	expires int64
+	// refreshAt is when a read starts a background refresh (the last part
+	// of the entry's life begins); expires is when its life ends. Both count
+	// from the moment the store read began, so an entry is never older than
+	// its TTL while it is served as fresh.
+	refreshAt int64
+	expires   int64
 	// unconfirmed: the store answered "not found" for an item it had, while
 	// not initialized (it lost its data); the old value is kept.
 	unconfirmed bool
 }
 
-// slot holds the current entry for a key and the store read in flight.
+// sameAnswer reports whether two entries give the same answer, so a newer
+// one may replace an older one before the older one expires without anyone
+// seeing a change.
+func sameAnswer[T any](a, b *entry[T]) bool {
+	return a.exists == b.exists && a.live == b.live && a.hash == b.hash &&
+		a.version == b.version && (a.err == nil) == (b.err == nil) && !a.unconfirmed && !b.unconfirmed
+}
+
+// slot holds the current entry for a key, the store read in flight, and
+// the answer of a refresh-ahead read that differs from the current entry,
+// which becomes current when the current entry expires.
 type slot[T any] struct {
 	e    atomic.Pointer[entry[T]]
 	call atomic.Pointer[call[T]]
+	next atomic.Pointer[entry[T]]
 }
 
 // call is one store read shared by everyone who needs it.
@@ -81,9 +97,10 @@ func (cl *call[T]) wait(ctx context.Context) error {
 
 // allEntry is the cached answer of GetAll for a kind.
 type allEntry[T any] struct {
-	items   []T // live items, sorted by key; never modified
-	seq     uint64
-	expires int64
+	items     []T // live items, sorted by key; never modified
+	seq       uint64
+	refreshAt int64
+	expires   int64
 }
 
 // kind caches the items of one store.Kind.
@@ -93,12 +110,14 @@ type kind[T any] struct {
 
 	slots   slotMap[T]
 	all     atomic.Pointer[allEntry[T]]
+	allNext atomic.Pointer[allEntry[T]]
 	allCall atomic.Pointer[call[[]T]]
 	applyMu sync.Mutex // serializes applyAll
+	st      *kindCounters
 }
 
 func newKind[T any](c *core, cd codec[T]) *kind[T] {
-	k := &kind[T]{c: c, codec: cd}
+	k := &kind[T]{c: c, codec: cd, st: c.stats.forKind(cd.kind)}
 	c.kinds = append(c.kinds, k)
 	return k
 }
@@ -114,19 +133,54 @@ func (k *kind[T]) get(ctx context.Context, key string) (T, error) {
 	if s := k.slots.load(key); s != nil {
 		if e := s.e.Load(); e != nil {
 			now := k.c.now()
-			if now < e.expires {
-				return e.val, e.err
+			if now < e.refreshAt {
+				k.st.hits.Add(1)
+				return e.val, e.err // a hit
 			}
-			return k.expired(s, key, e, now)
+			return k.late(ctx, s, key, e, now)
 		}
-		return k.wait(ctx, s, key)
+		return k.miss(ctx, s, key)
 	}
-	return k.wait(ctx, k.slots.loadOrCreate(key), key)
+	return k.miss(ctx, k.slots.loadOrCreate(key), key)
 }
 
-// expired serves an entry past its expiry and starts its refresh.
-func (k *kind[T]) expired(s *slot[T], key string, e *entry[T], now int64) (T, error) {
+// late serves an entry in the last part of its life, or past it.
+//
+//   - In the last part of its life the entry is served and one background
+//     read refreshes it. The answer replaces the entry at once when it is
+//     the same; a different answer waits until the entry expires, so a value
+//     never changes before its TTL.
+//   - Past its life, a waiting answer becomes current. If the refresh is
+//     still in flight (a store slower than the last part of the entry's
+//     life), the entry is served until it returns. If nobody read the key
+//     in the last part of its life, there is no fresh answer: the lookup
+//     reads the store as a miss does, and serves the last good value if
+//     that read fails or ctx ends first.
+//   - While the store is unavailable, or has lost its data, the last good
+//     value is served without a read (see [Options.MaxStale]).
+func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T], now int64) (T, error) {
+	hit := true // false when the lookup waits for a read (see Stats)
+	defer func() {
+		if hit {
+			k.st.hits.Add(1)
+		} else {
+			k.st.misses.Add(1)
+		}
+	}()
+	if now >= e.expires {
+		if e = k.promote(s, e); now < e.refreshAt {
+			return e.val, e.err
+		}
+	}
 	st := k.c.status.Load().State
+	waitingOut := e.unconfirmed && st == NotInitialized // keep serving what the store lost until its marker is back
+	if now < e.expires {
+		if st != Unavailable && !waitingOut && s.next.Load() == nil {
+			k.st.refreshes.Add(1)
+			k.start(s, key, true)
+		}
+		return e.val, e.err
+	}
 	if st != Available && k.c.opts.MaxStale > 0 && now-e.expires > int64(k.c.opts.MaxStale) {
 		// Too stale to serve while the store cannot confirm it.
 		switch {
@@ -138,37 +192,82 @@ func (k *kind[T]) expired(s *slot[T], key string, e *entry[T], now int64) (T, er
 			return zero, nil // the store answers, and no longer has it
 		}
 	}
-	switch {
-	case st == Unavailable:
-		// No refresh: reads fail fast and the probe watches for recovery.
-	case e.unconfirmed && st == NotInitialized:
-		// Keep serving what the store lost until its marker is back.
-	default:
-		k.start(s, key)
+	if st == Unavailable || waitingOut || s.call.Load() != nil {
+		return e.val, e.err
+	}
+	hit = false
+	ne, err := k.readNow(ctx, s, key)
+	if err != nil || ne == nil {
+		return e.val, e.err // the last good value
+	}
+	return ne.val, ne.err
+}
+
+// promote makes the waiting answer of a refresh current once e, the
+// current entry, has expired, and returns the entry current afterwards.
+func (k *kind[T]) promote(s *slot[T], e *entry[T]) *entry[T] {
+	if n := s.next.Load(); n != nil {
+		if n.seq > e.seq {
+			s.e.CompareAndSwap(e, n)
+		}
+		s.next.CompareAndSwap(n, nil)
+	}
+	return s.e.Load()
+}
+
+// miss handles a key with no entry: it joins or makes the one store read for
+// key and waits for it (or for ctx).
+func (k *kind[T]) miss(ctx context.Context, s *slot[T], key string) (T, error) {
+	k.st.misses.Add(1)
+	var zero T
+	if k.c.isClosed() {
+		return zero, ErrClosed
+	}
+	if k.c.status.Load().State == Unavailable {
+		return zero, k.c.failFastErr()
+	}
+	e, err := k.readNow(ctx, s, key)
+	if err != nil {
+		return zero, err
 	}
 	return e.val, e.err
 }
 
-// wait handles a miss: it joins or starts the one store read for key and
-// waits for it (or for ctx).
-func (k *kind[T]) wait(ctx context.Context, s *slot[T], key string) (T, error) {
-	var zero T
-	if k.c.status.Load().State == Unavailable {
-		return zero, k.c.failFastErr()
+// readNow joins the store read in flight for key, or makes one, and waits
+// for it. With a ctx that can never end (the variations without a
+// context.Context) the read runs on the caller's goroutine, and lookups that
+// arrive meanwhile share it; otherwise it runs on a background goroutine, so
+// the caller stops waiting when ctx ends while the read goes on (bounded by
+// RefreshTimeout) and its result is cached. It returns the entry the slot
+// holds afterwards.
+func (k *kind[T]) readNow(ctx context.Context, s *slot[T], key string) (*entry[T], error) {
+	cl := s.call.Load()
+	if cl == nil && ctx.Done() == nil {
+		mine := &call[T]{done: make(chan struct{})}
+		if s.call.CompareAndSwap(nil, mine) {
+			if !k.c.track(func() { k.run(s, key, mine, false) }) {
+				k.abandon(s, mine)
+			}
+			cl = mine
+		}
 	}
-	cl := k.start(s, key)
+	if cl == nil {
+		cl = k.start(s, key, false)
+	}
 	if err := cl.wait(ctx); err != nil {
-		return zero, err
+		return nil, err
 	}
 	e := cl.e
 	if cur := s.e.Load(); cur != nil && cur.seq > e.seq {
 		e = cur
 	}
-	return e.val, e.err
+	return e, nil
 }
 
-// start returns the read in flight for key, starting one if there is none.
-func (k *kind[T]) start(s *slot[T], key string) *call[T] {
+// start returns the read in flight for key, starting one in the background
+// if there is none. held marks a refresh-ahead read, whose different answer
+// waits for the current entry to expire.
+func (k *kind[T]) start(s *slot[T], key string, held bool) *call[T] {
 	for {
 		if cl := s.call.Load(); cl != nil {
 			return cl
@@ -177,33 +276,44 @@ func (k *kind[T]) start(s *slot[T], key string) *call[T] {
 		if !s.call.CompareAndSwap(nil, cl) {
 			continue
 		}
-		ok := k.c.goBackground(func() {
-			ctx, cancel := k.c.callCtx()
-			defer cancel()
-			cl.e, cl.err = k.fetch(ctx, s, key)
-			s.call.Store(nil)
-			close(cl.done)
-		})
-		if !ok {
-			cl.err = ErrClosed
-			s.call.Store(nil)
-			close(cl.done)
+		if !k.c.goBackground(func() { k.run(s, key, cl, held) }) {
+			k.abandon(s, cl)
 		}
 		return cl
 	}
 }
 
-// fetch reads key from the store and installs the result.
-func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string) (*entry[T], error) {
+// run makes the store read of call cl and publishes its result.
+func (k *kind[T]) run(s *slot[T], key string, cl *call[T], held bool) {
+	ctx, cancel := k.c.callCtx()
+	defer cancel()
+	cl.e, cl.err = k.fetch(ctx, s, key, held)
+	s.call.Store(nil)
+	close(cl.done)
+}
+
+// abandon ends call cl, which could not run because the cache is closed.
+func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
+	cl.err = ErrClosed
+	s.call.Store(nil)
+	close(cl.done)
+}
+
+// fetch reads key from the store and installs the result (see install for
+// held).
+func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, held bool) (*entry[T], error) {
+	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
 	if err != nil {
 		if isItemError(err) {
-			return k.itemError(s, key, seq, 0, err), nil
+			k.c.confirmed()
+			return k.itemError(s, key, seq, start, 0, err, held), nil
 		}
 		k.c.storeError(seq, err)
 		return nil, unavailableErr(err)
 	}
+	k.c.confirmed()
 	if !found {
 		if old := s.e.Load(); old != nil && old.exists && k.c.dataLost() {
 			// The store lost its data: keep serving what it had.
@@ -212,54 +322,83 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string) (*entry[T],
 			kept.unconfirmed = true
 			return k.put(s, &kept), nil
 		}
-		k.beforeRemoving(ctx, s, key)
-		return k.put(s, &entry[T]{seq: seq, expires: k.c.expiry(k.c.now(), false)}), nil
+		k.beforeRemoving(ctx, s, key, 0)
+		return k.install(s, k.notFound(seq, start), held), nil
 	}
-	e, err := k.decode(s.e.Load(), item, seq)
+	e, err := k.decode(s.e.Load(), item, seq, start)
 	if err != nil {
-		return k.itemError(s, key, seq, e.hash, err), nil
+		return k.itemError(s, key, seq, start, e.hash, err, held), nil
 	}
 	if !e.live {
-		k.beforeRemoving(ctx, s, key)
+		k.beforeRemoving(ctx, s, key, 0)
 	}
-	return k.put(s, e), nil
+	return k.install(s, e, held), nil
+}
+
+// notFound is the entry for a key the store does not have.
+func (k *kind[T]) notFound(seq uint64, start int64) *entry[T] {
+	e := &entry[T]{seq: seq}
+	e.refreshAt, e.expires = k.c.life(start, false)
+	return e
+}
+
+// install installs e, the answer of a read, and returns the entry the slot
+// holds afterwards. The answer of a refresh-ahead read (held) that differs
+// from the current, unexpired entry does not replace it yet: it waits in the
+// slot until the current entry expires (see late), so a cached value stays
+// what it was for its whole TTL, as LaunchDarkly's persistent-store contract
+// requires of changes made behind the writer's back.
+func (k *kind[T]) install(s *slot[T], e *entry[T], held bool) *entry[T] {
+	if held {
+		if old := s.e.Load(); old != nil && old.seq < e.seq && k.c.now() < old.expires && !sameAnswer(old, e) {
+			for {
+				n := s.next.Load()
+				if n != nil && n.seq > e.seq {
+					break
+				}
+				if s.next.CompareAndSwap(n, e) {
+					break
+				}
+			}
+			return old
+		}
+	}
+	return k.put(s, e)
 }
 
 // beforeRemoving runs before a read installs the removal (a tombstone, or
 // "not found") of key. When the slot holds a live item, the cached items
 // that depend on it (flags naming it as a prerequisite, flags and segments
-// naming it in a segmentMatch clause) are read again first. A writer removes
-// an item only after the items that used it stopped using it, so reading
-// the dependents first means the cache never serves a flag that still names
-// an item the cache already treats as gone: without this, each entry
-// expiring on its own clock could make an evaluation see the new half of a
-// change and the old half of another (PREREQUISITE_FAILED for a flag whose
-// new version no longer has that prerequisite). Removals are rare, so the
-// scan of the cached items costs nothing on the common path.
-func (k *kind[T]) beforeRemoving(ctx context.Context, s *slot[T], key string) {
+// naming it in a segmentMatch clause) are read again first, and installed at
+// once. A writer removes an item only after the items that used it stopped
+// using it, so reading the dependents first means the cache never serves a
+// flag that still names an item the cache already treats as gone: without
+// this, each entry expiring on its own clock could make an evaluation see
+// the new half of a change and the old half of another (PREREQUISITE_FAILED
+// for a flag whose new version no longer has that prerequisite). Removals
+// are rare, so the scan of the cached items costs nothing on the common
+// path. depth counts nested calls (a removal whose dependents are removed
+// too).
+func (k *kind[T]) beforeRemoving(ctx context.Context, s *slot[T], key string, depth int) {
 	if old := s.e.Load(); old == nil || !old.live {
 		return
 	}
-	depth, _ := ctx.Value(dependentsDepth{}).(int)
 	if depth >= maxDependentsDepth {
 		return // a dependency cycle in stored data, or an absurdly deep chain
 	}
-	ctx = context.WithValue(ctx, dependentsDepth{}, depth+1)
 	dep := ref{k.codec.kind, key}
 	for _, kd := range k.c.kinds {
-		kd.refreshDependents(ctx, dep)
+		kd.refreshDependents(ctx, dep, depth+1)
 	}
 }
-
-// dependentsDepth is the context key counting nested beforeRemoving calls.
-type dependentsDepth struct{}
 
 // maxDependentsDepth bounds the chain of removals that beforeRemoving
 // follows.
 const maxDependentsDepth = 16
 
-// refreshDependents reads again every cached live item that depends on dep.
-func (k *kind[T]) refreshDependents(ctx context.Context, dep ref) {
+// refreshDependents reads again every cached live item that depends on dep,
+// installing each answer at once. depth is beforeRemoving's.
+func (k *kind[T]) refreshDependents(ctx context.Context, dep ref, depth int) {
 	if k.codec.deps == nil {
 		return
 	}
@@ -278,17 +417,48 @@ func (k *kind[T]) refreshDependents(ctx context.Context, dep ref) {
 		}
 	})
 	for _, d := range ds {
-		_, _ = k.fetch(ctx, d.s, d.key) // a failed read keeps the last good value
+		k.fetchDependent(ctx, d.s, d.key, depth) // a failed read keeps the last good value
 	}
 }
 
-// decode builds the entry for a stored item, reusing old's decoded value
-// when the stored content is unchanged. On a decode error it returns the
-// error and an entry carrying only the content hash.
-func (k *kind[T]) decode(old *entry[T], item store.Item, seq uint64) (*entry[T], error) {
+// fetchDependent is fetch for refreshDependents: the answer is installed at
+// once, and a removal it finds follows the chain at depth.
+func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, depth int) {
+	start := k.c.now()
+	seq := k.c.seq.Add(1)
+	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
+	switch {
+	case err != nil && isItemError(err):
+		k.itemError(s, key, seq, start, 0, err, false)
+	case err != nil:
+		k.c.storeError(seq, err)
+	case !found:
+		if k.c.dataLost() {
+			return
+		}
+		k.beforeRemoving(ctx, s, key, depth)
+		k.put(s, k.notFound(seq, start))
+	default:
+		e, err := k.decode(s.e.Load(), item, seq, start)
+		if err != nil {
+			k.itemError(s, key, seq, start, e.hash, err, false)
+			return
+		}
+		if !e.live {
+			k.beforeRemoving(ctx, s, key, depth)
+		}
+		k.put(s, e)
+	}
+}
+
+// decode builds the entry for a stored item read at seq, whose read began
+// at start, reusing old's decoded value when the stored content is
+// unchanged. On a decode error it returns the error and an entry carrying
+// only the content hash.
+func (k *kind[T]) decode(old *entry[T], item store.Item, seq uint64, start int64) (*entry[T], error) {
 	e := &entry[T]{exists: true, version: item.Version, seq: seq,
 		hash: maphash.Bytes(hashSeed, item.Data)}
-	e.expires = k.c.expiry(k.c.now(), true)
+	e.refreshAt, e.expires = k.c.life(start, true)
 	if old != nil && old.exists && old.err == nil && old.hash == e.hash && old.version == item.Version {
 		e.val, e.live = old.val, old.live
 		return e, nil
@@ -309,17 +479,20 @@ func (k *kind[T]) decode(old *entry[T], item store.Item, seq uint64) (*entry[T],
 
 // itemError installs the outcome of an item that could not be read or
 // decoded: its last good value, refreshed for another TTL, when there is
-// one; otherwise the error itself, cached for one TTL.
-func (k *kind[T]) itemError(s *slot[T], key string, seq uint64, hash uint64, err error) *entry[T] {
+// one; otherwise the error itself, cached for one TTL (installed as install
+// does, see held).
+func (k *kind[T]) itemError(s *slot[T], key string, seq uint64, start int64, hash uint64, err error, held bool) *entry[T] {
 	err = fmt.Errorf("%s %q: %w", k.codec.kind, key, err)
 	k.c.logMalformed(k.codec.kind, key, hash, err)
-	if old := s.e.Load(); old != nil && old.err == nil {
+	if old := s.e.Load(); old != nil && old.err == nil && old.exists {
 		kept := *old
 		kept.seq = seq
-		kept.expires = k.c.expiry(k.c.now(), false)
+		kept.refreshAt, kept.expires = k.c.life(start, false)
 		return k.put(s, &kept)
 	}
-	return k.put(s, &entry[T]{err: asMalformed(err), seq: seq, expires: k.c.expiry(k.c.now(), false)})
+	e := &entry[T]{err: asMalformed(err), seq: seq, hash: hash}
+	e.refreshAt, e.expires = k.c.life(start, false)
+	return k.install(s, e, held)
 }
 
 // asMalformed makes a decode error satisfy errors.Is(err, store.ErrMalformedItem).
@@ -331,7 +504,8 @@ func asMalformed(err error) error {
 }
 
 // put installs e unless the slot holds an entry from a later read, and
-// returns the entry the slot holds afterwards.
+// returns the entry the slot holds afterwards. A waiting answer older than e
+// is dropped.
 func (k *kind[T]) put(s *slot[T], e *entry[T]) *entry[T] {
 	for {
 		old := s.e.Load()
@@ -341,6 +515,9 @@ func (k *kind[T]) put(s *slot[T], e *entry[T]) *entry[T] {
 		if s.e.CompareAndSwap(old, e) {
 			if e.live {
 				k.c.hadData.Store(true)
+			}
+			if n := s.next.Load(); n != nil && n.seq < e.seq {
+				s.next.CompareAndSwap(n, nil)
 			}
 			return e
 		}
@@ -364,6 +541,7 @@ func (k *kind[T]) direct(ctx context.Context, key string) (T, error) {
 		}
 		return zero, unavailableErr(err)
 	}
+	k.c.confirmed()
 	if !found || item.Deleted {
 		return zero, nil
 	}
@@ -378,35 +556,66 @@ func (k *kind[T]) direct(ctx context.Context, key string) (T, error) {
 }
 
 // getAll returns every live item of the kind, sorted by key. The slice is
-// shared and must not be modified.
+// shared and must not be modified. The all-items entry follows the rules of
+// single entries (see late).
 func (k *kind[T]) getAll(ctx context.Context) ([]T, error) {
 	if k.c.opts.Mode == ModeOff {
 		return k.directAll(ctx)
 	}
 	if a := k.all.Load(); a != nil {
 		now := k.c.now()
-		if now < a.expires {
+		if now < a.refreshAt {
 			return a.items, nil
 		}
-		st := k.c.status.Load()
-		if st.State != Unavailable {
-			k.startAll()
-		} else if k.c.opts.MaxStale > 0 && now-a.expires > int64(k.c.opts.MaxStale) {
-			return nil, k.c.failFastErr()
+		if now >= a.expires {
+			if a = k.promoteAll(a); now < a.refreshAt {
+				return a.items, nil
+			}
 		}
-		return a.items, nil
+		st := k.c.status.Load().State
+		if now < a.expires {
+			if st != Unavailable && k.allNext.Load() == nil {
+				k.startAll(true)
+			}
+			return a.items, nil
+		}
+		if st == Unavailable {
+			if k.c.opts.MaxStale > 0 && now-a.expires > int64(k.c.opts.MaxStale) {
+				return nil, k.c.failFastErr()
+			}
+			return a.items, nil
+		}
+		if k.allCall.Load() != nil {
+			return a.items, nil
+		}
+		if err := k.startAll(false).wait(ctx); err != nil {
+			return a.items, nil // the last good list
+		}
+		return k.all.Load().items, nil
 	}
 	if k.c.status.Load().State == Unavailable {
 		return nil, k.c.failFastErr()
 	}
-	if err := k.startAll().wait(ctx); err != nil {
+	if err := k.startAll(false).wait(ctx); err != nil {
 		return nil, err
 	}
 	return k.all.Load().items, nil // at least as new as the read we waited for
 }
 
-// startAll returns the GetAll in flight, starting one if there is none.
-func (k *kind[T]) startAll() *call[[]T] {
+// promoteAll is promote for the all-items entry.
+func (k *kind[T]) promoteAll(a *allEntry[T]) *allEntry[T] {
+	if n := k.allNext.Load(); n != nil {
+		if n.seq > a.seq {
+			k.all.CompareAndSwap(a, n)
+		}
+		k.allNext.CompareAndSwap(n, nil)
+	}
+	return k.all.Load()
+}
+
+// startAll returns the GetAll in flight, starting one if there is none;
+// held as for start.
+func (k *kind[T]) startAll(held bool) *call[[]T] {
 	for {
 		if cl := k.allCall.Load(); cl != nil {
 			return cl
@@ -418,14 +627,7 @@ func (k *kind[T]) startAll() *call[[]T] {
 		ok := k.c.goBackground(func() {
 			ctx, cancel := k.c.callCtx()
 			defer cancel()
-			seq := k.c.seq.Add(1)
-			items, err := k.c.r.GetAll(ctx, k.codec.kind)
-			if err != nil {
-				k.c.storeError(seq, err)
-				cl.err = unavailableErr(err)
-			} else {
-				k.applyAll(items, seq)
-			}
+			cl.err = k.readAll(ctx, held)
 			k.allCall.Store(nil)
 			close(cl.done)
 		})
@@ -438,11 +640,27 @@ func (k *kind[T]) startAll() *call[[]T] {
 	}
 }
 
-// applyAll installs a GetAll result read at seq: every item's slot, the
-// kind's all-items entry, and "not found" for cached keys the result lacks.
-// If items the cache had are missing and the store is not initialized (it
-// lost its data), their last values are kept. In ModeOff nothing is cached.
-func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64) map[string]itemInfo {
+// readAll reads every item of the kind and installs the result.
+func (k *kind[T]) readAll(ctx context.Context, held bool) error {
+	start := k.c.now()
+	seq := k.c.seq.Add(1)
+	items, err := k.c.r.GetAll(ctx, k.codec.kind)
+	if err != nil {
+		k.c.storeError(seq, err)
+		return unavailableErr(err)
+	}
+	k.c.confirmed()
+	k.applyAll(items, seq, start, held)
+	return nil
+}
+
+// applyAll installs a GetAll result read at seq (begun at start): every
+// item's slot, the kind's all-items entry, and "not found" for cached keys
+// the result lacks, as install does (see held). If items the cache had are
+// missing and the store is not initialized (it lost its data), their last
+// values are kept. In ModeOff nothing is cached. It returns a description
+// of every item read, for change detection.
+func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, held bool) map[string]itemInfo {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	cache := k.c.opts.Mode != ModeOff
@@ -452,6 +670,7 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64) map[string]itemI
 		val T
 	}
 	live := make([]liveItem, 0, len(items))
+	changed := false // some answer differs from what the cache serves
 	for _, ki := range items {
 		var s *slot[T]
 		var old *entry[T]
@@ -459,15 +678,20 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64) map[string]itemI
 			s = k.slots.loadOrCreate(ki.Key)
 			old = s.e.Load()
 		}
-		e, err := k.decode(old, ki.Item, seq)
+		e, err := k.decode(old, ki.Item, seq, start)
 		if err != nil {
 			if cache {
-				e = k.itemError(s, ki.Key, seq, e.hash, err)
+				e = k.itemError(s, ki.Key, seq, start, e.hash, err, held)
 			} else {
 				k.c.logMalformed(k.codec.kind, ki.Key, e.hash, err)
 			}
 		} else if cache {
-			e = k.put(s, e)
+			if old == nil || !sameAnswer(old, e) {
+				changed = true
+			}
+			if got := k.install(s, e, held); !held {
+				e = got // at least as new as this read
+			}
 		}
 		inf := itemInfo{hash: e.hash}
 		if e.live {
@@ -506,7 +730,8 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64) map[string]itemI
 					live = append(live, liveItem{m.key, e.val})
 				}
 			} else {
-				k.put(m.s, &entry[T]{seq: seq, expires: k.c.expiry(k.c.now(), false)})
+				changed = true
+				k.install(m.s, k.notFound(seq, start), held)
 			}
 		}
 	}
@@ -516,14 +741,24 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64) map[string]itemI
 		vals[i] = li.val
 	}
 	if cache {
-		a := &allEntry[T]{items: vals, seq: seq, expires: k.c.expiry(k.c.now(), true)}
+		a := &allEntry[T]{items: vals, seq: seq}
+		a.refreshAt, a.expires = k.c.life(start, true)
+		target := &k.all
+		if cur := k.all.Load(); held && changed && cur != nil && k.c.now() < cur.expires {
+			target = &k.allNext // shown when the current list expires, as single entries are
+		}
 		for {
-			old := k.all.Load()
+			old := target.Load()
 			if old != nil && old.seq > seq {
 				break
 			}
-			if k.all.CompareAndSwap(old, a) {
+			if target.CompareAndSwap(old, a) {
 				break
+			}
+		}
+		if target == &k.all {
+			if n := k.allNext.Load(); n != nil && n.seq < seq {
+				k.allNext.CompareAndSwap(n, nil)
 			}
 		}
 	}
@@ -543,6 +778,7 @@ func (k *kind[T]) directAll(ctx context.Context) ([]T, error) {
 		}
 		return nil, unavailableErr(err)
 	}
+	k.c.confirmed()
 	var live []T
 	keys := make([]string, 0, len(items))
 	byKey := make(map[string]T, len(items))

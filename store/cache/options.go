@@ -9,8 +9,8 @@ import (
 const (
 	// DefaultTTL is LaunchDarkly's default cache time-to-live.
 	DefaultTTL = 15 * time.Second
-	// DefaultJitter spreads expiry times by ±10% so that processes sharing a
-	// store do not all refresh at the same moment.
+	// DefaultJitter shortens each entry's life by up to 10%, at random, so
+	// that processes sharing a store do not all refresh at the same moment.
 	DefaultJitter = 0.1
 	// DefaultProbeInterval is how often an unavailable or uninitialized store
 	// is probed for recovery.
@@ -23,8 +23,8 @@ const (
 type Mode int
 
 const (
-	// ModeTTL keeps each entry for [Options.TTL] (with jitter) and then
-	// refreshes it in the background while still serving it. The zero Mode.
+	// ModeTTL keeps each entry for at most [Options.TTL], refreshing it in
+	// the background before it expires while it is read. The zero Mode.
 	ModeTTL Mode = iota
 	// ModeForever reads each item from the store once and keeps it for the
 	// life of the cache. Keys the store does not have are still cached for
@@ -54,7 +54,7 @@ func (m Mode) String() string {
 }
 
 // Options configures a [Cache]. The zero value gives the documented defaults:
-// a 15 s TTL with ±10% jitter, stale values served for as long as the store
+// a 15 s TTL shortened by up to 10% of jitter, stale values served for as long as the store
 // fails, a 500 ms recovery probe, a 5 s bound on store calls, and
 // [slog.Default] for logging.
 type Options struct {
@@ -62,15 +62,18 @@ type Options struct {
 	// caching. Unknown values mean ModeTTL.
 	Mode Mode
 
-	// TTL is how long an entry is fresh in ModeTTL, and how long a "not
-	// found" answer is kept in ModeTTL and ModeForever. Zero or negative
-	// means DefaultTTL. After the TTL an entry is still served at once while
-	// one background read refreshes it.
+	// TTL bounds the age of what the cache serves in ModeTTL (and of "not
+	// found" answers in ModeTTL and ModeForever), counted from when the
+	// store read began: a key read in the last fifth of its life is
+	// refreshed in the background before it expires, and one read after
+	// its TTL with no refresh reads the store (see the package
+	// documentation). Zero or negative means DefaultTTL.
 	TTL time.Duration
 
-	// Jitter is the fraction by which each entry's TTL is randomly shortened
-	// or lengthened (0.1 means ±10%). Zero means DefaultJitter; a negative
-	// value disables jitter. Values above 0.9 are treated as 0.9.
+	// Jitter is the largest fraction by which each entry's life is randomly
+	// shortened (0.1: lives between 90% and 100% of the TTL); it never
+	// lengthens one. Zero means DefaultJitter; a negative value disables
+	// jitter. Values above 0.9 are treated as 0.9.
 	Jitter float64
 
 	// MaxStale bounds how long after its expiry a value is still served

@@ -131,3 +131,10 @@ func (m *slotMap[T]) deleteIf(drop func(s *slot[T]) bool) {
 		m.read.Store(&next)
 	}
 }
+
+// len returns the number of keys.
+func (m *slotMap[T]) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.snapshot()) + len(m.dirty)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/daemonflag/daemonflag/store"
@@ -52,6 +53,29 @@ type Status struct {
 	// became unavailable or lost its data, which the store cannot confirm
 	// now. It is false whenever State is Available.
 	Stale bool
+
+	// LastConfirmed is when the store last answered the cache (a read, a
+	// check of its marker, a notification): what the cache serves is at
+	// most that old plus the TTL. Zero until the first answer. Not set in
+	// the Status given to status listeners.
+	LastConfirmed time.Time
+	// LastWrite is when the store's writer last wrote the dataset, as the
+	// store records it (store.WriteTimeReader; daemonflag's writers record
+	// it, a LaunchDarkly Relay Proxy does not), read when the cache starts,
+	// on each notification and change poll, and every two TTLs. Zero when
+	// unknown. Not set in the Status given to status listeners.
+	LastWrite time.Time
+}
+
+// withAge returns st with the data-age fields filled in.
+func (c *core) withAge(st Status) Status {
+	if n := c.lastConfirmed.Load(); n != 0 {
+		st.LastConfirmed = time.Unix(0, n)
+	}
+	if n := c.lastWrite.Load(); n != 0 {
+		st.LastWrite = time.Unix(0, n)
+	}
+	return st
 }
 
 // ErrClosed is returned by reads that need the store after [Cache.Close].
@@ -108,9 +132,18 @@ func (c *core) storeError(seq uint64, err error) {
 	}
 	st := Status{State: Unavailable, Err: err, Since: time.Now(), Stale: c.hadData.Load()}
 	c.setLocked(seq, st)
-	c.log.Warn("flag store unavailable; serving cached values and probing for recovery",
-		"err", err, "previous", cur.State.String(), "stale", st.Stale,
-		"probe_interval", c.opts.ProbeInterval)
+	prev := previousAttr(cur.State, c.everAnswered)
+	switch {
+	case errors.Is(err, store.ErrInitInProgress):
+		c.log.Warn("flag store init in progress (a writer is replacing the dataset); serving the last good values until it completes",
+			"err", err, prev, "stale", st.Stale, "probe_interval", c.opts.ProbeInterval)
+	case st.Stale:
+		c.log.Warn("flag store unavailable; serving cached values and probing for recovery",
+			"err", err, prev, "probe_interval", c.opts.ProbeInterval)
+	default:
+		c.log.Warn("flag store unavailable; nothing cached yet, so flags read from it fail until it answers; probing for recovery",
+			"err", err, prev, "probe_interval", c.opts.ProbeInterval)
+	}
 	c.wakeMonitor()
 }
 
@@ -125,6 +158,8 @@ func (c *core) observeInited(seq uint64, inited bool) {
 	if inited {
 		c.everInited.Store(true)
 	}
+	first := !c.everAnswered
+	c.everAnswered = true
 	cur := c.status.Load()
 	want := NotInitialized
 	if inited {
@@ -135,23 +170,34 @@ func (c *core) observeInited(seq uint64, inited bool) {
 	}
 	now := time.Now()
 	st := Status{State: want, Since: now}
+	prev := previousAttr(cur.State, !first || cur.State != Available)
 	switch {
 	case inited:
 		c.setLocked(seq, st)
-		c.log.Info("flag store available", "previous", cur.State.String(),
+		c.log.Info("flag store available", prev,
 			"after", now.Sub(cur.Since).Round(time.Millisecond))
 	case c.hadData.Load() && c.everInited.Load():
 		st.Stale = true
 		c.setLocked(seq, st)
 		c.log.Warn("flag store lost its data (no $inited marker); serving the last known values until a writer initializes it again",
-			"previous", cur.State.String())
+			prev)
 		c.wakeMonitor()
 	default:
 		c.setLocked(seq, st)
 		c.log.Warn("flag store not initialized (no $inited marker): wrong prefix, or no writer has written a dataset yet; flags read as not found until it is",
-			"previous", cur.State.String())
+			prev)
 		c.wakeMonitor()
 	}
+}
+
+// previousAttr is the log attribute naming the state before a transition:
+// the state, or "none" before the store ever answered (a new cache reports
+// Available until its first check, which is no observation of the store).
+func previousAttr(prev State, answered bool) slog.Attr {
+	if !answered && prev == Available {
+		return slog.String("previous", "none (first check)")
+	}
+	return slog.String("previous", prev.String())
 }
 
 // setLocked installs st and queues it for the status listeners. c.mu held.
@@ -230,6 +276,7 @@ func (c *core) monitor() {
 	defer c.wg.Done()
 	c.checkInited()
 	close(c.firstCheck)
+	c.readLastWrite()
 	probe := time.NewTimer(c.opts.ProbeInterval)
 	defer probe.Stop()
 	pruneEvery := max(2*c.opts.TTL, time.Second)
@@ -245,6 +292,7 @@ func (c *core) monitor() {
 				probe.Reset(c.opts.ProbeInterval)
 			case <-prune.C:
 				c.prune()
+				c.readLastWrite()
 			}
 			continue
 		}
@@ -254,6 +302,7 @@ func (c *core) monitor() {
 		case <-c.monitorWake:
 		case <-prune.C:
 			c.prune()
+			c.readLastWrite()
 		case <-probe.C:
 			c.probe()
 			probe.Reset(c.opts.ProbeInterval)
@@ -278,6 +327,7 @@ func (c *core) probe() {
 		c.storeError(seq, err)
 		return
 	}
+	c.confirmed()
 	c.observeInited(seq, ok)
 }
 
@@ -292,6 +342,7 @@ func (c *core) checkInited() bool {
 		c.storeError(seq, err)
 		return false
 	}
+	c.confirmed()
 	c.observeInited(seq, ok)
 	return ok
 }

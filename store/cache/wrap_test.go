@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daemonflag/daemonflag/internal/testwait"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -221,17 +222,8 @@ func upsert(t testing.TB, s store.Writer, kind store.Kind, key string, it store.
 	}
 }
 
-// eventually polls cond until it holds, failing after a generous timeout.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
+// eventually is the repository's one wait helper (internal/testwait).
+var eventually = testwait.Eventually
 
 // logBuffer captures log output.
 type logBuffer struct {

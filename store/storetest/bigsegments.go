@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"testing"
 	"time"
 
 	"github.com/daemonflag/daemonflag/store"
@@ -19,7 +18,7 @@ type bigSegments struct {
 	w store.BigSegmentWriter
 }
 
-func openBigSegments(t *testing.T, h Harness, prefix string) bigSegments {
+func openBigSegments[X Runner[X]](t X, h HarnessOf[X], prefix string) bigSegments {
 	t.Helper()
 	r, w := h.BigSegments(t, prefix)
 	if r == nil || w == nil {
@@ -56,14 +55,14 @@ func contextHash(key string) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
-func mustApply(t *testing.T, w store.BigSegmentWriter, changes ...store.MembershipChange) {
+func mustApply(t T, w store.BigSegmentWriter, changes ...store.MembershipChange) {
 	t.Helper()
 	if err := w.ApplyMembership(t.Context(), changes); err != nil {
 		t.Fatalf("ApplyMembership: %v", err)
 	}
 }
 
-func wantMembership(t *testing.T, r store.BigSegmentReader, hash string, included, excluded []string) {
+func wantMembership(t T, r store.BigSegmentReader, hash string, included, excluded []string) {
 	t.Helper()
 	m, err := r.Membership(t.Context(), hash)
 	if err != nil {
@@ -90,17 +89,17 @@ func remove(c store.MembershipChange) store.MembershipChange {
 	return c
 }
 
-func runBigSegments(t *testing.T, h Harness) {
+func runBigSegments[X Runner[X]](t X, h HarnessOf[X]) {
 	alice, bob, carol := contextHash("alice"), contextHash("bob"), contextHash("carol")
 
-	t.Run("UnknownHashIsEmpty", func(t *testing.T) {
+	t.Run("UnknownHashIsEmpty", func(t X) {
 		bs := openBigSegments(t, h, "bs-unknown")
 		wantMembership(t, bs.r, alice, nil, nil)
 		mustApply(t, bs.w, include(bob, "s.g1"))
 		wantMembership(t, bs.r, alice, nil, nil)
 	})
 
-	t.Run("AddIncludedAndExcluded", func(t *testing.T) {
+	t.Run("AddIncludedAndExcluded", func(t X) {
 		bs := openBigSegments(t, h, "bs-add")
 		other := openBigSegments(t, h, "bs-add")
 		mustApply(t, bs.w,
@@ -121,7 +120,7 @@ func runBigSegments(t *testing.T, h Harness) {
 		wantMembership(t, bs.r, alice, []string{"a.g1", "b.g2", "d.g1"}, []string{"a.g1", "c.g1"})
 	})
 
-	t.Run("Remove", func(t *testing.T) {
+	t.Run("Remove", func(t X) {
 		bs := openBigSegments(t, h, "bs-remove")
 		mustApply(t, bs.w, include(alice, "a.g1"), include(alice, "b.g1"), exclude(alice, "c.g1"), include(bob, "a.g1"))
 		mustApply(t, bs.w, remove(include(alice, "a.g1")), remove(exclude(alice, "c.g1")))
@@ -135,7 +134,7 @@ func runBigSegments(t *testing.T, h Harness) {
 		wantMembership(t, bs.r, alice, nil, nil)
 	})
 
-	t.Run("ReapplyIsIdempotent", func(t *testing.T) {
+	t.Run("ReapplyIsIdempotent", func(t X) {
 		bs := openBigSegments(t, h, "bs-idem")
 		changes := []store.MembershipChange{
 			include(alice, "a.g1"), exclude(alice, "b.g1"), include(bob, "a.g1"),
@@ -154,7 +153,7 @@ func runBigSegments(t *testing.T, h Harness) {
 		wantMembership(t, bs.r, bob, []string{"z.g1"}, nil)
 	})
 
-	t.Run("SynchronizedOn", func(t *testing.T) {
+	t.Run("SynchronizedOn", func(t X) {
 		bs := openBigSegments(t, h, "bs-sync")
 		other := openBigSegments(t, h, "bs-sync")
 		got, ok, err := bs.r.SynchronizedOn(t.Context())
@@ -189,7 +188,7 @@ func runBigSegments(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("PrefixesIsolate", func(t *testing.T) {
+	t.Run("PrefixesIsolate", func(t X) {
 		a := openBigSegments(t, h, "bs-iso")
 		b := openBigSegments(t, h, "bs-iso-b")
 		mustApply(t, a.w, include(alice, "a.g1"))
@@ -202,7 +201,7 @@ func runBigSegments(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("Scan", func(t *testing.T) {
+	t.Run("Scan", func(t X) {
 		bs := openBigSegments(t, h, "bs-scan")
 		sc, ok := bs.r.(store.MembershipScanner)
 		if !ok {
@@ -262,21 +261,21 @@ func runBigSegments(t *testing.T, h Harness) {
 		}
 	})
 
-	t.Run("CanceledContextIsError", func(t *testing.T) {
+	t.Run("CanceledContextIsError", func(t X) {
 		bs := openBigSegments(t, h, "bs-canceled")
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		if _, err := bs.r.Membership(ctx, alice); err == nil {
-			t.Error("Membership with a canceled context returned a nil error")
+			t.Errorf("Membership with a canceled context returned a nil error")
 		}
 		if _, _, err := bs.r.SynchronizedOn(ctx); err == nil {
-			t.Error("SynchronizedOn with a canceled context returned a nil error")
+			t.Errorf("SynchronizedOn with a canceled context returned a nil error")
 		}
 		if err := bs.w.ApplyMembership(ctx, []store.MembershipChange{include(alice, "a.g1")}); err == nil {
-			t.Error("ApplyMembership with a canceled context returned a nil error")
+			t.Errorf("ApplyMembership with a canceled context returned a nil error")
 		}
 		if err := bs.w.SetSynchronizedOn(ctx, time.Now()); err == nil {
-			t.Error("SetSynchronizedOn with a canceled context returned a nil error")
+			t.Errorf("SetSynchronizedOn with a canceled context returned a nil error")
 		}
 		wantMembership(t, bs.r, alice, nil, nil)
 	})

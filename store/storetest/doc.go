@@ -25,6 +25,12 @@
 // never sees a partly written Init. With [Harness.BigSegments] set it also
 // checks big-segment membership and the synchronized-on time.
 //
+// The suite is itself tested: [RunWith] runs it on any [Runner] (a small
+// interface that *testing.T satisfies), and the package's tests run it on a
+// recorder against broken stores (versions that go backwards, tombstones
+// dropped, a non-atomic Init claimed atomic, an initialized marker shared by
+// every prefix), checking that each fails the check for its contract.
+//
 // Prefixes the suite passes to the harness are short, lower-case ASCII words
 // with hyphens ("init-replace", "iso", "iso-b"); the harness may rewrite
 // them (add a random token, a Redis Cluster hash tag) as long as equal

@@ -15,14 +15,39 @@ import (
 	"github.com/daemonflag/daemonflag/store"
 )
 
-// Harness describes a backend to the suite.
-type Harness struct {
+// T is the part of *testing.T the suite's checks use. Failing checks call
+// Errorf, or Fatalf and Skip, which, like testing's, must not return (they
+// end the goroutine with runtime.Goexit).
+type T interface {
+	Helper()
+	Context() context.Context
+	Cleanup(func())
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+}
+
+// Runner is a [T] that runs subtests, each with a Runner of the same type,
+// as *testing.T does (Run(name string, f func(*testing.T)) bool). The suite
+// runs on any Runner through [RunWith]; its own tests run it on a recorder
+// that collects failures, to show that it rejects broken stores.
+type Runner[X any] interface {
+	T
+	Run(name string, f func(X)) bool
+}
+
+// Harness describes a backend to the suite run by [Run].
+type Harness = HarnessOf[*testing.T]
+
+// HarnessOf describes a backend to the suite run on a Runner of type X.
+type HarnessOf[X Runner[X]] struct {
 	// New opens a new store instance on the dataset named by prefix. Instances
 	// with the same prefix share data (a second instance must see the first
 	// one's writes); different prefixes are isolated. The suite closes what it
 	// opens. The harness must give each Run a fresh namespace (e.g. by mixing
 	// a random token into prefixes), so reruns never see old data.
-	New func(t *testing.T, prefix string) store.Store
+	New func(t X, prefix string) store.Store
 
 	// AtomicInit is true when the backend promises readers never see a partly
 	// written Init. The suite then runs a reader against a writer that keeps
@@ -34,7 +59,7 @@ type Harness struct {
 	// behaviour. The reader and writer may be one object; the suite closes
 	// it once. When either implements [store.MembershipScanner], the suite
 	// checks scanning too.
-	BigSegments func(t *testing.T, prefix string) (store.BigSegmentReader, store.BigSegmentWriter)
+	BigSegments func(t X, prefix string) (store.BigSegmentReader, store.BigSegmentWriter)
 
 	// NoErrorAfterClose is set by a backend whose calls after Close may
 	// succeed (for example one whose client holds no connection to close).
@@ -55,21 +80,21 @@ type Harness struct {
 	AtomicInitDuration time.Duration
 }
 
-func (h Harness) datasetSize() int {
+func (h HarnessOf[X]) datasetSize() int {
 	if h.DatasetSize > 0 {
 		return h.DatasetSize
 	}
 	return 500
 }
 
-func (h Harness) goroutines() int {
+func (h HarnessOf[X]) goroutines() int {
 	if h.Goroutines > 0 {
 		return h.Goroutines
 	}
 	return 32
 }
 
-func (h Harness) atomicInitDuration() time.Duration {
+func (h HarnessOf[X]) atomicInitDuration() time.Duration {
 	if h.AtomicInitDuration > 0 {
 		return h.AtomicInitDuration
 	}
@@ -80,13 +105,21 @@ func (h Harness) atomicInitDuration() time.Duration {
 // as a subtest of t.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
+	RunWith(t, h)
+}
+
+// RunWith runs the conformance suite on any [Runner]: each check is a
+// subtest of t, named as with [Run] ("InitReplacesEverything",
+// "BigSegments/Remove", ...).
+func RunWith[X Runner[X]](t X, h HarnessOf[X]) {
+	t.Helper()
 	if h.New == nil {
-		t.Fatal("storetest: Harness.New is nil")
+		t.Fatalf("storetest: Harness.New is nil")
 	}
-	s := &suite{h: h}
+	s := &suite[X]{h: h}
 	tests := []struct {
 		name string
-		fn   func(t *testing.T)
+		fn   func(t X)
 	}{
 		{"FreshPrefixNotInitialized", s.testFreshPrefix},
 		{"InitSetsInitialized", s.testInitSetsInitialized},
@@ -111,7 +144,7 @@ func Run(t *testing.T, h Harness) {
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
 	}
-	t.Run("BigSegments", func(t *testing.T) {
+	t.Run("BigSegments", func(t X) {
 		if h.BigSegments == nil {
 			t.Skip("Harness.BigSegments is nil")
 		}
@@ -119,12 +152,12 @@ func Run(t *testing.T, h Harness) {
 	})
 }
 
-type suite struct {
-	h Harness
+type suite[X Runner[X]] struct {
+	h HarnessOf[X]
 }
 
 // open opens a store instance that is closed when the test ends.
-func (s *suite) open(t *testing.T, prefix string) store.Store {
+func (s *suite[X]) open(t X, prefix string) store.Store {
 	t.Helper()
 	st := s.openUnmanaged(t, prefix)
 	t.Cleanup(func() {
@@ -136,7 +169,7 @@ func (s *suite) open(t *testing.T, prefix string) store.Store {
 }
 
 // openUnmanaged opens a store instance the test closes itself.
-func (s *suite) openUnmanaged(t *testing.T, prefix string) store.Store {
+func (s *suite[X]) openUnmanaged(t X, prefix string) store.Store {
 	t.Helper()
 	st := s.h.New(t, prefix)
 	if st == nil {
@@ -158,7 +191,7 @@ func itemJSON(key string, version int, extra string) []byte {
 	return b.Bytes()
 }
 
-func item(t *testing.T, key string, version int, extra string) store.KeyedItem {
+func item(t T, key string, version int, extra string) store.KeyedItem {
 	t.Helper()
 	it, err := store.ItemFromJSON(itemJSON(key, version, extra))
 	if err != nil {
@@ -178,14 +211,14 @@ func collections(flags, segments []store.KeyedItem) []store.Collection {
 	}
 }
 
-func mustInit(t *testing.T, st store.Store, data []store.Collection) {
+func mustInit(t T, st store.Store, data []store.Collection) {
 	t.Helper()
 	if err := st.Init(t.Context(), data); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
 }
 
-func mustInitialized(t *testing.T, st store.Reader, want bool) {
+func mustInitialized(t T, st store.Reader, want bool) {
 	t.Helper()
 	got, err := st.Initialized(t.Context())
 	if err != nil {
@@ -196,7 +229,7 @@ func mustInitialized(t *testing.T, st store.Reader, want bool) {
 	}
 }
 
-func mustUpsert(t *testing.T, st store.Writer, kind store.Kind, ki store.KeyedItem, wantApplied bool) {
+func mustUpsert(t T, st store.Writer, kind store.Kind, ki store.KeyedItem, wantApplied bool) {
 	t.Helper()
 	applied, err := st.Upsert(t.Context(), kind, ki.Key, ki.Item)
 	if err != nil {
@@ -208,7 +241,7 @@ func mustUpsert(t *testing.T, st store.Writer, kind store.Kind, ki store.KeyedIt
 }
 
 // wantItem checks that Get returns exactly want.
-func wantItem(t *testing.T, st store.Reader, kind store.Kind, want store.KeyedItem) {
+func wantItem(t T, st store.Reader, kind store.Kind, want store.KeyedItem) {
 	t.Helper()
 	got, found, err := st.Get(t.Context(), kind, want.Key)
 	if err != nil {
@@ -222,7 +255,7 @@ func wantItem(t *testing.T, st store.Reader, kind store.Kind, want store.KeyedIt
 	}
 }
 
-func wantMissing(t *testing.T, st store.Reader, kind store.Kind, key string) {
+func wantMissing(t T, st store.Reader, kind store.Kind, key string) {
 	t.Helper()
 	got, found, err := st.Get(t.Context(), kind, key)
 	if err != nil {
@@ -234,7 +267,7 @@ func wantMissing(t *testing.T, st store.Reader, kind store.Kind, key string) {
 }
 
 // wantAll checks that GetAll returns exactly the items in want, in any order.
-func wantAll(t *testing.T, st store.Reader, kind store.Kind, want []store.KeyedItem) {
+func wantAll(t T, st store.Reader, kind store.Kind, want []store.KeyedItem) {
 	t.Helper()
 	got, err := st.GetAll(t.Context(), kind)
 	if err != nil {
@@ -299,7 +332,7 @@ func abbrev(b []byte) string {
 	return fmt.Sprintf("%q", b)
 }
 
-func (s *suite) testFreshPrefix(t *testing.T) {
+func (s *suite[X]) testFreshPrefix(t X) {
 	st := s.open(t, "fresh")
 	mustInitialized(t, st, false)
 	wantMissing(t, st, store.Features, "flag")
@@ -308,8 +341,8 @@ func (s *suite) testFreshPrefix(t *testing.T) {
 	wantAll(t, st, store.Segments, nil)
 }
 
-func (s *suite) testInitSetsInitialized(t *testing.T) {
-	t.Run("Empty", func(t *testing.T) {
+func (s *suite[X]) testInitSetsInitialized(t X) {
+	t.Run("Empty", func(t X) {
 		st := s.open(t, "init-empty")
 		mustInitialized(t, st, false)
 		mustInit(t, st, nil)
@@ -317,7 +350,7 @@ func (s *suite) testInitSetsInitialized(t *testing.T) {
 		wantAll(t, st, store.Features, nil)
 		wantAll(t, st, store.Segments, nil)
 	})
-	t.Run("WithData", func(t *testing.T) {
+	t.Run("WithData", func(t X) {
 		st := s.open(t, "init-data")
 		f := item(t, "f", 1, `"on":true`)
 		sg := item(t, "s", 2, `"included":["a"]`)
@@ -331,7 +364,7 @@ func (s *suite) testInitSetsInitialized(t *testing.T) {
 	})
 }
 
-func (s *suite) testInitReplaces(t *testing.T) {
+func (s *suite[X]) testInitReplaces(t X) {
 	st := s.open(t, "init-replace")
 	a1 := item(t, "a", 1, "")
 	b1 := item(t, "b", 1, "")
@@ -359,7 +392,7 @@ func (s *suite) testInitReplaces(t *testing.T) {
 	wantAll(t, st, store.Features, []store.KeyedItem{d})
 }
 
-func (s *suite) testSecondInstanceSeesInit(t *testing.T) {
+func (s *suite[X]) testSecondInstanceSeesInit(t X) {
 	w := s.open(t, "second")
 	r := s.open(t, "second")
 	mustInitialized(t, r, false)
@@ -381,7 +414,7 @@ func (s *suite) testSecondInstanceSeesInit(t *testing.T) {
 	wantAll(t, w, store.Features, []store.KeyedItem{f4, g})
 }
 
-func (s *suite) testTombstones(t *testing.T) {
+func (s *suite[X]) testTombstones(t X) {
 	st := s.open(t, "tombstones")
 	live := item(t, "live", 2, "")
 	dead := tombstone("dead", 5)
@@ -400,7 +433,7 @@ func (s *suite) testTombstones(t *testing.T) {
 	wantAll(t, st, store.Features, []store.KeyedItem{gone, dead})
 }
 
-func (s *suite) testGetMissing(t *testing.T) {
+func (s *suite[X]) testGetMissing(t X) {
 	st := s.open(t, "missing")
 	mustInit(t, st, collections([]store.KeyedItem{item(t, "f", 1, "")}, nil))
 	for _, kind := range store.Kinds {
@@ -410,7 +443,7 @@ func (s *suite) testGetMissing(t *testing.T) {
 	}
 }
 
-func (s *suite) testUpsertCreates(t *testing.T) {
+func (s *suite[X]) testUpsertCreates(t X) {
 	st := s.open(t, "upsert-create")
 	mustInit(t, st, nil)
 	f := item(t, "f", 1, "")
@@ -431,9 +464,9 @@ func (s *suite) testUpsertCreates(t *testing.T) {
 	wantAll(t, st, store.Segments, []store.KeyedItem{sg})
 }
 
-func (s *suite) testUpsertVersions(t *testing.T) {
+func (s *suite[X]) testUpsertVersions(t X) {
 	for _, kind := range store.Kinds {
-		t.Run(string(kind), func(t *testing.T) {
+		t.Run(string(kind), func(t X) {
 			st := s.open(t, "upsert-"+string(kind))
 			v5 := item(t, "k", 5, `"which":"first"`)
 			mustInit(t, st, []store.Collection{{Kind: kind, Items: []store.KeyedItem{v5}}})
@@ -460,7 +493,7 @@ func (s *suite) testUpsertVersions(t *testing.T) {
 	}
 }
 
-func (s *suite) testUpsertAfterDelete(t *testing.T) {
+func (s *suite[X]) testUpsertAfterDelete(t X) {
 	st := s.open(t, "upsert-delete")
 	mustInit(t, st, collections([]store.KeyedItem{item(t, "f", 1, "")}, nil))
 	del := tombstone("f", 5)
@@ -480,7 +513,7 @@ func (s *suite) testUpsertAfterDelete(t *testing.T) {
 	wantItem(t, st, store.Features, back)
 }
 
-func (s *suite) testUpsertNotInitialized(t *testing.T) {
+func (s *suite[X]) testUpsertNotInitialized(t X) {
 	st := s.open(t, "upsert-uninit")
 	f := item(t, "f", 1, "")
 	mustUpsert(t, st, store.Features, f, true)
@@ -488,7 +521,7 @@ func (s *suite) testUpsertNotInitialized(t *testing.T) {
 	wantItem(t, st, store.Features, f)
 }
 
-func (s *suite) testPrefixesIsolate(t *testing.T) {
+func (s *suite[X]) testPrefixesIsolate(t X) {
 	a := s.open(t, "iso")
 	b := s.open(t, "iso-b")
 	c := s.open(t, "is")
@@ -518,7 +551,7 @@ func (s *suite) testPrefixesIsolate(t *testing.T) {
 	mustUpsert(t, b, store.Features, item(t, "g", 1, ""), true)
 }
 
-func (s *suite) testConcurrentUpserts(t *testing.T) {
+func (s *suite[X]) testConcurrentUpserts(t X) {
 	st1 := s.open(t, "concurrent")
 	st2 := s.open(t, "concurrent")
 	mustInit(t, st1, nil)
@@ -639,7 +672,7 @@ func genOf(data []byte) (int, error) {
 	return g, nil
 }
 
-func (s *suite) testAtomicInit(t *testing.T) {
+func (s *suite[X]) testAtomicInit(t X) {
 	if !s.h.AtomicInit {
 		t.Skip("the backend does not promise atomic Init (Harness.AtomicInit is false)")
 	}
@@ -720,10 +753,10 @@ func (s *suite) testAtomicInit(t *testing.T) {
 	})
 	wg.Wait()
 	if writerErr != nil {
-		t.Fatal(writerErr)
+		t.Fatalf("%v", writerErr)
 	}
 	if readErr != nil {
-		t.Fatal(readErr)
+		t.Fatalf("%v", readErr)
 	}
 	t.Logf("%d datasets of %d flags written, %d complete reads, last generation seen %d", gens-1, size+1, reads, lastGen)
 	if reads == 0 {
@@ -734,7 +767,7 @@ func (s *suite) testAtomicInit(t *testing.T) {
 	}
 }
 
-func (s *suite) testReopen(t *testing.T) {
+func (s *suite[X]) testReopen(t X) {
 	st := s.openUnmanaged(t, "reopen")
 	f := item(t, "f", 2, "")
 	d := tombstone("d", 3)
@@ -752,7 +785,7 @@ func (s *suite) testReopen(t *testing.T) {
 	mustUpsert(t, st2, store.Features, item(t, "u", 8, ""), false)
 }
 
-func (s *suite) testBytesRoundTrip(t *testing.T) {
+func (s *suite[X]) testBytesRoundTrip(t X) {
 	st := s.open(t, "bytes")
 	mustInit(t, st, nil)
 	large := make([]byte, 0, 100<<10)
@@ -796,7 +829,7 @@ func (s *suite) testBytesRoundTrip(t *testing.T) {
 	wantAll(t, r, store.Features, nil)
 }
 
-func (s *suite) testLargeDataset(t *testing.T) {
+func (s *suite[X]) testLargeDataset(t X) {
 	size := s.h.datasetSize()
 	w := s.open(t, "large")
 	data := generation(3, size)
@@ -807,7 +840,7 @@ func (s *suite) testLargeDataset(t *testing.T) {
 	wantItem(t, r, store.Features, data[1].Items[size/2])
 }
 
-func (s *suite) testCanceledContext(t *testing.T) {
+func (s *suite[X]) testCanceledContext(t X) {
 	st := s.open(t, "canceled")
 	mustInit(t, st, collections([]store.KeyedItem{item(t, "f", 1, "")}, nil))
 	ctx, cancel := context.WithCancel(t.Context())
@@ -832,7 +865,7 @@ func (s *suite) testCanceledContext(t *testing.T) {
 	wantAll(t, st, store.Features, []store.KeyedItem{item(t, "f", 1, "")})
 }
 
-func (s *suite) testClose(t *testing.T) {
+func (s *suite[X]) testClose(t X) {
 	st := s.openUnmanaged(t, "close")
 	mustInit(t, st, nil)
 	if err := st.Close(); err != nil {
@@ -848,7 +881,7 @@ func (s *suite) testClose(t *testing.T) {
 	mustInitialized(t, other, true)
 }
 
-func (s *suite) testUseAfterClose(t *testing.T) {
+func (s *suite[X]) testUseAfterClose(t X) {
 	st := s.openUnmanaged(t, "after-close")
 	mustInit(t, st, nil)
 	if err := st.Close(); err != nil {

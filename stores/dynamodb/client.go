@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
@@ -39,6 +40,13 @@ func newClient(ctx context.Context, opts *Options) (*ddb.Client, string, error) 
 		if opts.Region != "" {
 			loadOpts = append(loadOpts, config.WithRegion(opts.Region))
 		}
+		if opts.Endpoint != "" {
+			// An explicit endpoint is a local server (dynalite, DynamoDB
+			// Local) or a private one: never ask the EC2 instance metadata
+			// service (169.254.169.254) for credentials, a request off the
+			// host that a locked-down network may not expect.
+			loadOpts = append(loadOpts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+		}
 		var err error
 		cfg, err = config.LoadDefaultConfig(ctx, loadOpts...)
 		if err != nil {
@@ -59,6 +67,9 @@ func newClient(ctx context.Context, opts *Options) (*ddb.Client, string, error) 
 		if err := validEndpoint(opts.Endpoint); err != nil {
 			return nil, "", fmt.Errorf("dynamodb: %w", err)
 		}
+	}
+	if cfg.Credentials != nil {
+		cfg.Credentials = aws.NewCredentialsCache(markedCredentials{cfg.Credentials})
 	}
 	client := ddb.NewFromConfig(cfg, func(o *ddb.Options) {
 		o.Region = region

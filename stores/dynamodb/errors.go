@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
@@ -30,7 +32,8 @@ func (e *TableNotFoundError) Error() string {
 	if e.Endpoint != "" {
 		where += " at " + e.Endpoint
 	}
-	return fmt.Sprintf("DynamoDB table %q does not exist in %s: create it (partition key \"namespace\" S, sort key \"key\" S) or set Options.CreateTable for development", e.Table, where)
+	return fmt.Sprintf("DynamoDB table %q does not exist in %s: create it (partition key \"namespace\" S, sort key \"key\" S), "+
+		"or for development add ?create=true to the dynamodb:// store address (Options.CreateTable in Go)", e.Table, where)
 }
 
 // Unwrap returns store.ErrUnavailable and the AWS error.
@@ -107,5 +110,39 @@ func (s *Store) wrap(op string, err error) error {
 	case "ValidationException", "SerializationException":
 		return fmt.Errorf("dynamodb %s: %w", op, err)
 	}
+	var creds *credentialsError
+	var signing *v4.SigningError
+	if errors.As(err, &creds) || errors.As(err, &signing) {
+		return fmt.Errorf("dynamodb %s: no AWS credentials found: %s: %w: %w", op, s.credentialsHint(), store.ErrUnavailable, err)
+	}
 	return fmt.Errorf("dynamodb %s: %w: %w", op, store.ErrUnavailable, err)
+}
+
+// credentialsHint says which credentials to set when none could be found.
+func (s *Store) credentialsHint() string {
+	if s.endpoint != "" {
+		return "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any values will do for a local server such as " +
+			"dynalite or DynamoDB Local), or AWS_PROFILE; with an explicit endpoint the EC2 instance metadata " +
+			"service is not consulted"
+	}
+	return "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an IAM role (instance, task or web identity)"
+}
+
+// credentialsError marks a failure to find AWS credentials, which the AWS
+// SDK reports as untyped text.
+type credentialsError struct{ err error }
+
+func (e *credentialsError) Error() string { return e.err.Error() }
+func (e *credentialsError) Unwrap() error { return e.err }
+
+// markedCredentials wraps a credentials provider so that its failures can be
+// recognised (see credentialsError).
+type markedCredentials struct{ p aws.CredentialsProvider }
+
+func (m markedCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := m.p.Retrieve(ctx)
+	if err != nil {
+		return c, &credentialsError{err}
+	}
+	return c, nil
 }

@@ -225,9 +225,10 @@ func TestInitFailsWhenItemsStayUnprocessed(t *testing.T) {
 	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "unprocessed") || !strings.Contains(err.Error(), "4 attempts") {
 		t.Fatalf("Init error = %v; want an ErrUnavailable naming the unprocessed writes and attempts", err)
 	}
-	// No silent success: the dataset is not marked complete.
-	if ok, err := st.Initialized(t.Context()); err != nil || ok {
-		t.Fatalf("Initialized = %v, %v after a failed Init; want false", ok, err)
+	// No silent success: the dataset is not marked complete, and readers
+	// are told an init was interrupted.
+	if ok, err := st.Initialized(t.Context()); ok || !errors.Is(err, store.ErrInitInProgress) {
+		t.Fatalf("Initialized = %v, %v after a failed Init; want false and ErrInitInProgress", ok, err)
 	}
 	if fc.batchCalls < 4 {
 		t.Fatalf("%d BatchWriteItem calls, want at least 4 attempts", fc.batchCalls)
@@ -363,8 +364,17 @@ func TestInitWriteOrder(t *testing.T) {
 	before(lastPut, firstDelete, "puts before deletions")
 	inited := p + ":$inited"
 	before(firstDelete, at("put", "$inited", inited)-0, "deletions before the marker")
-	if last := fc.written[len(fc.written)-1]; last != fmt.Sprintf("put %s/%q", inited, inited) {
-		t.Errorf("last write %s, want the $inited marker", last)
+	// The init-in-progress mark comes before every dataset write; the
+	// $inited marker is the last of them (the change log follows).
+	before(at("put", "$inited", p+":$initing"), seg, "the init-in-progress mark before the first write")
+	var dataWrites []string
+	for _, w := range fc.written {
+		if !strings.Contains(w, ":$changes/") {
+			dataWrites = append(dataWrites, w)
+		}
+	}
+	if last := dataWrites[len(dataWrites)-1]; last != fmt.Sprintf("put %s/%q", inited, inited) {
+		t.Errorf("last dataset write %s, want the $inited marker", last)
 	}
 }
 
@@ -436,9 +446,52 @@ func TestMalformedItems(t *testing.T) {
 		if !errors.Is(err, store.ErrMalformedItem) || !strings.Contains(err.Error(), string(tc.kind)) || !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("Get(%s, %q) error = %v; want ErrMalformedItem naming kind and key", tc.kind, tc.key, err)
 		}
-		_, err = st.GetAll(t.Context(), tc.kind)
-		if !errors.Is(err, store.ErrMalformedItem) || !strings.Contains(err.Error(), string(tc.kind)) {
-			t.Errorf("GetAll(%s) error = %v; want ErrMalformedItem", tc.kind, err)
+	}
+	// One bad item does not hide the rest: GetAll returns every item, the
+	// malformed ones with Version 0 and their raw JSON (store.Reader.GetAll).
+	for _, it := range []map[string]types.AttributeValue{
+		{"namespace": avS(prefix + ":features"), "key": avS("good"), "version": avN(4), "item": avS(`{"key":"good","version":4}`)},
+		{"namespace": avS(prefix + ":features"), "key": avS("no-version-attr"), "item": avS(`{"key":"no-version-attr","version":6}`)},
+		{"namespace": avS(prefix + ":features"), "key": avS("float-version-attr"), "version": &types.AttributeValueMemberN{Value: "1.5"}, "item": avS(`{"key":"float-version-attr","version":2}`)},
+	} {
+		if _, err := c.PutItem(t.Context(), &ddb.PutItemInput{TableName: aws.String(table), Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[store.Kind]map[string]store.Item{
+		store.Features: {
+			"bad-json":           {Data: []byte(`{"key":"bad-json",`)},
+			"bad-version":        {Data: []byte(`{"key":"bad-version","version":"seven"}`)},
+			"good":               {Version: 4, Data: []byte(`{"key":"good","version":4}`)},
+			"no-version-attr":    {Version: 6, Data: []byte(`{"key":"no-version-attr","version":6}`)},
+			"float-version-attr": {Version: 2, Data: []byte(`{"key":"float-version-attr","version":2}`)},
+		},
+		store.Segments: {"no-item": {}},
+	}
+	for kind, items := range want {
+		all, err := st.GetAll(t.Context(), kind)
+		if err != nil {
+			t.Fatalf("GetAll(%s) with malformed items: %v; want the items", kind, err)
+		}
+		if len(all) != len(items) {
+			t.Errorf("GetAll(%s) = %d items, want %d: %v", kind, len(all), len(items), all)
+		}
+		for _, ki := range all {
+			w, ok := items[ki.Key]
+			if !ok || ki.Item.Version != w.Version || ki.Item.Deleted || string(ki.Item.Data) != string(w.Data) {
+				t.Errorf("GetAll(%s) item %q = %+v (%s); want %+v (%s)", kind, ki.Key, ki.Item, ki.Item.Data, w, w.Data)
+			}
+			if _, _, err := store.ParseVersion(ki.Item.Data); (err != nil) != (w.Version == 0) {
+				t.Errorf("ParseVersion of GetAll(%s) item %q: %v", kind, ki.Key, err)
+			}
+		}
+	}
+	// A valid upsert repairs any of them, an item without a version
+	// attribute included.
+	for _, key := range []string{"bad-json", "bad-version", "no-version-attr"} {
+		applied, err := st.Upsert(t.Context(), store.Features, key, mustItem(t, `{"key":"`+key+`","version":7}`))
+		if err != nil || !applied {
+			t.Errorf("Upsert over malformed %q = %v, %v; want applied", key, applied, err)
 		}
 	}
 }
@@ -463,8 +516,9 @@ func TestMissingTable(t *testing.T) {
 	for name, err := range checks {
 		var tnf *TableNotFoundError
 		if !errors.As(err, &tnf) || !errors.Is(err, store.ErrUnavailable) ||
-			!strings.Contains(err.Error(), opts.Table) || !strings.Contains(err.Error(), testRegion) {
-			t.Errorf("%s error = %v; want a TableNotFoundError naming the table and region", name, err)
+			!strings.Contains(err.Error(), opts.Table) || !strings.Contains(err.Error(), testRegion) ||
+			!strings.Contains(err.Error(), "?create=true") {
+			t.Errorf("%s error = %v; want a TableNotFoundError naming the table, the region and ?create=true", name, err)
 		}
 	}
 }

@@ -3,14 +3,17 @@ package dynamodb
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/daemonflag/daemonflag/internal/changefeed"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -40,6 +43,15 @@ type Store struct {
 	endpoint string
 	opts     Options
 	closed   atomic.Bool
+	hub      changefeed.Hub
+	done     chan struct{} // closed by Close
+}
+
+func (s *Store) log() *slog.Logger {
+	if s.opts.Logger != nil {
+		return s.opts.Logger
+	}
+	return slog.Default()
 }
 
 var (
@@ -82,6 +94,7 @@ func open(ctx context.Context, opts Options, client api, region string) (*Store,
 		region:   region,
 		endpoint: opts.Endpoint,
 		opts:     opts,
+		done:     make(chan struct{}),
 	}
 	if opts.Client != nil {
 		s.endpoint = aws.ToString(opts.Client.Options().BaseEndpoint)
@@ -198,15 +211,18 @@ func (s *Store) Get(ctx context.Context, kind store.Kind, key string) (store.Ite
 }
 
 // GetAll returns every item of the kind: a consistent, paginated Query of the
-// kind's namespace.
+// kind's namespace. An item whose "item" attribute is missing or malformed is
+// returned with Version 0 and its raw JSON, as [store.Reader.GetAll]
+// documents, and does not fail the call.
 func (s *Store) GetAll(ctx context.Context, kind store.Kind) ([]store.KeyedItem, error) {
 	var all []store.KeyedItem
 	err := s.queryNamespace(ctx, "get all "+string(kind), s.namespace(string(kind)), nil,
 		func(av map[string]types.AttributeValue) error {
 			key, it, err := decodeItem(kind, "", av)
-			if err != nil {
-				return err
+			if err != nil && key == "" {
+				return err // not an item of this layout at all
 			}
+			// A malformed item concerns its key only (see store.Reader.GetAll).
 			all = append(all, store.KeyedItem{Key: key, Item: it})
 			return nil
 		})
@@ -255,28 +271,108 @@ func (s *Store) queryNamespace(ctx context.Context, op, namespace string, attrs 
 	}
 }
 
-// Initialized reports whether the "$inited" marker item exists.
+// Initialized reports whether the "$inited" marker item exists. While a
+// writer's Init is in progress, or after one was interrupted (a writer
+// killed midway leaves a mix of the old and the new dataset), it returns an
+// error wrapping [store.ErrInitInProgress] that says when the init started;
+// the boolean then still reports the "$inited" marker. One consistent Query
+// reads both the marker and the init-in-progress mark.
 func (s *Store) Initialized(ctx context.Context) (bool, error) {
-	ns := s.namespace(initedNamespace)
-	av, err := s.getItem(ctx, "check $inited", ns, ns, attrKey)
+	inited, startedAt, err := s.initState(ctx)
 	if err != nil {
 		return false, err
 	}
-	return len(av) > 0, nil
+	if startedAt != nil {
+		return inited, fmt.Errorf("dynamodb: an init of the dataset (table %q, prefix %q) started at %s has not finished: "+
+			"%w; the store may hold a mix of the old and the new dataset until the writer runs again",
+			s.table, s.prefix, startedAt.UTC().Format(time.RFC3339), store.ErrInitInProgress)
+	}
+	return inited, nil
 }
 
-// Ping checks that the table answers: a consistent GetItem of the "$inited"
-// marker, which needs no permission beyond the reads a client makes anyway.
+// initState reads the "$inited" partition: whether the marker exists, and
+// when the init in progress, if any, started.
+func (s *Store) initState(ctx context.Context) (inited bool, startedAt *time.Time, err error) {
+	ns := s.namespace(initedNamespace)
+	initing := s.namespace(initingKey)
+	err = s.queryNamespace(ctx, "check $inited", ns, []string{attrKey, attrStartedAt}, func(av map[string]types.AttributeValue) error {
+		k, _ := av[attrKey].(*types.AttributeValueMemberS)
+		switch {
+		case k == nil:
+		case k.Value == ns:
+			inited = true
+		case k.Value == initing:
+			t := time.Time{}
+			if n, ok := av[attrStartedAt].(*types.AttributeValueMemberN); ok {
+				if ms, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+					t = time.UnixMilli(ms)
+				}
+			}
+			startedAt = &t
+		}
+		return nil
+	})
+	return inited, startedAt, err
+}
+
+// Ping checks that the table answers: the consistent Query of Initialized,
+// which needs no permission beyond the reads a client makes anyway. An init
+// in progress is not an error here.
 func (s *Store) Ping(ctx context.Context) error {
-	_, err := s.Initialized(ctx)
+	_, _, err := s.initState(ctx)
 	return err
 }
 
+// upsertCondition applies a put when no item exists, when the stored item
+// has no "version" attribute (a hand-written item, which counts as older
+// than any, as a malformed item does on Redis), or when its version is lower.
+const upsertCondition = "attribute_not_exists(#ns) OR attribute_not_exists(#version) OR #version < :version"
+
 // Upsert writes item unless the stored item under key has the same or a
 // higher version: a PutItem conditioned on the stored "version" attribute.
+// A stored item without that attribute counts as older than any item. An
+// applied upsert is then recorded in the change log (see [Store.Notify]).
 // An item over DynamoDB's 400 KB item limit is an *ItemTooLargeError and
 // leaves the stored copy as it was.
 func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item store.Item) (bool, error) {
+	applied, err := s.put(ctx, kind, key, item)
+	if applied {
+		s.logChanges(ctx, []store.Change{{Kind: kind, Key: key}})
+	}
+	return applied, err
+}
+
+// UpsertBatch applies the updates as Upsert would, one conditional PutItem
+// after another in the given order (DynamoDB has no atomic write of this
+// size; writers pass dependencies first), and then logs the applied ones
+// in one change-log update. It stops at the first failure, returning it;
+// the updates before it stay applied.
+func (s *Store) UpsertBatch(ctx context.Context, updates []store.ItemUpdate) ([]bool, error) {
+	applied := make([]bool, len(updates))
+	var changes []store.Change
+	for i, u := range updates {
+		ok, err := s.put(ctx, u.Kind, u.Key, u.Item)
+		if err != nil {
+			s.logChanges(ctx, changes)
+			return nil, fmt.Errorf("dynamodb upsert batch: update %d of %d: %w", i+1, len(updates), err)
+		}
+		applied[i] = ok
+		if ok {
+			changes = append(changes, store.Change{Kind: u.Kind, Key: u.Key})
+		}
+	}
+	if len(changes) > changeLogEntries {
+		changes = []store.Change{store.ChangeAll}
+	}
+	s.logChanges(ctx, changes)
+	return applied, nil
+}
+
+// put is Upsert without the change log.
+func (s *Store) put(ctx context.Context, kind store.Kind, key string, item store.Item) (bool, error) {
+	if kind == "" {
+		return false, fmt.Errorf("dynamodb upsert: empty kind")
+	}
 	if err := s.checkOpen(); err != nil {
 		return false, err
 	}
@@ -292,7 +388,7 @@ func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item st
 	_, err = s.client.PutItem(ctx, &ddb.PutItemInput{
 		TableName:           aws.String(s.table),
 		Item:                av,
-		ConditionExpression: aws.String("attribute_not_exists(#ns) OR #version < :version"),
+		ConditionExpression: aws.String(upsertCondition),
 		ExpressionAttributeNames: map[string]string{
 			"#ns":      attrNamespace,
 			"#version": attrVersion,
@@ -313,7 +409,10 @@ func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item st
 // Close marks the store closed; later calls return [ErrClosed]. The AWS
 // client holds no connection that needs closing.
 func (s *Store) Close() error {
-	s.closed.Store(true)
+	if s.closed.CompareAndSwap(false, true) {
+		close(s.done)
+		s.hub.Close()
+	}
 	return nil
 }
 
@@ -346,7 +445,11 @@ func checkSize(kind store.Kind, key string, av map[string]types.AttributeValue) 
 }
 
 // decodeItem reads a flag or segment item. wantKey, when not empty, is the
-// key asked for (used in errors when the item has none).
+// key asked for (used in errors when the item has none). An item whose "item"
+// attribute is missing, not a string, or not JSON with a whole-number
+// version gives an error wrapping store.ErrMalformedItem, together with the
+// key and the Item [store.Reader.GetAll] returns for it (Version 0, the raw
+// JSON as Data).
 func decodeItem(kind store.Kind, wantKey string, av map[string]types.AttributeValue) (string, store.Item, error) {
 	key := wantKey
 	if k, ok := av[attrKey].(*types.AttributeValueMemberS); ok {
@@ -356,20 +459,21 @@ func decodeItem(kind store.Kind, wantKey string, av map[string]types.AttributeVa
 	}
 	data, ok := av[attrItem].(*types.AttributeValueMemberS)
 	if !ok {
-		return "", store.Item{}, fmt.Errorf("dynamodb: %s %q has no string %q attribute: %w", kind, key, attrItem, store.ErrMalformedItem)
+		return key, store.Item{}, fmt.Errorf("dynamodb: %s %q has no string %q attribute: %w", kind, key, attrItem, store.ErrMalformedItem)
 	}
-	version, deleted, err := store.ParseVersion([]byte(data.Value))
+	raw := []byte(data.Value)
+	version, deleted, err := store.ParseVersion(raw)
 	if err != nil {
-		return "", store.Item{}, fmt.Errorf("dynamodb: %s %q: %w", kind, key, err)
+		return key, store.Item{Data: raw}, fmt.Errorf("dynamodb: %s %q: %w", kind, key, err)
 	}
 	// The version attribute is what conditional writes compare, so it is the
-	// version; LaunchDarkly's writers keep it equal to the JSON's.
+	// version; LaunchDarkly's writers keep it equal to the JSON's. When it is
+	// missing or not a whole number (a hand-written item), the JSON's
+	// version, which LaunchDarkly's SDKs read, stands.
 	if n, ok := av[attrVersion].(*types.AttributeValueMemberN); ok {
-		v, err := strconv.Atoi(n.Value)
-		if err != nil {
-			return "", store.Item{}, fmt.Errorf("dynamodb: %s %q: version attribute %q is not a whole number: %w", kind, key, n.Value, store.ErrMalformedItem)
+		if v, err := strconv.Atoi(n.Value); err == nil {
+			version = v
 		}
-		version = v
 	}
-	return key, store.Item{Version: version, Deleted: deleted, Data: []byte(data.Value)}, nil
+	return key, store.Item{Version: version, Deleted: deleted, Data: raw}, nil
 }

@@ -136,12 +136,33 @@ func TestMalformedItem(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := raw.HSet(ctx, p+":segments", "ok", `{"version":1}`, "bad", `{`).Err(); err != nil {
+	// One bad value does not hide the rest: GetAll returns every item, the
+	// malformed ones with Version 0 and their raw bytes (store.Reader.GetAll).
+	if err := raw.HSet(ctx, p+":segments", "ok", `{"version":1}`, "bad", `{`, "f1", "not json").Err(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.GetAll(ctx, store.Segments)
-	if !errors.Is(err, store.ErrMalformedItem) || !strings.Contains(err.Error(), `"bad"`) {
-		t.Errorf("GetAll: error %v, want ErrMalformedItem naming \"bad\"", err)
+	all, err := s.GetAll(ctx, store.Segments)
+	if err != nil {
+		t.Fatalf("GetAll with malformed items: %v; want the items", err)
+	}
+	got := map[string]store.Item{}
+	for _, ki := range all {
+		got[ki.Key] = ki.Item
+	}
+	if len(got) != 3 || got["ok"].Version != 1 {
+		t.Errorf("GetAll = %v; want ok (v1), bad and f1", all)
+	}
+	for key, data := range map[string]string{"bad": `{`, "f1": "not json"} {
+		it := got[key]
+		if it.Version != 0 || it.Deleted || string(it.Data) != data {
+			t.Errorf("GetAll item %q = %+v; want Version 0 and raw data %q", key, it, data)
+		}
+		if _, _, err := store.ParseVersion(it.Data); !errors.Is(err, store.ErrMalformedItem) {
+			t.Errorf("ParseVersion of GetAll item %q: %v; want ErrMalformedItem", key, err)
+		}
+	}
+	if err := raw.HDel(ctx, p+":segments", "f1").Err(); err != nil {
+		t.Fatal(err)
 	}
 	// A malformed stored item is replaced by any valid upsert.
 	applied, err := s.Upsert(ctx, store.Segments, "bad", mustItem(t, `{"key":"bad","version":1}`))

@@ -6,22 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daemonflag/daemonflag/internal/testwait"
 	"github.com/daemonflag/daemonflag/store"
 )
 
-// eventually polls cond until it returns nil or the time is up.
-func eventually(t *testing.T, what string, within time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within %v: %v", what, within, err)
-}
+// eventually is the repository's one wait helper (internal/testwait).
+var eventually = testwait.EventuallyNil
 
 // TestOutageAndRecovery stops a Redis server the test owns, and restarts
 // it; then pauses it (a hung server) and resumes it. Calls fail with

@@ -1,0 +1,78 @@
+package events
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/daemonflag/daemonflag/evalctx"
+)
+
+// FuzzRedact writes arbitrary contexts with arbitrary private-attribute
+// references and checks what LaunchDarkly's redaction promises: the output
+// is a valid event context; kind and key survive; no redacted reference can
+// be found in it; every listed reference was present in the input.
+func FuzzRedact(f *testing.F) {
+	f.Add(`{"kind":"user","key":"u","name":"n","a":{"b":{"c":1},"d":2},"_meta":{"privateAttributes":["/a/b/c"]}}`, "name,/a/d", false, false)
+	f.Add(`{"kind":"multi","user":{"key":"u","e":"x"},"org":{"key":"o","anonymous":true,"e":"y"}}`, "e", false, true)
+	f.Add(`{"kind":"user","key":"u","/x~y":{"k":1}}`, "/~1x~0y/k,kind,key,anonymous", true, false)
+	f.Add(`{"key":"old-user","custom":{"a":1},"privateAttributeNames":["a"]}`, "", false, false)
+	f.Fuzz(func(t *testing.T, ctxJSON, refs string, all, anonymous bool) {
+		ec, err := evalctx.Parse([]byte(ctxJSON))
+		if err != nil {
+			if ec, err = evalctx.ParseOldUser([]byte(ctxJSON)); err != nil {
+				return
+			}
+		}
+		if ec.Err() != nil {
+			return
+		}
+		var global []evalctx.Ref
+		for _, s := range strings.Split(refs, ",") {
+			if r := evalctx.NewRef(s); r.Err() == nil {
+				global = append(global, r)
+			}
+		}
+		red := redactor{all: all, private: global}
+		out := red.appendContext(nil, ec, anonymous)
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(out, &raw); err != nil {
+			t.Fatalf("output is not a JSON object: %v\n%s", err, out)
+		}
+		got, err := evalctx.Parse(out)
+		if err != nil {
+			t.Fatalf("output does not parse as a context: %v\n%s", err, out)
+		}
+		if got.Kind() != ec.Kind() || got.FullyQualifiedKey() != ec.FullyQualifiedKey() {
+			t.Fatalf("kind or key changed: %s", out)
+		}
+		for i := range ec.IndividualContextCount() {
+			in := ec.IndividualContextByIndex(i)
+			oc, ok := got.IndividualContextByKind(in.Kind())
+			if !ok {
+				t.Fatalf("kind %q lost: %s", in.Kind(), out)
+			}
+			if oc.Anonymous() != in.Anonymous() {
+				t.Fatalf("anonymous changed: %s", out)
+			}
+			refs := append(append([]evalctx.Ref(nil), global...), in.PrivateAttributes()...)
+			for _, r := range refs {
+				switch r.Component(0) {
+				case "kind", "key", "anonymous":
+					continue
+				}
+				if _, found := oc.GetValueForRef(r); found {
+					t.Fatalf("private %q still present: %s", r.String(), out)
+				}
+			}
+			if all || (anonymous && in.Anonymous()) {
+				if len(oc.CustomAttributeNames()) != 0 {
+					t.Fatalf("attributes left with all private: %s", out)
+				}
+				if _, ok := oc.Name(); ok {
+					t.Fatalf("name left with all private: %s", out)
+				}
+			}
+		}
+	})
+}
