@@ -76,6 +76,12 @@ type SyncOptions struct {
 	// [WriteOptions.AllowMalformed]). False: they make the files invalid.
 	AllowMalformed bool
 
+	// KeepFirstDuplicates keeps the first definition of a key that more
+	// than one file defines (files in the order given) and warns about the
+	// others (see [MergeKeepFirst]). False: such a key makes the files
+	// invalid.
+	KeepFirstDuplicates bool
+
 	// OnPass, when set, is called after every pass (a reading of the files
 	// that found them changed, and any writing that followed), on Sync's
 	// goroutine.
@@ -157,6 +163,13 @@ func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 		sy.abs = append(sy.abs, abs)
 	}
 
+	// Watch before the first reading, so that a change made just after it
+	// is notified rather than left to the next poll. The watch ends with
+	// Sync, also when the first reading fails.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, errs := sy.watch(ctx)
+
 	// The first pass: invalid files are the caller's error; a store error
 	// is retried like any other.
 	sy.mark()
@@ -182,7 +195,7 @@ func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 			})
 		})
 	}
-	sy.loop(ctx)
+	sy.loop(ctx, events, errs)
 	return nil
 }
 
@@ -201,8 +214,7 @@ type syncer struct {
 	retryDelay  time.Duration
 }
 
-func (sy *syncer) loop(ctx context.Context) {
-	events, errs := sy.watch(ctx)
+func (sy *syncer) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error) {
 	poll := time.NewTicker(sy.o.PollInterval)
 	defer poll.Stop()
 	settle := time.NewTimer(time.Hour)
@@ -360,9 +372,14 @@ func (sy *syncer) load() (*Dataset, [32]byte, error) {
 	if err := ps.err(); err != nil {
 		return nil, sum, err
 	}
-	d, err := Merge(sets...)
-	if err != nil {
-		return nil, sum, err
+	var d *Dataset
+	if sy.o.KeepFirstDuplicates {
+		d = MergeKeepFirst(sets...)
+	} else {
+		var err error
+		if d, err = Merge(sets...); err != nil {
+			return nil, sum, err
+		}
 	}
 	if _, err := validateOpts(d, nil, sy.o.AllowMalformed); err != nil {
 		return nil, sum, err
