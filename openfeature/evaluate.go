@@ -177,6 +177,11 @@ func (p *Provider) resolutionError(kind evaluation.ErrorKind, err error) of.Reso
 	case evaluation.ErrorClientNotReady:
 		return of.NewProviderNotReadyResolutionError(msg)
 	}
+	if st := p.client.DataStoreStatus(); st.State != cache.Available && !st.Stale {
+		// The store fails and the client never had data: nothing can be
+		// evaluated until it answers.
+		return of.NewProviderNotReadyResolutionError(msg)
+	}
 	return of.NewGeneralResolutionError(msg, err)
 }
 

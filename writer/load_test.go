@@ -318,3 +318,27 @@ func TestLoadRejectsKeysThatAreNotUTF8(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeKeepFirst(t *testing.T) {
+	a, err := writer.Parse("a.json", []byte(`{"flags":{"f":{"on":true,"variations":[true]}},"segments":{"s":{}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := writer.Parse("b.json", []byte(`{"flags":{"f":{"on":false,"variations":[false]},"g":{"variations":[1]}},"segments":{"s":{"included":["x"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.Merge(a, b); err == nil {
+		t.Fatal("Merge of duplicate keys succeeded")
+	}
+	d := writer.MergeKeepFirst(a, b)
+	if got := d.FlagKeys(); len(got) != 2 {
+		t.Fatalf("flags %v, want f and g", got)
+	}
+	if d.Flags["f"].Source.File != "a.json" || d.Segments["s"].Source.File != "a.json" {
+		t.Errorf("kept f from %s and s from %s, want the first file's", d.Flags["f"].Source.File, d.Segments["s"].Source.File)
+	}
+	if len(d.Warnings) != 2 || !strings.Contains(d.Warnings[0].String(), "the first is used") || !d.Warnings[0].Warning {
+		t.Errorf("warnings = %v, want one per duplicate", d.Warnings)
+	}
+}
