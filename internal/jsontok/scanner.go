@@ -34,8 +34,8 @@ type Scanner struct {
 	failed  bool
 	// replaced reports that the last string read held invalid UTF-8.
 	replaced bool
-	path    [24]pathElem
-	depth   int // may exceed len(path); deeper elements are not recorded
+	path     [24]pathElem
+	depth    int // may exceed len(path); deeper elements are not recorded
 }
 
 type pathElem struct {
