@@ -8,6 +8,7 @@ import (
 
 	"github.com/daemonflag/daemonflag/stores/bolt"
 	"github.com/daemonflag/daemonflag/stores/dynamodb"
+	"github.com/daemonflag/daemonflag/stores/file"
 	"github.com/daemonflag/daemonflag/stores/redis"
 )
 
@@ -19,6 +20,7 @@ const (
 	Bolt     Backend = "bolt"
 	Redis    Backend = "redis"
 	DynamoDB Backend = "dynamodb"
+	File     Backend = "file"
 )
 
 // Example addresses, one per form; errors show the one that fits.
@@ -29,13 +31,14 @@ const (
 	ExampleRedisCluster  = "redis+cluster://10.0.0.1:6379?addr=10.0.0.2:6379&addr=10.0.0.3:6379&prefix={launchdarkly}"
 	ExampleRedisSentinel = "redis+sentinel://10.0.0.1:26379?master=mymaster&addr=10.0.0.2:26379"
 	ExampleDynamoDB      = "dynamodb://flags?region=eu-west-1&prefix=prod"
+	ExampleFile          = "file:./flags.yaml,./more-flags.json"
 )
 
 // schemes lists the address schemes, for the error about an unknown one.
-const schemes = "bolt:, redis://, rediss://, redis+cluster://, redis+sentinel://, dynamodb://"
+const schemes = "bolt:, redis://, rediss://, redis+cluster://, redis+sentinel://, dynamodb://, file:"
 
-// Address is a parsed store address. Exactly one of Bolt, Redis and
-// DynamoDB is set, according to Backend; Open uses them as they are, so a
+// Address is a parsed store address. Exactly one of Bolt, Redis, DynamoDB
+// and File is set, according to Backend; Open uses them as they are, so a
 // program may adjust them (a timeout, a logger) before opening.
 type Address struct {
 	// Backend is the kind of store.
@@ -54,6 +57,11 @@ type Address struct {
 	Bolt     *bolt.Options
 	Redis    *redis.Options
 	DynamoDB *dynamodb.Options
+
+	// FilePaths are the flag data files of a file address, and File its
+	// options (file addresses only; Prefix is then empty).
+	FilePaths []string
+	File      *file.Options
 
 	// redacted is the address as given, with any password replaced.
 	redacted string
@@ -128,6 +136,8 @@ func Parse(addr string) (Address, error) {
 			return fail(ExampleDynamoDB, "%s", msg)
 		}
 		return Address{Backend: DynamoDB, Prefix: o.Prefix, DynamoDB: o, redacted: red}, nil
+	case lower == "file":
+		return parseFile(rest, red, fail)
 	default:
 		return fail(ExampleBolt, "unknown scheme %q; use one of %s", scheme, schemes)
 	}

@@ -2,6 +2,7 @@ package stores_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,6 +203,7 @@ func FuzzParseAddress(f *testing.F) {
 		"redis+cluster://h:1?addr=h2:2&prefix={x}", "redis+sentinel://h?master=m&addr=h2",
 		"dynamodb://table?endpoint=http://127.0.0.1:8000&region=us-east-1&prefix=p",
 		"", ":", "bolt:", "redis://%zz", "dynamodb://t?create=maybe", "redis://h?dial_timeout=-1s",
+		"file:a.json,b.yaml?duplicates=first&settle=10ms", "file:,", "file:a?poll_only=x",
 	} {
 		f.Add(s)
 	}
@@ -234,6 +236,10 @@ func FuzzParseAddress(f *testing.F) {
 		case stores.DynamoDB:
 			if a.DynamoDB == nil || a.DynamoDB.Table == "" {
 				t.Fatalf("dynamodb address %q parsed incompletely: %+v", addr, a)
+			}
+		case stores.File:
+			if a.File == nil || len(a.FilePaths) == 0 || slices.Contains(a.FilePaths, "") {
+				t.Fatalf("file address %q parsed incompletely: %+v", addr, a)
 			}
 		default:
 			t.Fatalf("address %q: unknown backend %q", addr, a.Backend)

@@ -108,7 +108,9 @@ Store addresses (--store ADDR, or the DAEMONFLAG_STORE environment variable):
   dynamodb://TABLE?endpoint=URL&region=REGION    a DynamoDB table (AWS credentials from the
                                                  environment or profile; local servers accept
                                                  any, e.g. AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x)
-  Every address takes ?prefix=P, the dataset's name in the store (default
+  file:PATH[,PATH...]                            flag data files, read-only, reloaded on change
+                                                 (for inspect, export, eval and copy's source)
+  Every address but file: takes ?prefix=P, the dataset's name in the store (default
   "launchdarkly" for bbolt and Redis, none for DynamoDB, as LaunchDarkly does).
 
 Examples:
