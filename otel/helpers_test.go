@@ -53,4 +53,3 @@ func newClient(t testing.TB, cfg client.Config) (*client.Client, string) {
 	}
 	return c, path
 }
-

@@ -105,7 +105,7 @@ type Hook struct {
 	name   attribute.KeyValue
 	setID  attribute.KeyValue
 	max    int
-	tracer trace.Tracer  // Spans only
+	tracer trace.Tracer   // Spans only
 	logger otellog.Logger // Logs only
 	c      atomic.Pointer[client.Client]
 }
