@@ -213,7 +213,12 @@ func (l *fileLoader) itemFromObject(kind store.Kind, key string, data []byte, sr
 		}
 	})
 	it := &Item{Key: key, Data: data, Source: src}
-	if raw, ok := head["key"]; ok && string(raw) != "null" {
+	if raw, ok := head["key"]; ok && string(raw) == "null" {
+		// "key": null (in YAML, "key:" with no value) stands for the map
+		// key; it is replaced, since decoders keep the last duplicate.
+		it.Data = setProperty(data, "key", jsonString(key))
+		it.keyReplaced = true
+	} else if ok {
 		var k string
 		if err := json.Unmarshal(raw, &k); err != nil {
 			l.ps.errorf(src, kn, key, `"key" must be a string, got %s`, jsonKind(raw))
@@ -334,7 +339,9 @@ func parseJSON(name string, data []byte) (*Dataset, error) {
 			if !ok {
 				continue
 			}
-			it.origin = &origin{name: name, idx: idx, start: itemOff, inserted: len(it.Data) - len(item)}
+			if !it.keyReplaced {
+				it.origin = &origin{name: name, idx: idx, start: itemOff, inserted: len(it.Data) - len(item)}
+			}
 			l.add(kind, it)
 		}
 	}

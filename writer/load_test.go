@@ -274,6 +274,8 @@ func FuzzLoadFile(f *testing.F) {
 	f.Add("a", []byte("{\"flags\": {\"\\u0000\": {}}}"))
 	f.Add("a.yaml", []byte("flags:\n  ? [a]\n  : {}\n"))
 	f.Add("a.json", []byte("{\"flagValues\":{\"\xe7\":0}}")) // a key that is not UTF-8
+	f.Add("a.yaml", []byte("flags:\n  a:\n    key:\n"))      // key: with no value is null
+	f.Add("a.json", []byte(`{"flags": {"a": {"on": true, "key": null}}}`))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		d, err := writer.Parse(name, data)
 		if err != nil {
