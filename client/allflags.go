@@ -216,6 +216,9 @@ func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts ...
 	if err := c.notReady(); err != nil {
 		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrClientNotReady, err)}
 	}
+	if err := c.noData(); err != nil {
+		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrClientNotReady, err)}
+	}
 	if err := ec.Err(); err != nil {
 		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrInvalidContext, err)}
 	}

@@ -22,7 +22,9 @@ import (
 type Client struct {
 	logger  *slog.Logger
 	offline bool
-	created time.Time
+	// needData: Config.NotReadyWithoutData.
+	needData bool
+	created  time.Time
 
 	cache *cache.Cache          // nil when offline
 	big   *bigsegments.Manager  // nil when big segments are not configured
@@ -36,6 +38,7 @@ type Client struct {
 	closedCh           chan struct{} // closed by Close
 	closeOnce          sync.Once
 	malformed          sync.Map // malformedKey -> struct{}: flags logged as malformed
+	stats              *stats   // see stats.go; nil when offline
 }
 
 // New creates a client reading from cfg.Store and starts its background
@@ -48,7 +51,8 @@ func New(cfg Config) (*Client, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	c := &Client{logger: logger, offline: cfg.Offline, created: time.Now(), closedCh: make(chan struct{})}
+	c := &Client{logger: logger, offline: cfg.Offline, needData: cfg.NotReadyWithoutData,
+		created: time.Now(), closedCh: make(chan struct{})}
 	if cfg.SecureModeKey != "" {
 		c.secureKey = []byte(cfg.SecureModeKey)
 	}
@@ -84,6 +88,8 @@ func New(cfg Config) (*Client, error) {
 		opts.Logger = logger
 	}
 	c.cache = cache.New(cfg.Store, opts)
+	c.stats = newStats(cfg.Stats, c.created)
+	c.cache.AddStatusListener(c.stats.statusChanged)
 	c.eval = evaluation.New(c.cache, bigProvider)
 	if err := c.startEvents(cfg); err != nil {
 		c.cache.Close()
@@ -137,9 +143,19 @@ func (c *Client) notReady() error {
 	return nil
 }
 
+// noData returns errNoDataset when Config.NotReadyWithoutData is set and the
+// store has not been seen with a dataset, nil otherwise.
+func (c *Client) noData() error {
+	if c.needData && !c.cache.HasDataset() {
+		return errNoDataset
+	}
+	return nil
+}
+
 var (
-	errOffline = errors.New("client is offline")
-	errClosed  = errors.New("client is closed")
+	errOffline   = errors.New("client is offline")
+	errClosed    = errors.New("client is closed")
+	errNoDataset = errors.New("the store holds no dataset yet (Config.NotReadyWithoutData)")
 )
 
 // WaitForInitialization waits until the store answers and holds a dataset

@@ -51,6 +51,17 @@ type Config struct {
 	// the client reads its store.
 	Offline bool
 
+	// NotReadyWithoutData makes evaluations answer the default value with
+	// reason ERROR/CLIENT_NOT_READY, and AllFlagsState invalid, until the
+	// client has seen its store hold a dataset (the "$inited" marker a
+	// writer sets): "not ready" rather than "no such flag". Once the store
+	// was seen with a dataset the client evaluates normally, also while the
+	// store later loses its data (it then serves its last good values).
+	// Zero (false): as LaunchDarkly's daemon mode, a store without a dataset
+	// is read as it is, so flags read as FLAG_NOT_FOUND and
+	// [Client.DataStoreStatus] says NotInitialized.
+	NotReadyWithoutData bool
+
 	// Events configures analytics events (LaunchDarkly's event format,
 	// posted to an in-network endpoint such as the Relay Proxy; see package
 	// events). The zero value sends no events: an empty Events.Endpoint
@@ -58,6 +69,10 @@ type Config struct {
 	// With events on, an evaluation that needs no full event is only
 	// counted, without allocating. Events.Logger nil means Logger.
 	Events events.Config
+
+	// Stats configures the evaluation counters of [Client.Stats]. The zero
+	// value counts every variation call by flag and reason kind.
+	Stats StatsConfig
 
 	// SecureModeKey is the key [Client.SecureModeHash] signs context keys
 	// with (in LaunchDarkly, the environment's SDK key). Empty: SecureModeHash

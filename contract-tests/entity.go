@@ -50,7 +50,18 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	if e.store, err = e.openStore(ctx, p); err != nil {
 		return nil, err
 	}
-	cfg := client.Config{Store: e.store, Cache: p.cache, Logger: logger, SecureModeKey: p.sdkKey}
+	relayed := p.streamURI != "" || p.pollURI != ""
+	// The client reads the very store object the relay writes, so a store
+	// that notifies its own readers (store.Notifier) carries every update
+	// at once, whatever the cache mode. A client the service relays for
+	// answers CLIENT_NOT_READY until the relay's first dataset is in the
+	// store, as the harness expects of a client whose data never arrived;
+	// in daemon mode (no relay) a store without a dataset reads as
+	// FLAG_NOT_FOUND, as LaunchDarkly's daemon mode answers.
+	cacheOpts := p.cache
+	cacheOpts.ProbeInterval = 20 * time.Millisecond // notice the relay's first dataset quickly
+	cfg := client.Config{Store: e.store, Cache: cacheOpts, Logger: logger, SecureModeKey: p.sdkKey,
+		NotReadyWithoutData: relayed}
 	if p.bigSegments != nil {
 		opts := p.bigSegments.opts
 		cfg.BigSegments = client.BigSegmentsConfig{
@@ -67,11 +78,15 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	if p.events != nil {
 		cfg.Events = *p.events
 		cfg.Events.Logger = logger
+		m := p.relay.meta // the same identity as the relay's requests
+		cfg.Events.ApplicationID, cfg.Events.ApplicationVersion = m.ApplicationID, m.ApplicationVersion
+		cfg.Events.WrapperName, cfg.Events.WrapperVersion = m.WrapperName, m.WrapperVersion
+		cfg.Events.InstanceID = m.InstanceID
 	}
 	if e.client, err = client.New(cfg); err != nil {
 		return nil, err
 	}
-	if p.streamURI == "" && p.pollURI == "" {
+	if !relayed {
 		return e, nil // daemon mode on the store as it is
 	}
 
@@ -80,24 +95,32 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	relayErr := make(chan error, 1)
 	rctx, cancel := context.WithCancel(context.Background())
 	e.stopRelay, e.relayDone = cancel, make(chan struct{})
-	opts := relay.Options{
-		SDKKey:            p.sdkKey,
-		StreamURI:         p.streamURI,
-		PollURI:           p.pollURI,
-		PollInterval:      p.pollEvery,
-		InitialRetryDelay: p.retryDelay,
-		Logger:            logger,
-		OnUpdate: func(u relay.Update) {
-			if u.Init {
-				once.Do(func() { close(initialized) })
+	opts := p.relayOptions(logger)
+	opts.OnUpdate = func(u relay.Update) {
+		if u.Init {
+			once.Do(func() { close(initialized) })
+		}
+	}
+	// A status LaunchDarkly's SDKs treat as an initialization failure
+	// (401, 403, ...) ends the start wait of a client that may fail to
+	// initialize; the relay keeps retrying in the background.
+	opts.OnFailure = func(err error) {
+		var he *relay.HTTPError
+		if p.initCanFail && errors.As(err, &he) && !relay.Recoverable(he.StatusCode) {
+			select {
+			case relayErr <- err:
+			default:
 			}
-		},
+		}
 	}
 	go func() {
 		defer close(e.relayDone)
 		if err := relay.Run(rctx, e.store, opts); err != nil {
 			logger.Error("relay stopped", "err", err)
-			relayErr <- err
+			select {
+			case relayErr <- err:
+			default:
+			}
 		}
 	}()
 
@@ -106,6 +129,12 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	var failure error
 	select {
 	case <-initialized:
+		// The client answers once its cache has seen the dataset.
+		wctx, cancel := context.WithTimeout(ctx, p.startWait)
+		defer cancel()
+		if err := e.client.WaitForInitialization(wctx); err != nil {
+			return nil, fmt.Errorf("the relay wrote the first dataset but the client did not see it: %w", err)
+		}
 		return e, nil
 	case err := <-relayErr:
 		failure = err

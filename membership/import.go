@@ -88,14 +88,20 @@ type Options struct {
 
 // Progress is the running total of an import.
 type Progress struct {
-	// Added counts keys written to the included or excluded set.
+	// Added counts keys written to the included or excluded set that were
+	// not members of it.
 	Added int
-	// Removed counts keys taken out: one per key of Remove, and with
-	// Replace one per unlisted member of each set.
+	// Removed counts keys taken out: one per key of Remove that was a
+	// member, and with Replace one per unlisted member of each set.
 	Removed int
-	// Unchanged counts listed keys that were already members (known only
-	// with Replace; otherwise every listed key is written and importCounts as
-	// Added).
+	// Unchanged counts listed keys that needed no write: already members
+	// of the set (Include, Exclude), or members of neither (Remove).
+	//
+	// These counts are exact for a store that implements
+	// [store.MembershipScanner] (every daemonflag backend), which Import
+	// then reads once before writing. For a store that cannot list its
+	// memberships every listed key is written and counts as Added (or
+	// Removed).
 	Unchanged int
 	// Elapsed is the time since the import started.
 	Elapsed time.Duration
@@ -115,7 +121,10 @@ type Summary struct {
 
 // Import writes big-segment memberships from key files into w,
 // hashing each context key with [store.ContextHash], and on success
-// records the current time as the store's synchronized-on time.
+// records the current time as the store's synchronized-on time. When w
+// implements [store.MembershipScanner], Import first reads the generation's
+// current members, writes only what changes, and counts exactly (see
+// [Progress]).
 //
 // Every change it makes is idempotent, so an import that was interrupted
 // (killed, a store error) reaches the intended result when it is simply run
@@ -127,18 +136,18 @@ func Import(ctx context.Context, w store.BigSegmentWriter, opts Options) (Summar
 	if err != nil {
 		return Summary{}, err
 	}
-	var scanner store.MembershipScanner
-	if o.Replace {
-		var ok bool
-		if scanner, ok = w.(store.MembershipScanner); !ok {
-			return Summary{}, fmt.Errorf("import big segment %q: %w (%T)", o.Segment, ErrReplaceUnsupported, w)
-		}
+	scanner, canScan := w.(store.MembershipScanner)
+	if o.Replace && !canScan {
+		return Summary{}, fmt.Errorf("import big segment %q: %w (%T)", o.Segment, ErrReplaceUnsupported, w)
 	}
 	ap := newMembershipApplier(ctx, w, o, start)
 	ref := store.SegmentRef(o.Segment, o.Generation)
-	if o.Replace {
+	switch {
+	case o.Replace:
 		err = importReplace(ap, scanner, ref, o)
-	} else {
+	case canScan:
+		err = importAddRemoveKnown(ap, scanner, ref, o)
+	default:
 		err = importAddRemove(ap, ref, o)
 	}
 	if werr := ap.barrier(); werr != nil {
@@ -226,36 +235,9 @@ const (
 // current members, adds the listed keys that are not members yet, and then
 // removes the members that are not listed.
 func importReplace(ap *membershipApplier, scanner store.MembershipScanner, ref string, o Options) error {
-	// Hashes are kept as their 32 raw bytes: a third of the memory of the
-	// base64 strings, for the millions of members a big segment may have.
-	hashes := make(map[[32]byte]uint8)
-	var foreign []store.MembershipChange // stored hashes that are not ours: never listed
-	err := scanner.ScanMembership(ap.ctx, func(h string, m store.Membership) error {
-		var f uint8
-		if slices.Contains(m.Included, ref) {
-			f |= storedIncluded
-		}
-		if slices.Contains(m.Excluded, ref) {
-			f |= storedExcluded
-		}
-		if f == 0 {
-			return nil
-		}
-		sum, ok := decodeContextHash(h)
-		if !ok {
-			if f&storedIncluded != 0 {
-				foreign = append(foreign, store.MembershipChange{ContextHash: h, SegmentRef: ref, Remove: true})
-			}
-			if f&storedExcluded != 0 {
-				foreign = append(foreign, store.MembershipChange{ContextHash: h, SegmentRef: ref, Excluded: true, Remove: true})
-			}
-			return nil
-		}
-		hashes[sum] |= f
-		return nil
-	})
+	hashes, foreign, err := scanRef(ap, scanner, ref)
 	if err != nil {
-		return fmt.Errorf("read current memberships: %w", err)
+		return err
 	}
 	for _, in := range []struct {
 		name           string
@@ -314,6 +296,104 @@ func importReplace(ap *membershipApplier, scanner store.MembershipScanner, ref s
 		}
 	}
 	return nil
+}
+
+// scanRef reads the stored members of ref: the flags of each context hash
+// (by its raw SHA-256 bytes), and removals for the stored hashes that are
+// not ours (a store written by someone hashing differently), which no key
+// file can list.
+func scanRef(ap *membershipApplier, scanner store.MembershipScanner, ref string) (map[[32]byte]uint8, []store.MembershipChange, error) {
+	// Hashes are kept as their 32 raw bytes: a third of the memory of the
+	// base64 strings, for the millions of members a big segment may have.
+	hashes := make(map[[32]byte]uint8)
+	var foreign []store.MembershipChange // stored hashes that are not ours: never listed
+	err := scanner.ScanMembership(ap.ctx, func(h string, m store.Membership) error {
+		var f uint8
+		if slices.Contains(m.Included, ref) {
+			f |= storedIncluded
+		}
+		if slices.Contains(m.Excluded, ref) {
+			f |= storedExcluded
+		}
+		if f == 0 {
+			return nil
+		}
+		sum, ok := decodeContextHash(h)
+		if !ok {
+			if f&storedIncluded != 0 {
+				foreign = append(foreign, store.MembershipChange{ContextHash: h, SegmentRef: ref, Remove: true})
+			}
+			if f&storedExcluded != 0 {
+				foreign = append(foreign, store.MembershipChange{ContextHash: h, SegmentRef: ref, Excluded: true, Remove: true})
+			}
+			return nil
+		}
+		hashes[sum] |= f
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read current memberships: %w", err)
+	}
+	return hashes, foreign, nil
+}
+
+// importAddRemoveKnown is importAddRemove for a store that lists its
+// memberships: it reads ref's members first, so that keys already members
+// are not written again and count as unchanged, and a removal counts only
+// when it removes something.
+func importAddRemoveKnown(ap *membershipApplier, scanner store.MembershipScanner, ref string, o Options) error {
+	hashes, _, err := scanRef(ap, scanner, ref)
+	if err != nil {
+		return err
+	}
+	for _, in := range []struct {
+		name     string
+		r        io.Reader
+		stored   uint8
+		excluded bool
+	}{{"include", o.Include, storedIncluded, false}, {"exclude", o.Exclude, storedExcluded, true}} {
+		if in.r == nil {
+			continue
+		}
+		err := readKeyInput(ap.ctx, in.name, in.r, o.CSVColumn, func(key string) error {
+			h := store.ContextHash(key)
+			sum, _ := decodeContextHash(h)
+			if hashes[sum]&in.stored != 0 {
+				ap.count(importCounts{unchanged: 1})
+				return nil
+			}
+			hashes[sum] |= in.stored
+			return ap.add(importCounts{added: 1},
+				store.MembershipChange{ContextHash: h, SegmentRef: ref, Excluded: in.excluded})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if o.Remove == nil {
+		return nil
+	}
+	if err := ap.barrier(); err != nil {
+		return err
+	}
+	return readKeyInput(ap.ctx, "remove", o.Remove, o.CSVColumn, func(key string) error {
+		h := store.ContextHash(key)
+		sum, _ := decodeContextHash(h)
+		f := hashes[sum]
+		hashes[sum] = f &^ (storedIncluded | storedExcluded)
+		var changes []store.MembershipChange
+		if f&storedIncluded != 0 {
+			changes = append(changes, store.MembershipChange{ContextHash: h, SegmentRef: ref, Remove: true})
+		}
+		if f&storedExcluded != 0 {
+			changes = append(changes, store.MembershipChange{ContextHash: h, SegmentRef: ref, Excluded: true, Remove: true})
+		}
+		if len(changes) == 0 {
+			ap.count(importCounts{unchanged: 1})
+			return nil
+		}
+		return ap.add(importCounts{removed: 1}, changes...)
+	})
 }
 
 // decodeContextHash returns the SHA-256 sum that the context hash h encodes; ok is
@@ -516,6 +596,40 @@ func KeepSynchronized(ctx context.Context, w store.BigSegmentWriter, interval ti
 	}
 }
 
+// ErrCSVWithoutColumn reports a key file read as plain text (no CSV column
+// given) that is a CSV file of several columns: its header and whole lines
+// would otherwise be stored as context keys.
+var ErrCSVWithoutColumn = errors.New("the input looks like a CSV file with several columns")
+
+// csvColumns returns the header of a plain-text input that is evidently a
+// CSV file of several columns (its first two lines parse as CSV records
+// with the same number of fields, two or more), else nil. It only peeks at
+// br.
+func csvColumns(br *bufio.Reader) []string {
+	head, _ := br.Peek(64 * 1024)
+	lines := bytes.SplitN(head, []byte("\n"), 3)
+	if len(lines) < 3 && !(len(lines) == 2 && len(bytes.TrimSpace(lines[1])) > 0) {
+		return nil // fewer than two complete lines
+	}
+	var recs [][]string
+	for _, l := range lines[:2] {
+		r := csv.NewReader(bytes.NewReader(l))
+		rec, err := r.Read()
+		if err != nil || len(rec) < 2 {
+			return nil
+		}
+		recs = append(recs, rec)
+	}
+	if len(recs[0]) != len(recs[1]) {
+		return nil
+	}
+	names := make([]string, len(recs[0]))
+	for i, h := range recs[0] {
+		names[i] = strings.TrimSpace(h)
+	}
+	return names
+}
+
 // KeyReader reads context keys from a key file: plain text with one key per
 // line, or CSV with a header row naming the column of keys. Blank lines,
 // empty cells and whitespace around keys are skipped; a leading UTF-8 byte
@@ -529,14 +643,21 @@ type KeyReader struct {
 }
 
 // NewKeyReader returns a KeyReader of r. With an empty csvColumn, r is plain
-// text; otherwise it is CSV, and NewKeyReader reads its header to find the
-// column named csvColumn, returning an error when there is none.
+// text, and an input whose first two lines are CSV records of the same two
+// or more fields is refused with an error wrapping [ErrCSVWithoutColumn]
+// that lists the columns; otherwise it is CSV, and NewKeyReader reads its
+// header to find the column named csvColumn, returning an error when there
+// is none.
 func NewKeyReader(r io.Reader, csvColumn string) (*KeyReader, error) {
 	br := bufio.NewReaderSize(r, 64*1024)
 	if bom, err := br.Peek(len(keyFileBOM)); err == nil && string(bom) == keyFileBOM {
 		_, _ = br.Discard(len(keyFileBOM))
 	}
 	if csvColumn == "" {
+		if cols := csvColumns(br); cols != nil {
+			return nil, fmt.Errorf("%w: it has the columns %s; name the column of context keys (CSVColumn; --column NAME on the command line)",
+				ErrCSVWithoutColumn, quotedNames(cols))
+		}
 		sc := bufio.NewScanner(br)
 		sc.Buffer(make([]byte, 0, 64*1024), MaxKeyLength+len("\r\n"))
 		return &KeyReader{lines: sc}, nil

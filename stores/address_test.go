@@ -2,6 +2,7 @@ package stores_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,6 +30,13 @@ func TestParse(t *testing.T) {
 		}},
 		{"bolt escaped prefix", "bolt:f.db?prefix=a%3Ab", func(t *testing.T, a stores.Address) {
 			want(t, a.Prefix, "a:b")
+		}},
+		{"bolt mkdir", "bolt:./nodir/x.db?mkdir=true&prefix=p", func(t *testing.T, a stores.Address) {
+			want(t, a.Bolt.MakeDirs, true)
+			want(t, a.Prefix, "p")
+		}},
+		{"bolt no mkdir", "bolt:./nodir/x.db", func(t *testing.T, a stores.Address) {
+			want(t, a.Bolt.MakeDirs, false)
 		}},
 		{"redis default", "redis://localhost:6379", func(t *testing.T, a stores.Address) {
 			want(t, a.Backend, stores.Redis)
@@ -106,6 +114,7 @@ func TestParseErrors(t *testing.T) {
 		{"bolt empty prefix", "bolt:x.db?prefix=", "empty prefix", stores.ExampleBolt + "?prefix=prod"},
 		{"bolt dollar prefix", "bolt:x.db?prefix=$x", "begins with '$'", stores.ExampleBolt + "?prefix=prod"},
 		{"bolt prefix twice", "bolt:x.db?prefix=a&prefix=b", "given 2 times", stores.ExampleBolt + "?prefix=prod"},
+		{"bolt bad mkdir", "bolt:x.db?mkdir=yes", `mkdir="yes" is not true or false`, stores.ExampleBolt + "?mkdir=true"},
 		{"redis no host", "redis://", "no host", stores.ExampleRedis},
 		{"redis bad db", "redis://h:1/x", "not a database number", stores.ExampleRedis},
 		{"redis bad port", "redis://h:notaport", "", stores.ExampleRedis},
@@ -194,6 +203,7 @@ func FuzzParseAddress(f *testing.F) {
 		"redis+cluster://h:1?addr=h2:2&prefix={x}", "redis+sentinel://h?master=m&addr=h2",
 		"dynamodb://table?endpoint=http://127.0.0.1:8000&region=us-east-1&prefix=p",
 		"", ":", "bolt:", "redis://%zz", "dynamodb://t?create=maybe", "redis://h?dial_timeout=-1s",
+		"file:a.json,b.yaml?duplicates=first&settle=10ms", "file:,", "file:a?poll_only=x",
 	} {
 		f.Add(s)
 	}
@@ -226,6 +236,10 @@ func FuzzParseAddress(f *testing.F) {
 		case stores.DynamoDB:
 			if a.DynamoDB == nil || a.DynamoDB.Table == "" {
 				t.Fatalf("dynamodb address %q parsed incompletely: %+v", addr, a)
+			}
+		case stores.File:
+			if a.File == nil || len(a.FilePaths) == 0 || slices.Contains(a.FilePaths, "") {
+				t.Fatalf("file address %q parsed incompletely: %+v", addr, a)
 			}
 		default:
 			t.Fatalf("address %q: unknown backend %q", addr, a.Backend)

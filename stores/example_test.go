@@ -18,5 +18,5 @@ func ExampleParse() {
 	fmt.Println(err)
 	// Output:
 	// redis prod 2 redis://app:xxxxx@localhost:6379/2?prefix=prod
-	// store address "flags.db": no scheme; a bbolt file is written bolt:PATH, other stores as one of bolt:, redis://, rediss://, redis+cluster://, redis+sentinel://, dynamodb:// (example: bolt:./flags.db)
+	// store address "flags.db": no scheme; a bbolt file is written bolt:PATH, other stores as one of bolt:, redis://, rediss://, redis+cluster://, redis+sentinel://, dynamodb://, file: (example: bolt:./flags.db)
 }

@@ -95,6 +95,11 @@ type StoreInfo struct {
 	// such a flag as MALFORMED_FLAG. Empty for a healthy store. They are
 	// counted in Flags and Segments.
 	Malformed []MalformedItem `json:"malformed"`
+	// LastWrite is when a writer last wrote the dataset, where the store
+	// records it (store.WriteTimeReader); nil when it does not.
+	LastWrite *time.Time `json:"lastWrite,omitempty"`
+	// LastWriteAgeSeconds is LastWrite's age when inspected; nil with it.
+	LastWriteAgeSeconds *float64 `json:"lastWriteAgeSeconds,omitempty"`
 }
 
 // MalformedItem is a stored item that does not decode; see
@@ -156,6 +161,16 @@ func Inspect(ctx context.Context, r store.Reader) (StoreInfo, error) {
 	slices.SortFunc(info.Malformed, func(a, b MalformedItem) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Key, b.Key))
 	})
+	if wr, ok := r.(store.WriteTimeReader); ok {
+		t, set, err := wr.LastWrite(ctx)
+		if err != nil {
+			return info, fmt.Errorf("inspect last write: %w", err)
+		}
+		if set {
+			age := time.Since(t).Seconds()
+			info.LastWrite, info.LastWriteAgeSeconds = &t, &age
+		}
+	}
 	if br, ok := r.(store.BigSegmentReader); ok {
 		t, set, err := br.SynchronizedOn(ctx)
 		if err != nil {

@@ -115,7 +115,7 @@ func runBSImport(ctx context.Context, a *app, cmd *command, args []string) error
 	remove := fs.String("remove", "", "`FILE` of context keys to remove from both sets")
 	replace := fs.Bool("replace", false, "make the membership exactly the files' (remove unlisted members)")
 	csvColumn := fs.String("column", "", "read CSV files with a header row, taking keys from column `NAME`")
-	batch := fs.Int("batch-size", 0, "membership changes per store write (0: 1000)")
+	batch := fs.Int("batch-size", 0, "membership changes per store write (0: 5000)")
 	concurrency := fs.Int("concurrency", 0, "store writes in flight at once (0: 4)")
 	progressMode := fs.String("progress", "auto", "progress report: auto (a bar on a terminal, lines otherwise), bar, lines or none")
 	if rest, err := a.parse(cmd, fs, args); err != nil {

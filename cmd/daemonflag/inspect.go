@@ -82,6 +82,10 @@ func runInspect(ctx context.Context, a *app, cmd *command, args []string) error 
 	fmt.Fprintf(w, "initialized:  %s\n", yesNo[info.Initialized])
 	fmt.Fprintf(w, "flags:        %d (%d deleted)\n", info.Flags, info.DeletedFlags)
 	fmt.Fprintf(w, "segments:     %d (%d deleted)\n", info.Segments, info.DeletedSegments)
+	if info.LastWrite != nil {
+		age := time.Duration(*info.LastWriteAgeSeconds * float64(time.Second)).Round(time.Millisecond)
+		fmt.Fprintf(w, "last write:   %s (%s ago)\n", info.LastWrite.UTC().Format(time.RFC3339Nano), age)
+	}
 	switch bs := info.BigSegments; {
 	case bs == nil:
 		fmt.Fprintf(w, "big segments: not supported by this store\n")

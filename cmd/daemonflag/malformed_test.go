@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/daemonflag/daemonflag/internal/testaddrs"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores"
@@ -28,11 +30,31 @@ func putRaw(t *testing.T, addr string, kind store.Kind, key string, version int,
 // tools: inspect names it and exits 1, export exports the rest and names
 // what it skipped, eval without --flag evaluates every other flag.
 func TestBinaryOneBadItem(t *testing.T) {
+	testaddrs.ForEach(t, testOneBadItem)
+}
+
+func testOneBadItem(t *testing.T, addr string) {
 	dir := t.TempDir()
-	addr := testaddrs.Bolt(t)
 	mustCLI(t, dir, "", "write", "--store", addr, testdata(t, "eval-flags.json"))
 	want := mustCLI(t, dir, "", "export", "--store", addr).stdout
-	putRaw(t, addr, store.Features, "f1", 3, "not json")
+	if strings.HasPrefix(addr, "redis://") {
+		// As in the issue: redis-cli hset launchdarkly:features f1 'not json'.
+		a, err := stores.Parse(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts, err := goredis.ParseURL(strings.SplitN(addr, "?", 2)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := goredis.NewClient(opts)
+		defer c.Close()
+		if err := c.HSet(context.Background(), a.Prefix+":features", "f1", "not json").Err(); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		putRaw(t, addr, store.Features, "f1", 3, "not json")
+	}
 
 	r := cli(t, dir, "", "inspect", "--store", addr)
 	if r.code != 1 || !strings.Contains(r.stdout, "flags:        9 (0 deleted)") || !strings.Contains(r.stdout, `malformed:    flag "f1": `) ||

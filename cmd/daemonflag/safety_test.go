@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,5 +158,57 @@ func TestBinaryAllowMalformed(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, `"flag":"range","value":null,"reason":{"kind":"ERROR","errorKind":"MALFORMED_FLAG"}`) ||
 		!strings.Contains(r.stdout, `"flag":"fine","value":"x"`) {
 		t.Fatalf("eval of the copy: %s", r)
+	}
+}
+
+// TestBinaryBigSegmentImportTruth: a re-import of members counts them as
+// unchanged, and a CSV file without --column is refused, listing its
+// columns; --batch-size's help gives the real default.
+func TestBinaryBigSegmentImportTruth(t *testing.T) {
+	dir := t.TempDir()
+	addr := "bolt:" + filepath.Join(dir, "s.db")
+	r := mustCLI(t, dir, "a\nb\nc\n", "bigsegments", "import", "--store", addr, "--segment", "vip", "--generation", "1", "--include", "-")
+	if !strings.Contains(r.stdout, "added 3, removed 0, unchanged 0") {
+		t.Fatalf("first import: %s", r)
+	}
+	r = mustCLI(t, dir, "a\nb\nc\nd\n", "bigsegments", "import", "--store", addr, "--segment", "vip", "--generation", "1", "--include", "-")
+	if !strings.Contains(r.stdout, "added 1, removed 0, unchanged 3") {
+		t.Fatalf("re-import: %s", r)
+	}
+	putFile(t, dir, "users.csv", "name,user_id\nAnn,ann-1\nBob,bob-2\n")
+	r = cli(t, dir, "", "bigsegments", "import", "--store", addr, "--segment", "vip", "--generation", "1", "--include", "users.csv")
+	if r.code != 1 || !strings.Contains(r.stderr, `the columns "name", "user_id"; name the column of context keys`) {
+		t.Fatalf("CSV without --column: %s", r)
+	}
+	r = mustCLI(t, dir, "", "bigsegments", "import", "--help")
+	if !strings.Contains(r.stdout, "membership changes per store write (0: 5000)") {
+		t.Errorf("--batch-size help: %s", r.stdout)
+	}
+}
+
+// TestBinaryRejectsTooDeepChain: a prerequisite chain deeper than the
+// evaluator follows is refused by validate and write, naming the chain.
+func TestBinaryRejectsTooDeepChain(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString(`{"flags": {`)
+	const n = 1500
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		pre := ""
+		if i+1 < n {
+			pre = fmt.Sprintf(`, "prerequisites": [{"key": "f%d", "variation": 0}]`, i+1)
+		}
+		fmt.Fprintf(&b, `"f%d": {"on": true, "variations": [true], "fallthrough": {"variation": 0}%s}`, i, pre)
+	}
+	b.WriteString("}}")
+	putFile(t, dir, "chain.json", b.String())
+	want := `flag "f0": prerequisite chain of 1500 flags needs 1499 levels, more than the evaluator follows (1000): f0 -> f1 -> f2 -> ... (1494 more) ... -> f1497 -> f1498 -> f1499`
+	for _, args := range [][]string{{"validate", "chain.json"}, {"write", "--store", "bolt:" + filepath.Join(dir, "s.db"), "chain.json"}} {
+		if r := cli(t, dir, "", args...); r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("%v: %s", args, r)
+		}
 	}
 }

@@ -112,6 +112,14 @@ func (x *Cache) Initialized(ctx context.Context) bool {
 	return x.c.inited.Load()
 }
 
+// HasDataset reports whether the cache has seen its store hold a dataset
+// (its "$inited" marker) since it started. It never makes a store call and
+// makes no allocation. Once true it stays true, also while the store loses
+// its data (the cache then serves its last good values).
+func (x *Cache) HasDataset() bool {
+	return x.c.everInited.Load()
+}
+
 // Status returns the cache's current view of its store, with the age of
 // its data (LastConfirmed, LastWrite).
 func (x *Cache) Status() Status {

@@ -39,7 +39,9 @@ type core struct {
 	mu       sync.Mutex
 	status   atomic.Pointer[Status]
 	stateSeq uint64 // seq of the operation that caused the last transition
-	hadData  atomic.Bool
+	// everAnswered: the store has answered an Initialized check. Guarded by mu.
+	everAnswered bool
+	hadData      atomic.Bool
 	// everInited: the store has been seen with its "$inited" marker. Only
 	// then does a vanished marker mean lost data (see dataLost).
 	everInited  atomic.Bool
@@ -72,6 +74,8 @@ type core struct {
 	lastWrite     atomic.Int64
 
 	malformedSeen sync.Map // "kind\x00key\x00hash" -> struct{}: logged once
+
+	stats counters // see stats.go
 }
 
 // kindAPI is what the core needs from each kind[T], whatever T is.
@@ -106,6 +110,7 @@ func newCore(r store.Reader, opts Options) *core {
 	}
 	c.pinger, _ = r.(store.Pinger)
 	c.writeTimes, _ = r.(store.WriteTimeReader)
+	c.r, c.pinger, c.writeTimes = c.stats.instrument(r, c.pinger, c.writeTimes, opts.ReadObserver)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.status.Store(&Status{State: Available, Since: c.base})
 	return c
@@ -116,7 +121,7 @@ func (c *core) start() {
 	c.wg.Add(2)
 	go c.monitor()
 	go c.notifier()
-	if n, ok := c.r.(store.Notifier); ok {
+	if n, ok := unwrapReader(c.r).(store.Notifier); ok {
 		c.subscribe(n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -317,5 +318,44 @@ func TestNotifyRetries(t *testing.T) {
 			t.Errorf("log lines, want one for the failure and one for the recovery:\n%v", lines)
 		}
 		x.c.close()
+	})
+}
+
+// A writer replacing the dataset on a store without multi-item atomic
+// writes (store.ErrInitInProgress): the last good values are served, the
+// status says why, and a new cache serves nothing rather than a mix.
+func TestInitInProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newMemStore()
+		m.latency.Store(int64(rtt))
+		_ = m.Init(bg, []store.Collection{{Kind: store.Features, Items: []store.KeyedItem{keyed("a", item("a", 1, "one"))}}})
+		var logs logBuffer
+		x := newMemCache(t, m, Options{TTL: time.Second, ProbeInterval: 100 * time.Millisecond, Logger: logs.logger()})
+		x.value(t, x.flags, "a")
+		inProgress := errors.Join(store.ErrUnavailable, store.ErrInitInProgress)
+		m.setFail(inProgress)
+		time.Sleep(2 * time.Second)
+		if v := x.value(t, x.flags, "a"); v != "one" {
+			t.Errorf("a during the init = %s, want the last good value", v)
+		}
+		st := x.c.status.Load()
+		if st.State != Unavailable || !errors.Is(st.Err, store.ErrInitInProgress) {
+			t.Errorf("status during the init = %+v", st)
+		}
+		fresh := newMemCache(t, m, Options{TTL: time.Second, Logger: logs.logger()})
+		if v, err := fresh.flags.get(bg, "a"); v != nil || !errors.Is(err, store.ErrInitInProgress) {
+			t.Errorf("a new cache during the init: %v, %v; want the error, not a value", v, err)
+		}
+		m.setFail(nil)
+		upsert(t, m, store.Features, "a", item("a", 2, "two"))
+		time.Sleep(2 * time.Second)
+		if v := x.value(t, x.flags, "a"); v != "two" || x.c.status.Load().State != Available {
+			t.Errorf("after the init a = %s, status %v", v, x.c.status.Load().State)
+		}
+		if n := len(logs.lines()); n < 2 || !strings.Contains(logs.lines()[0], "init in progress") {
+			t.Errorf("log lines: %v", logs.lines())
+		}
+		x.c.close()
+		fresh.c.close()
 	})
 }

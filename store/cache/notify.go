@@ -70,6 +70,7 @@ func (c *core) onNotice(changes []store.Change) {
 	if len(changes) == 0 {
 		return
 	}
+	c.stats.notifications.Add(uint64(len(changes)))
 	c.nmu.Lock()
 	for _, ch := range changes {
 		if ch.IsAll() {
@@ -105,6 +106,10 @@ func (c *core) noticeLoop() {
 			continue
 		}
 		c.confirmed()
+		if batch.all || c.status.Load().State != Available {
+			// A new dataset, or a store that may have just got its marker.
+			c.checkInited()
+		}
 		c.applyNotice(batch)
 		c.readLastWrite()
 	}

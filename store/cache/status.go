@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/daemonflag/daemonflag/store"
@@ -131,9 +132,18 @@ func (c *core) storeError(seq uint64, err error) {
 	}
 	st := Status{State: Unavailable, Err: err, Since: time.Now(), Stale: c.hadData.Load()}
 	c.setLocked(seq, st)
-	c.log.Warn("flag store unavailable; serving cached values and probing for recovery",
-		"err", err, "previous", cur.State.String(), "stale", st.Stale,
-		"probe_interval", c.opts.ProbeInterval)
+	prev := previousAttr(cur.State, c.everAnswered)
+	switch {
+	case errors.Is(err, store.ErrInitInProgress):
+		c.log.Warn("flag store init in progress (a writer is replacing the dataset); serving the last good values until it completes",
+			"err", err, prev, "stale", st.Stale, "probe_interval", c.opts.ProbeInterval)
+	case st.Stale:
+		c.log.Warn("flag store unavailable; serving cached values and probing for recovery",
+			"err", err, prev, "probe_interval", c.opts.ProbeInterval)
+	default:
+		c.log.Warn("flag store unavailable; nothing cached yet, so flags read from it fail until it answers; probing for recovery",
+			"err", err, prev, "probe_interval", c.opts.ProbeInterval)
+	}
 	c.wakeMonitor()
 }
 
@@ -148,6 +158,8 @@ func (c *core) observeInited(seq uint64, inited bool) {
 	if inited {
 		c.everInited.Store(true)
 	}
+	first := !c.everAnswered
+	c.everAnswered = true
 	cur := c.status.Load()
 	want := NotInitialized
 	if inited {
@@ -158,23 +170,34 @@ func (c *core) observeInited(seq uint64, inited bool) {
 	}
 	now := time.Now()
 	st := Status{State: want, Since: now}
+	prev := previousAttr(cur.State, !first || cur.State != Available)
 	switch {
 	case inited:
 		c.setLocked(seq, st)
-		c.log.Info("flag store available", "previous", cur.State.String(),
+		c.log.Info("flag store available", prev,
 			"after", now.Sub(cur.Since).Round(time.Millisecond))
 	case c.hadData.Load() && c.everInited.Load():
 		st.Stale = true
 		c.setLocked(seq, st)
 		c.log.Warn("flag store lost its data (no $inited marker); serving the last known values until a writer initializes it again",
-			"previous", cur.State.String())
+			prev)
 		c.wakeMonitor()
 	default:
 		c.setLocked(seq, st)
 		c.log.Warn("flag store not initialized (no $inited marker): wrong prefix, or no writer has written a dataset yet; flags read as not found until it is",
-			"previous", cur.State.String())
+			prev)
 		c.wakeMonitor()
 	}
+}
+
+// previousAttr is the log attribute naming the state before a transition:
+// the state, or "none" before the store ever answered (a new cache reports
+// Available until its first check, which is no observation of the store).
+func previousAttr(prev State, answered bool) slog.Attr {
+	if !answered && prev == Available {
+		return slog.String("previous", "none (first check)")
+	}
+	return slog.String("previous", prev.String())
 }
 
 // setLocked installs st and queues it for the status listeners. c.mu held.

@@ -97,16 +97,46 @@
 //     reader then looks again.
 //   - Versions never go backwards: Upsert compares versions inside the write
 //     transaction, under the writer lock.
-//   - A reader started before the file exists sees an empty, uninitialized
-//     store (no error) until a writer publishes one, then sees it.
+//   - A read-only store whose file does not exist (a wrong path, or no
+//     writer yet) answers every read with an error wrapping [ErrNotExist],
+//     fs.ErrNotExist and [store.ErrUnavailable] that names the absolute
+//     path, and reads the file as soon as a writer publishes it. A store
+//     that writes sees an empty, uninitialized store until its first write
+//     creates the file. A writer refuses a missing parent directory unless
+//     [Options.MakeDirs] is set.
 //   - A damaged, truncated or foreign file gives an error wrapping
-//     [ErrCorrupt] and [store.ErrUnavailable], never a crash: bbolt's panics
-//     and memory faults on the mapped file (SIGBUS on a file truncated under
-//     a reader) are recovered at the package boundary. Open fails on such a
-//     file; a store already open reports the error on each read and recovers
-//     when a writer publishes a good file. A writer cannot repair a damaged
-//     live file (it copies from it): remove PATH and its siblings and run
-//     the writer again.
+//     [ErrCorrupt] and [store.ErrUnavailable], never a crash or a hang:
+//     bbolt's panics and memory faults on the mapped file (SIGBUS on a file
+//     truncated under a reader) are recovered at the package boundary. A
+//     bbolt handle that panicked is never used again (bbolt may have left
+//     its locks held): the store opens the path anew, and no lock of the
+//     store is held across a bbolt call, so other reads, Close and the
+//     recovery probe (Ping, bounded by its context) never wait on it. A
+//     read-only Open fails on such a file; a store already open reports the
+//     error on each read and recovers when the file is repaired, in place
+//     (a backup copied over it) or by a writer.
+//   - A full write (Init) replaces a damaged live file: it never needs its
+//     contents. The damaged file is kept as PATH.corrupt-<Unix ms> for
+//     inspection (other prefixes and big-segment data it held, which could
+//     not be read, are not carried over). Writes that build on the live
+//     file (Upsert, ApplyMembership, SetSynchronizedOn) fail with an error
+//     saying so.
+//
+// # Batches, write times and notifications
+//
+// [Store.UpsertBatch] ([store.Batcher]) applies many upserts in one
+// transaction, published with one rename: readers see all of a batch or
+// none of it. Every Init, Upsert and UpsertBatch stamps the write time next
+// to the dataset ($last_write), which [Store.LastWrite]
+// ([store.WriteTimeReader]) returns.
+//
+// [Store.Notify] ([store.Notifier]) watches the store's directory with
+// fsnotify (inotify on Linux, kqueue on the BSDs and macOS) and reports
+// each newly published file at once, as the flags and segments its change
+// log names, or as [store.ChangeAll] when the log cannot say (an Init, more
+// than 8 writes since the last report, a file changed in place). A Store
+// that writes reports its own writes as soon as they are published, without
+// waiting for the file system.
 //
 // # Big segments
 //
@@ -182,6 +212,8 @@
 //	features/<key>                  an encoded item (below)
 //	segments/<key>                  an encoded item
 //	$inited                         present once Init ran: Unix ms, decimal
+//	$last_write                     the last Init, Upsert or UpsertBatch:
+//	                                Unix ms, decimal (LastWrite)
 //	big_segments/<last hash>        a block of memberships (below)
 //	big_segments_runs/<seq>/<last hash>
 //	                                a block of membership changes of run

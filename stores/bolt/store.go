@@ -39,8 +39,9 @@ var (
 
 // Store is a daemonflag store in a bbolt file shared by one writer and any
 // number of reader processes on one host. It implements [store.Store],
-// [store.Pinger], [store.BigSegmentReader], [store.BigSegmentWriter] and
-// [store.MembershipScanner]. It is safe for concurrent use.
+// [store.Pinger], [store.BigSegmentReader], [store.BigSegmentWriter],
+// [store.MembershipScanner], [store.Batcher], [store.WriteTimeReader] and
+// [store.Notifier]. It is safe for concurrent use.
 type Store struct {
 	path   string // the live file
 	dir    string
@@ -49,16 +50,22 @@ type Store struct {
 	cfg    settings
 	closed atomic.Bool
 
-	// Read side. mu is held shared by reads for the duration of a read
-	// transaction and exclusively to swap snap; reopenMu serializes opening.
+	// Read side. mu guards snap, bad and badErr and is never held across
+	// a call into bbolt; reads hold a reference to the snapshot instead.
+	// reopen (a one-slot channel, so waiting honours contexts) serializes
+	// opening.
 	mu        sync.RWMutex
-	reopenMu  sync.Mutex
+	reopenCh  chan struct{}
 	snap      *snapshot
 	bad       os.FileInfo // the file that last failed to open, with badErr
 	badErr    error
 	lastCheck atomic.Int64 // unix nanoseconds of the last stat of path
 	stop      chan struct{}
 	stopped   chan struct{}
+	ctx       context.Context // done when the store closes
+	cancel    context.CancelFunc
+
+	notify notifier // Notify (notify.go)
 
 	// Write side (write.go).
 	wmu       sync.Mutex // held by the goroutine committing a batch
@@ -87,10 +94,12 @@ var (
 )
 
 // Open opens the store at path ([DefaultPath] when empty) with opts (nil for
-// the defaults). The file need not exist: a reader then sees an empty,
-// uninitialized store until a writer publishes one, and a writer creates it
-// (and its directory) on its first write. Open fails with an error wrapping
-// [ErrCorrupt] when the file exists but is not a valid store.
+// the defaults). The file need not exist: a read-only store then reports
+// [ErrNotExist] from its reads until a writer publishes the file, and a
+// writer creates it on its first write (its directory too with
+// [Options.MakeDirs]). A read-only Open fails with an error wrapping
+// [ErrCorrupt] when the file exists but is not a valid store; a writer's
+// Open succeeds, so that Init can replace the file (see the package doc).
 func Open(path string, opts *Options) (*Store, error) {
 	if path == "" {
 		path = DefaultPath
@@ -104,15 +113,18 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("bolt: path %q: %w", path, err)
 	}
 	s := &Store{
-		path:    abs,
-		dir:     filepath.Dir(abs),
-		base:    filepath.Base(abs),
-		prefix:  []byte(cfg.prefix),
-		cfg:     cfg,
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
+		path:     abs,
+		dir:      filepath.Dir(abs),
+		base:     filepath.Base(abs),
+		prefix:   []byte(cfg.prefix),
+		cfg:      cfg,
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+		reopenCh: make(chan struct{}, 1),
 	}
-	if err := s.refresh(true); err != nil {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.refresh(s.ctx, checkNow); err != nil && (cfg.readOnly || !errors.Is(err, ErrCorrupt)) {
+		s.cancel()
 		return nil, err
 	}
 	if cfg.releaseInterval > 0 {
@@ -136,7 +148,9 @@ func (s *Store) Close() error {
 	}
 	s.closed.Store(true)
 	close(s.stop)
+	s.cancel()
 	<-s.stopped
+	s.closeNotify()
 	// Let a committing writer finish.
 	s.wmu.Lock()
 	var err error
@@ -145,14 +159,17 @@ func (s *Store) Close() error {
 		s.lock = nil
 	}
 	s.wmu.Unlock()
-	s.reopenMu.Lock()
+	// An opening in progress stops at s.stop.
+	s.reopenCh <- struct{}{}
 	s.mu.Lock()
-	if s.snap != nil {
-		s.snap.close()
-		s.snap = nil
-	}
+	old := s.snap
+	s.snap = nil
 	s.mu.Unlock()
-	s.reopenMu.Unlock()
+	<-s.reopenCh
+	if old != nil {
+		// Reads still running close it when they finish.
+		old.release()
+	}
 	return err
 }
 
@@ -179,44 +196,77 @@ func (s *Store) releaseLoop() {
 			open := s.snap != nil
 			s.mu.RUnlock()
 			if open {
-				_ = s.refresh(true)
+				_ = s.refresh(s.ctx, checkNow)
 			}
 		}
 	}
 }
 
-// refresh makes snap the file the path names now. Unless force is set, it
-// checks at most once per CheckInterval.
-func (s *Store) refresh(force bool) error {
+// How refresh looks at the path.
+type checkMode int
+
+const (
+	// checkMaybe stats the path at most once per CheckInterval.
+	checkMaybe checkMode = iota
+	// checkNow stats it now.
+	checkNow
+	// checkRetry stats it now and opens again a file that failed to open
+	// even if it looks unchanged (a repair in place within the file
+	// system's timestamp granularity would otherwise go unseen).
+	checkRetry
+)
+
+// refresh makes snap the file the path names now.
+func (s *Store) refresh(ctx context.Context, mode checkMode) error {
 	now := time.Now().UnixNano()
-	if !force && s.cfg.checkInterval > 0 && now-s.lastCheck.Load() < int64(s.cfg.checkInterval) {
-		return nil
+	if mode == checkMaybe && s.cfg.checkInterval > 0 && now-s.lastCheck.Load() < int64(s.cfg.checkInterval) {
+		if sn := s.current(); sn == nil || !sn.isBroken() {
+			return nil
+		}
 	}
 	fi, statErr := os.Stat(s.path)
 	s.lastCheck.Store(now)
 	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
 		return unavailable("stat", s.path, statErr)
 	}
-	if s.current(fi) {
+	if statErr != nil {
+		fi = nil
+	}
+	if s.isCurrent(fi) {
 		return nil
 	}
-	return s.reopen()
+	return s.reopen(ctx, mode)
 }
 
-// current reports whether snap is the file fi describes (nil: no file).
-func (s *Store) current(fi os.FileInfo) bool {
+// current returns snap, or nil.
+func (s *Store) current() *snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	return s.snap
+}
+
+// isCurrent reports whether snap is the file fi describes (nil: no file)
+// and usable.
+func (s *Store) isCurrent(fi os.FileInfo) bool {
+	s.mu.RLock()
+	sn, badErr := s.snap, s.badErr
+	s.mu.RUnlock()
 	if fi == nil {
-		return s.snap == nil && s.badErr == nil
+		return sn == nil && badErr == nil
 	}
-	return s.snap != nil && os.SameFile(s.snap.info, fi)
+	return sn != nil && os.SameFile(sn.info, fi) && !sn.isBroken()
 }
 
 // reopen swaps snap for the file the path names now.
-func (s *Store) reopen() error {
-	s.reopenMu.Lock()
-	defer s.reopenMu.Unlock()
+func (s *Store) reopen(ctx context.Context, mode checkMode) error {
+	select {
+	case s.reopenCh <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return ErrClosed
+	}
+	defer func() { <-s.reopenCh }()
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -227,14 +277,17 @@ func (s *Store) reopen() error {
 	if err != nil {
 		fi = nil
 	}
-	if s.current(fi) {
+	if s.isCurrent(fi) {
 		return nil
 	}
 	// A file that failed to open is not tried again until it changes.
-	if fi != nil && s.bad != nil && os.SameFile(s.bad, fi) && s.bad.Size() == fi.Size() && s.bad.ModTime().Equal(fi.ModTime()) {
-		return s.badErr
+	s.mu.RLock()
+	bad, badErr := s.bad, s.badErr
+	s.mu.RUnlock()
+	if mode != checkRetry && fi != nil && bad != nil && os.SameFile(bad, fi) && bad.Size() == fi.Size() && bad.ModTime().Equal(fi.ModTime()) {
+		return badErr
 	}
-	sn, err := openSnapshot(s.path, s.cfg.timeout)
+	sn, err := openSnapshot(ctx, s.stop, s.path, s.cfg.timeout)
 	if err != nil && !errors.Is(err, ErrCorrupt) {
 		// Could not open the new file this time (a lock not granted, a
 		// permission): keep reading the one we have.
@@ -249,33 +302,52 @@ func (s *Store) reopen() error {
 	}
 	s.mu.Unlock()
 	if old != nil {
-		// No read holds old: they run under mu.
-		old.close()
+		old.release()
 	}
 	return err
 }
 
-// view runs fn in a read transaction on the live file, or with a nil tx when
-// no file exists.
+// acquire returns the current snapshot with a reference the caller
+// releases, or nil when there is no file, or the error of the file that
+// failed to open.
+func (s *Store) acquire() (*snapshot, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	if s.badErr != nil {
+		return nil, s.badErr
+	}
+	if s.snap != nil {
+		s.snap.acquire()
+	}
+	return s.snap, nil
+}
+
+// view runs fn in a read transaction on the live file. When no file exists
+// it returns an error wrapping ErrNotExist on a read-only store, and calls
+// fn with a nil tx on a store that writes (its first write creates the
+// file).
 func (s *Store) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	if err := s.refresh(false); err != nil {
+	if err := s.refresh(ctx, checkMaybe); err != nil {
 		return err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed.Load() {
-		return ErrClosed
+	sn, err := s.acquire()
+	if err != nil {
+		return err
 	}
-	if s.badErr != nil {
-		return s.badErr
-	}
-	if s.snap == nil {
+	if sn == nil {
+		if s.cfg.readOnly {
+			return &notExistError{path: s.path}
+		}
 		return fn(nil)
 	}
-	return s.snap.view(fn)
+	defer sn.release()
+	return sn.view(fn)
 }
 
 // bucket returns the bucket at prefix/name..., or nil.
@@ -389,13 +461,16 @@ func (s *Store) Initialized(ctx context.Context) (bool, error) {
 	return ok, err
 }
 
-// Ping checks that the store file, when there is one, can be read. A missing
-// file is not an error: the store is available and not initialized.
+// Ping checks that the store file can be read, opening it again if it failed
+// to open before (a file repaired in place is then seen at once); it waits
+// for a file lock no longer than ctx allows. A missing file is an error
+// wrapping [ErrNotExist] for a read-only store; for a store that writes it
+// is not an error (the store is available and not initialized).
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
-	if err := s.refresh(true); err != nil {
+	if err := s.refresh(ctx, checkRetry); err != nil {
 		return err
 	}
 	return s.view(ctx, func(tx *bbolt.Tx) error {

@@ -232,8 +232,12 @@ func (s *Store) submit(ctx context.Context, op *writeOp) error {
 // lockWriter takes the writer lock (PATH.lock); s.wmu must be held.
 func (s *Store) lockWriter(ctx context.Context) (unlock func(), err error) {
 	if s.lock == nil {
-		if err := os.MkdirAll(s.dir, 0o755); err != nil {
-			return nil, unavailable("mkdir", s.dir, err)
+		if s.cfg.makeDirs {
+			if err := os.MkdirAll(s.dir, 0o755); err != nil {
+				return nil, unavailable("mkdir", s.dir, err)
+			}
+		} else if _, err := os.Stat(s.dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("bolt: the directory %s of the store file does not exist (create it, or set Options.MakeDirs, ?mkdir=true in an address, to let the writer create it): %w", s.dir, err)
 		}
 		l, err := openLock(s.path+".lock", s.cfg.fileMode)
 		if err != nil {
@@ -300,17 +304,18 @@ func (s *Store) writeLocked(ctx context.Context, inc func(w *txWriter) error, fu
 		}
 	}()
 	s.sweep()
-	if err := s.refresh(true); err != nil {
-		return err
+	live, err := s.liveForWrite(ctx, full != nil)
+	if err != nil {
+		return s.corruptHint(err)
 	}
-	s.mu.RLock()
-	live := s.snap
+	if live != nil {
+		defer live.release()
+	}
 	slot, canInPlace := s.standby(live)
 	if inc != nil && compact != nil && live != nil {
 		want := false
 		if err := live.view(func(ltx *bbolt.Tx) error { want = compact(ltx); return nil }); err != nil {
-			s.mu.RUnlock()
-			return err
+			return s.corruptHint(err)
 		}
 		if want {
 			full, inc = s.rebuild(inc), nil
@@ -323,21 +328,70 @@ func (s *Store) writeLocked(ctx context.Context, inc func(w *txWriter) error, fu
 	}
 	if err == nil && !built {
 		err = s.writeCopy(ctx, live, slot, inc, full, extra)
+		if err != nil && full != nil && inc == nil && live != nil && live.isBroken() && errors.Is(err, ErrCorrupt) {
+			// The live file broke while Init read it: Init does not
+			// need it.
+			s.keepCorrupt()
+			err = s.writeCopy(ctx, nil, slot, nil, full, extra)
+		}
 		s.copyWrites.Add(1)
 	} else if built {
 		s.inPlaceWrites.Add(1)
 	}
-	s.mu.RUnlock()
 	if err != nil {
-		return err
+		return s.corruptHint(err)
 	}
 	if err := s.publish(slot); err != nil {
 		return err
 	}
 	// Let go of the previous file at once, so the next write can update it
 	// in place; a failure here is a read problem, reported by reads.
-	_ = s.refresh(true)
+	_ = s.refresh(ctx, checkNow)
+	s.notifyWritten()
 	return nil
+}
+
+// liveForWrite returns the live file, with a reference, or nil when there is
+// none. A damaged live file is an error, unless the write replaces the whole
+// dataset (Init): it is then set aside (keepCorrupt) and the write builds a
+// new file without it.
+func (s *Store) liveForWrite(ctx context.Context, replaces bool) (*snapshot, error) {
+	err := s.refresh(ctx, checkRetry)
+	var live *snapshot
+	if err == nil {
+		live, err = s.acquire()
+	}
+	if err == nil && live != nil && live.isBroken() {
+		err = live.broken
+		live.release()
+		live = nil
+	}
+	if err != nil {
+		if replaces && errors.Is(err, ErrCorrupt) {
+			s.keepCorrupt()
+			return nil, nil
+		}
+		return nil, err
+	}
+	return live, nil
+}
+
+// keepCorrupt links the damaged live file to PATH.corrupt-<Unix ms>, so
+// replacing it loses nothing an operator could still recover by hand.
+func (s *Store) keepCorrupt() {
+	fi, err := os.Lstat(s.path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	_ = os.Link(s.path, fmt.Sprintf("%s.corrupt-%d", s.path, time.Now().UnixMilli()))
+}
+
+// corruptHint adds to a corruption error what the user can do about it.
+func (s *Store) corruptHint(err error) error {
+	if !errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	return fmt.Errorf("%w (a full write, Init, replaces a damaged live file; or remove %s, %s.0 and %s.1 and write again)", err, s.path, s.path, s.path)
 }
 
 // standby picks the slot the next state goes to: the one that is not live.
@@ -363,16 +417,20 @@ func (s *Store) standby(live *snapshot) (slot string, canInPlace bool) {
 // false, with no error, when that is not possible (a reader still holds the
 // standby file, the log does not reach back to it, it is damaged, or the
 // transaction fails): the caller then copies.
-func (s *Store) writeInPlace(live *snapshot, slot string, inc func(w *txWriter) error) (bool, error) {
+func (s *Store) writeInPlace(live *snapshot, slot string, inc func(w *txWriter) error) (built bool, err error) {
 	db, err := openStandby(slot, s.cfg.standbyWait, s.cfg.noSync, s.cfg.fileMode)
 	if err != nil {
 		return false, nil
 	}
-	defer db.Close()
+	defer func() {
+		if cerr := db.close(); cerr != nil && built {
+			built, err = false, nil // not committed for sure: copy instead
+		}
+	}()
 	var sGen uint64
 	var sID []byte
-	if err := guarded(slot, func() error {
-		return db.View(func(tx *bbolt.Tx) error {
+	if err := db.do(func() error {
+		return db.db.View(func(tx *bbolt.Tx) error {
 			sGen, sID = readMeta(tx)
 			sID = slices.Clone(sID)
 			return nil
@@ -380,15 +438,14 @@ func (s *Store) writeInPlace(live *snapshot, slot string, inc func(w *txWriter) 
 	}); err != nil || sGen == 0 {
 		return false, nil
 	}
-	built := false
 	err = live.view(func(ltx *bbolt.Tx) error {
 		lGen, _ := readMeta(ltx)
 		plan, ok := catchUpPlan(ltx, sGen, sID, lGen)
 		if !ok {
 			return nil
 		}
-		err := guarded(slot, func() error {
-			return db.Update(func(tx *bbolt.Tx) error {
+		err := db.do(func() error {
+			return db.db.Update(func(tx *bbolt.Tx) error {
 				for _, c := range plan {
 					if err := copyKey(ltx, tx, c); err != nil {
 						return err
@@ -415,16 +472,11 @@ func (s *Store) writeInPlace(live *snapshot, slot string, inc func(w *txWriter) 
 
 // openStandby opens the standby file read-write once no reader holds it,
 // waiting up to wait.
-func openStandby(path string, wait time.Duration, noSync bool, mode os.FileMode) (*bbolt.DB, error) {
+func openStandby(path string, wait time.Duration, noSync bool, mode os.FileMode) (*rwDB, error) {
 	deadline := time.Now().Add(wait)
 	backoff := 50 * time.Microsecond
 	for {
-		var db *bbolt.DB
-		err := guarded(path, func() error {
-			var err error
-			db, err = bbolt.Open(path, mode, &bbolt.Options{Timeout: time.Nanosecond, NoSync: noSync})
-			return err
-		})
+		db, err := openRW(path, mode, bbolt.Options{Timeout: time.Nanosecond, NoSync: noSync})
 		if err == nil {
 			return db, nil
 		}
@@ -663,20 +715,17 @@ func (s *Store) writeCopy(ctx context.Context, live *snapshot, slot string, inc 
 	if err != nil {
 		return unavailable("copy", s.path, err)
 	}
-	var db *bbolt.DB
-	if err := guarded(name, func() error {
-		var err error
-		db, err = bbolt.Open(name, s.cfg.fileMode, &bbolt.Options{Timeout: time.Nanosecond, NoSync: s.cfg.noSync, InitialMmapSize: mmapSize(s.path, extra)})
-		return err
-	}); err != nil {
+	rw, err := openRW(name, s.cfg.fileMode, bbolt.Options{Timeout: time.Nanosecond, NoSync: s.cfg.noSync, InitialMmapSize: mmapSize(s.path, extra)})
+	if err != nil {
 		return unavailable("open", name, err)
 	}
+	db := rw.db
 	build := func(ltx *bbolt.Tx) error {
 		var lGen uint64
 		if ltx != nil {
 			lGen, _ = readMeta(ltx)
 		}
-		return guarded(name, func() error {
+		return rw.do(func() error {
 			tx, err := db.Begin(true)
 			if err != nil {
 				return err
@@ -712,7 +761,7 @@ func (s *Store) writeCopy(ctx context.Context, live *snapshot, slot string, inc 
 	} else {
 		err = build(nil)
 	}
-	if cerr := db.Close(); err == nil {
+	if cerr := rw.close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -870,7 +919,11 @@ func (s *Store) buildInit(ctx context.Context, tx, ltx *bbolt.Tx, data []store.C
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return pb.Put(initedKey, strconv.AppendInt(nil, time.Now().UnixMilli(), 10))
+	now := strconv.AppendInt(nil, time.Now().UnixMilli(), 10)
+	if err := pb.Put(lastWriteKey, now); err != nil {
+		return err
+	}
+	return pb.Put(initedKey, now)
 }
 
 // copyBucket copies src, recursively, into a new bucket made by create.
@@ -910,27 +963,37 @@ func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item st
 	k, kb, val := []byte(key), []byte(kind), encodeValue(item)
 	op := &writeOp{}
 	op.apply = func(w *txWriter) error {
-		b, err := w.bucket(kb)
+		ok, err := w.upsert(kb, k, val, item.Version)
 		if err != nil {
 			return err
 		}
-		if old := b.Get(k); old != nil {
-			// A stored value that does not decode is overwritten.
-			if v, err := decodeVersion(old); err == nil && v >= item.Version {
-				return nil
-			}
-		}
-		if err := b.Put(k, val); err != nil {
-			return err
-		}
-		w.record(w.path(kb), k)
-		op.applied = true
-		return nil
+		op.applied = ok
+		return w.stampWrite()
 	}
 	if err := s.submit(ctx, op); err != nil {
 		return false, err
 	}
 	return op.applied, nil
+}
+
+// upsert stores the encoded item val under kind/key unless the stored item
+// has version or a higher one, and reports whether it did.
+func (w *txWriter) upsert(kind, key, val []byte, version int) (bool, error) {
+	b, err := w.bucket(kind)
+	if err != nil {
+		return false, err
+	}
+	if old := b.Get(key); old != nil {
+		// A stored value that does not decode is overwritten.
+		if v, err := decodeVersion(old); err == nil && v >= version {
+			return false, nil
+		}
+	}
+	if err := b.Put(key, val); err != nil {
+		return false, err
+	}
+	w.record(w.path(kind), key)
+	return true, nil
 }
 
 // ApplyMembership applies big-segment membership changes in order, in one

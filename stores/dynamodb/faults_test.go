@@ -225,9 +225,10 @@ func TestInitFailsWhenItemsStayUnprocessed(t *testing.T) {
 	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "unprocessed") || !strings.Contains(err.Error(), "4 attempts") {
 		t.Fatalf("Init error = %v; want an ErrUnavailable naming the unprocessed writes and attempts", err)
 	}
-	// No silent success: the dataset is not marked complete.
-	if ok, err := st.Initialized(t.Context()); err != nil || ok {
-		t.Fatalf("Initialized = %v, %v after a failed Init; want false", ok, err)
+	// No silent success: the dataset is not marked complete, and readers
+	// are told an init was interrupted.
+	if ok, err := st.Initialized(t.Context()); ok || !errors.Is(err, store.ErrInitInProgress) {
+		t.Fatalf("Initialized = %v, %v after a failed Init; want false and ErrInitInProgress", ok, err)
 	}
 	if fc.batchCalls < 4 {
 		t.Fatalf("%d BatchWriteItem calls, want at least 4 attempts", fc.batchCalls)
@@ -363,8 +364,17 @@ func TestInitWriteOrder(t *testing.T) {
 	before(lastPut, firstDelete, "puts before deletions")
 	inited := p + ":$inited"
 	before(firstDelete, at("put", "$inited", inited)-0, "deletions before the marker")
-	if last := fc.written[len(fc.written)-1]; last != fmt.Sprintf("put %s/%q", inited, inited) {
-		t.Errorf("last write %s, want the $inited marker", last)
+	// The init-in-progress mark comes before every dataset write; the
+	// $inited marker is the last of them (the change log follows).
+	before(at("put", "$inited", p+":$initing"), seg, "the init-in-progress mark before the first write")
+	var dataWrites []string
+	for _, w := range fc.written {
+		if !strings.Contains(w, ":$changes/") {
+			dataWrites = append(dataWrites, w)
+		}
+	}
+	if last := dataWrites[len(dataWrites)-1]; last != fmt.Sprintf("put %s/%q", inited, inited) {
+		t.Errorf("last dataset write %s, want the $inited marker", last)
 	}
 }
 

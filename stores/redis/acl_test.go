@@ -11,6 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/daemonflag/daemonflag/internal/testlog"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -19,6 +20,8 @@ var (
 	aclReaderCommands  = []string{"hget", "hgetall", "exists", "smembers", "get"}
 	aclWriterCommands  = []string{"hset", "del", "set", "sadd", "srem", "watch", "unwatch", "multi", "exec", "discard", "scan"}
 	aclClusterCommands = []string{"cluster|slots"}
+	aclNotifyReader    = []string{"subscribe", "ssubscribe", "ping"}
+	aclNotifyWriter    = []string{"publish", "spublish"}
 	aclUnhashedInit    = []string{"rename", "expire", "persist"}
 )
 
@@ -151,6 +154,25 @@ func TestACL(t *testing.T) {
 	other := mustOpen(t, Options{URL: fmt.Sprintf("redis://df-reader:r-pass@%s", srv.addr()), Prefix: p + "-other"})
 	if _, _, err := other.Get(ctx, store.Features, "f"); err == nil || !strings.Contains(err.Error(), "NOPERM") {
 		t.Errorf("Get outside the key pattern: %v; want NOPERM", err)
+	}
+	// With the channel pattern and the notification commands, a reader is
+	// notified of a writer's change, and the writer publishes without a
+	// warning.
+	var wlog testlog.Buffer
+	setUser("df-nwriter", append(aclRules("nw-pass", []string{p + ":*"}, aclReaderCommands, aclWriterCommands, aclNotifyWriter), "&"+p+":*"))
+	setUser("df-nreader", append(aclRules("nr-pass", []string{p + ":*"}, aclReaderCommands, aclNotifyReader), "&"+p+":*"))
+	nw := mustOpen(t, Options{URL: fmt.Sprintf("redis://df-nwriter:nw-pass@%s", srv.addr()), Prefix: p, Logger: wlog.Logger()})
+	nr := open("df-nreader", "nr-pass")
+	clog := newChangeLog()
+	if err := nr.Notify(ctx, clog.fn); err != nil {
+		t.Fatalf("Notify by a reader with the documented commands: %v", err)
+	}
+	if _, err := nw.Upsert(ctx, store.Features, "f", mustItem(t, `{"version":20}`)); err != nil {
+		t.Fatalf("Upsert by a writer with the documented commands: %v", err)
+	}
+	clog.wait(t, "a change by an ACL writer", isItem(store.Features, "f"))
+	if strings.Contains(wlog.String(), "may not publish") {
+		t.Errorf("writer with PUBLISH warned: %s", wlog.String())
 	}
 	// A wrong password is named as such.
 	_, _, err = open("df-reader", "nope").Get(ctx, store.Features, "f")

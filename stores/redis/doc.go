@@ -23,9 +23,10 @@
 //
 // # Guarantees
 //
-// Init is one MULTI/EXEC: it deletes both hashes, writes every item and sets
-// "$inited", so a reader sees the previous dataset or the new one, never a
-// mix or an empty one, and a failed Init changes nothing. (LaunchDarkly's own
+// Init is one MULTI/EXEC: it deletes both hashes, writes every item, sets
+// "$inited" and announces the change (see below), so a reader sees the
+// previous dataset or the new one, never a mix or an empty one, and a
+// failed Init changes nothing. (LaunchDarkly's own
 // go-redis integration sends the same commands in a plain pipeline, where
 // readers can see an empty or half-written dataset.)
 //
@@ -94,18 +95,41 @@
 // node; Sentinels may have their own. [NewFromClient] takes an existing
 // go-redis client instead.
 //
+// # Change notification
+//
+// A Store implements store.Notifier, store.Batcher and
+// store.WriteTimeReader. Every write of this package (Init, Upsert,
+// UpsertBatch) sets "p:$last_write" (Unix milliseconds, see
+// [Store.LastWrite]) and publishes a change message on the channel
+// "p:$changes" in the same MULTI/EXEC, so a message is sent if and only if
+// the write happened; on a Cluster it is SPUBLISH, which keeps the channel
+// in the dataset's slot. Readers subscribe ([Store.Notify]); a dropped
+// subscription is made again and followed by store.ChangeAll. Writes
+// through one Store object reach that object's own subscribers at once.
+// Stores written by a LaunchDarkly Relay Proxy carry no messages:
+// [Options.Notify] = [NotifyKeyspace] (URL ?notify=keyspace) listens to
+// the server's keyspace notifications instead, which must be on
+// (CONFIG SET notify-keyspace-events Kgh$). With neither, readers rely on
+// their cache's TTL. A writer whose ACL user may not publish writes anyway,
+// without messages, and logs that once.
+//
 // # ACL
 //
-// The commands a Redis 6+ ACL user needs, with key pattern "~p:*":
+// The commands a Redis 6+ ACL user needs, with key pattern "~p:*" and
+// channel pattern "&p:*":
 //
 //	reader (client):  HGET HGETALL EXISTS SMEMBERS GET
+//	notified reader:  SUBSCRIBE (SSUBSCRIBE on a Cluster) PING
 //	writer, also:     HSET DEL SET SADD SREM WATCH UNWATCH MULTI EXEC DISCARD SCAN
+//	                  PUBLISH (SPUBLISH on a Cluster)
 //	Cluster, also:    CLUSTER|SLOTS
 //	unhashed Cluster prefix, also: RENAME EXPIRE PERSIST, and key pattern "~{p:*"
+//	keyspace mode:    CONFIG|GET (optional: to check the server's setting) and
+//	                  channel pattern "&__keyspace@*"
 //
 // For example, for a reader on a Cluster with prefix {ld}:
 //
-//	ACL SETUSER flags-reader on >secret resetkeys ~{ld}:* resetchannels -@all +hget +hgetall +exists +smembers +get +cluster|slots
+//	ACL SETUSER flags-reader on >secret resetkeys ~{ld}:* resetchannels &{ld}:* -@all +hget +hgetall +exists +smembers +get +ssubscribe +ping +cluster|slots
 //
 // go-redis connects with HELLO (allowed for every user) and does not need
 // CLIENT SETINFO, which this package turns off.

@@ -13,32 +13,38 @@ const (
 	includeSuffix    = "big_segment_include:"
 	excludeSuffix    = "big_segment_exclude:"
 	syncedOnSuffix   = "big_segments_synchronized_on"
-	tempInitInfix    = ":init:" // after "{<key>}" in a temporary Init key
-	tempInitTTLSecs  = 3600     // a temporary key left by a killed writer expires
+	lastWriteSuffix  = "$last_write" // daemonflag's: Unix ms of the last write
+	changesSuffix    = "$changes"    // daemonflag's: the change-notification channel
+	tempInitInfix    = ":init:"      // after "{<key>}" in a temporary Init key
+	tempInitTTLSecs  = 3600          // a temporary key left by a killed writer expires
 	globSpecialChars = `*?[]\`
 )
 
 // keys computes the Redis key names of one dataset.
 type keys struct {
-	prefix   string
-	features string
-	segments string
-	inited   string
-	syncedOn string
-	include  string // prefix of include-set keys, before the context hash
-	exclude  string // prefix of exclude-set keys
+	prefix    string
+	features  string
+	segments  string
+	inited    string
+	syncedOn  string
+	lastWrite string
+	changes   string // pub/sub channel
+	include   string // prefix of include-set keys, before the context hash
+	exclude   string // prefix of exclude-set keys
 }
 
 func newKeys(prefix string) keys {
 	p := prefix + ":"
 	return keys{
-		prefix:   prefix,
-		features: p + string(store.Features),
-		segments: p + string(store.Segments),
-		inited:   p + initedSuffix,
-		syncedOn: p + syncedOnSuffix,
-		include:  p + includeSuffix,
-		exclude:  p + excludeSuffix,
+		prefix:    prefix,
+		features:  p + string(store.Features),
+		segments:  p + string(store.Segments),
+		inited:    p + initedSuffix,
+		syncedOn:  p + syncedOnSuffix,
+		lastWrite: p + lastWriteSuffix,
+		changes:   p + changesSuffix,
+		include:   p + includeSuffix,
+		exclude:   p + excludeSuffix,
 	}
 }
 

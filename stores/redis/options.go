@@ -145,6 +145,17 @@ type Options struct {
 	// [DefaultBatchSize].
 	BatchSize int
 
+	// Notify selects how [Store.Notify] learns of changes. Empty or
+	// [NotifyMessages]: from the change messages this package's writers
+	// publish with every write (a store written only by a LaunchDarkly
+	// Relay Proxy publishes none, and readers then rely on their cache's
+	// TTL). [NotifyKeyspace]: from the server's keyspace notifications,
+	// which see every writer's changes but not which item changed (each is
+	// a full re-check); the server must have them on
+	// (notify-keyspace-events with K, and h and g, or A). [NotifyOff]:
+	// Notify is refused, and readers rely on their TTL. URL: notify=.
+	Notify string
+
 	// Logger receives the store's own warnings and go-redis's log lines
 	// (a failed dial, a cluster node marked as failing), which go-redis
 	// writes to standard error in plain text otherwise. go-redis has one
@@ -158,6 +169,13 @@ type Options struct {
 	// records. Nil: slog.Default().
 	Logger *slog.Logger
 }
+
+// Values of [Options.Notify].
+const (
+	NotifyMessages = "messages" // this package's change messages (pub/sub)
+	NotifyKeyspace = "keyspace" // the server's keyspace notifications
+	NotifyOff      = "off"      // no notification: the cache's TTL only
+)
 
 // Recognised URL query parameters, see ParseURL.
 const (
@@ -177,6 +195,7 @@ const (
 	qUpsertAttempts  = "upsert_attempts"
 	qDialAttempts    = "dial_attempts"
 	qBatchSize       = "batch_size"
+	qNotify          = "notify"
 	defaultPort      = "6379"
 	defaultSentinel  = "26379"
 	schemeRedis      = "redis"
@@ -205,7 +224,8 @@ const (
 // db, pool_size, dial_timeout, read_timeout, write_timeout (Go durations
 // such as "500ms"), max_retries, ca_file (a PEM CA bundle; enables TLS),
 // allow_unhashed_cluster_prefix (true/false), sentinel_username,
-// sentinel_password, dial_attempts, upsert_attempts, batch_size. An unknown parameter is an
+// sentinel_password, dial_attempts, upsert_attempts, batch_size, notify
+// (messages, keyspace or off; see [Options.Notify]). An unknown parameter is an
 // error, so a misspelt option is not silently ignored.
 func ParseURL(s string) (*Options, error) {
 	u, err := url.Parse(s)
@@ -342,6 +362,7 @@ func ParseURL(s string) (*Options, error) {
 		num(qUpsertAttempts, &o.UpsertAttempts, 0),
 		num(qDialAttempts, &o.DialAttempts, 0),
 		num(qBatchSize, &o.BatchSize, 0),
+		str(qNotify, &o.Notify),
 	} {
 		if err != nil {
 			return nil, err
@@ -451,6 +472,7 @@ func (opts Options) resolve() (Options, error) {
 		setStr(&o.Password, opts.Password)
 		setStr(&o.Prefix, opts.Prefix)
 		setStr(&o.TLSCAFile, opts.TLSCAFile)
+		setStr(&o.Notify, opts.Notify)
 		setInt(&o.DB, opts.DB)
 		setInt(&o.PoolSize, opts.PoolSize)
 		setInt(&o.MaxRetries, opts.MaxRetries)

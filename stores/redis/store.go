@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/daemonflag/daemonflag/internal/changefeed"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -35,6 +35,16 @@ type Store struct {
 	log        *slog.Logger
 	detachLog  func() // stops routing go-redis's lines to log
 	closed     atomic.Bool
+
+	// Change notification (notify.go, write.go).
+	notify        string // Options.Notify
+	db            int    // for keyspace channel names
+	shardedPubSub bool   // SPUBLISH/SSUBSCRIBE (a Cluster client)
+	token         string // this store object's id in its change messages
+	hub           changefeed.Hub
+	publishOff    atomic.Bool // the ACL user may not publish
+	ctx           context.Context
+	cancel        context.CancelFunc // on Close
 }
 
 var (
@@ -80,10 +90,23 @@ func NewFromClient(c goredis.UniversalClient, opts Options) (*Store, error) {
 }
 
 func newStore(c goredis.UniversalClient, o Options) (*Store, error) {
-	sharded := false
-	switch c.(type) {
-	case *goredis.ClusterClient, *goredis.Ring:
+	sharded, shardedPubSub := false, false
+	switch c := c.(type) {
+	case *goredis.ClusterClient:
+		sharded, shardedPubSub = true, true
+	case *goredis.Ring:
 		sharded = true
+	case *goredis.Client:
+		if o.DB == 0 {
+			o.DB = c.Options().DB
+		}
+	}
+	switch o.Notify {
+	case "":
+		o.Notify = NotifyMessages
+	case NotifyMessages, NotifyKeyspace, NotifyOff:
+	default:
+		return nil, fmt.Errorf("redis: Notify %q is not one of %q, %q, %q", o.Notify, NotifyMessages, NotifyKeyspace, NotifyOff)
 	}
 	if err := checkPrefix(o.Prefix, sharded, o.AllowUnhashedClusterPrefix); err != nil {
 		return nil, err
@@ -93,15 +116,24 @@ func newStore(c goredis.UniversalClient, o Options) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	var tok [8]byte
+	_, _ = crand.Read(tok[:])
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Store{
-		client:     c,
-		keys:       newKeys(o.Prefix),
-		atomicInit: !sharded || tagged,
-		sharded:    sharded,
-		attempts:   o.UpsertAttempts,
-		batch:      o.BatchSize,
-		log:        log,
-		detachLog:  libLog.attach(log),
+		client:        c,
+		keys:          newKeys(o.Prefix),
+		atomicInit:    !sharded || tagged,
+		sharded:       sharded,
+		attempts:      o.UpsertAttempts,
+		batch:         o.BatchSize,
+		log:           log,
+		detachLog:     libLog.attach(log),
+		notify:        o.Notify,
+		db:            o.DB,
+		shardedPubSub: shardedPubSub,
+		token:         hex.EncodeToString(tok[:]),
+		ctx:           ctx,
+		cancel:        cancel,
 	}, nil
 }
 
@@ -228,6 +260,10 @@ func (s *Store) Close() error {
 	if s.detachLog != nil {
 		s.detachLog()
 	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.hub.Close()
 	if s.owned {
 		return s.client.Close()
 	}
@@ -312,6 +348,7 @@ func (s *Store) Init(ctx context.Context, data []store.Collection) error {
 	if !s.atomicInit {
 		return s.initPerKey(ctx, colls)
 	}
+	publish := !s.publishOff.Load()
 	cmds, err := s.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		del := make([]string, len(colls))
 		for i, c := range colls {
@@ -322,9 +359,17 @@ func (s *Store) Init(ctx context.Context, data []store.Collection) error {
 			s.hset(ctx, p, c.key, c.args)
 		}
 		p.Set(ctx, s.keys.inited, "", 0)
+		s.queueAnnounce(ctx, p, []store.Change{store.ChangeAll}, publish)
 		return nil
 	})
-	return wrapErr("init", txError(cmds, err))
+	if publish && s.publishDenied(cmds, err) {
+		return s.Init(ctx, data) // again, without the message
+	}
+	if err = txError(cmds, err); err != nil {
+		return wrapErr("init", err)
+	}
+	s.announced(ctx, []store.Change{store.ChangeAll}, false)
+	return nil
 }
 
 // txError replaces the error of a transaction the server aborted
@@ -375,67 +420,9 @@ func (s *Store) initPerKey(ctx context.Context, colls []initColl) error {
 			return wrapErr(fmt.Sprintf("init %s", c.kind), err)
 		}
 	}
-	return wrapErr("init", s.client.Set(ctx, s.keys.inited, "", 0).Err())
+	if err := s.client.Set(ctx, s.keys.inited, "", 0).Err(); err != nil {
+		return wrapErr("init", err)
+	}
+	s.announced(ctx, []store.Change{store.ChangeAll}, true)
+	return nil
 }
-
-// Upsert writes item unless the stored item of that key has an equal or
-// higher version. It WATCHes the collection's hash, reads the stored item's
-// version (HGET) and writes in MULTI/EXEC; when another writer changed the
-// hash meanwhile it tries again, up to [Options.UpsertAttempts] times with
-// exponential backoff and jitter, and then fails with [ErrConflict]. A
-// stored item whose JSON is malformed counts as older than any item.
-func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item store.Item) (bool, error) {
-	if err := s.check(ctx); err != nil {
-		return false, wrapErr(kindKeyOp("upsert", kind, key), err)
-	}
-	if kind == "" {
-		return false, errors.New("redis upsert: empty kind")
-	}
-	data, err := itemData(key, item)
-	if err != nil {
-		return false, fmt.Errorf("redis upsert %s: %w", kind, err)
-	}
-	hkey := s.keys.kind(kind)
-	backoff := time.Millisecond
-	for attempt := 1; ; attempt++ {
-		applied := false
-		err := s.client.Watch(ctx, func(tx *goredis.Tx) error {
-			old, err := tx.HGet(ctx, hkey, key).Bytes()
-			switch {
-			case err == goredis.Nil:
-			case err != nil:
-				return err
-			default:
-				if v, _, perr := store.ParseVersion(old); perr == nil && v >= item.Version {
-					return nil
-				}
-			}
-			cmds, err := tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-				p.HSet(ctx, hkey, key, data)
-				return nil
-			})
-			applied = err == nil
-			return txError(cmds, err)
-		}, hkey)
-		if err == nil {
-			return applied, nil
-		}
-		if !errors.Is(err, goredis.TxFailedErr) {
-			return false, wrapErr(kindKeyOp("upsert", kind, key), err)
-		}
-		if attempt >= s.attempts {
-			return false, fmt.Errorf("redis upsert %s %q: %w (%d attempts)", kind, key, ErrConflict, attempt)
-		}
-		// Full jitter: concurrent writers that collided spread out.
-		t := time.NewTimer(rand.N(backoff) + time.Microsecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false, wrapErr(kindKeyOp("upsert", kind, key), ctx.Err())
-		case <-t.C:
-		}
-		backoff = min(2*backoff, maxUpsertBackoff)
-	}
-}
-
-const maxUpsertBackoff = 100 * time.Millisecond

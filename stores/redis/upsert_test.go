@@ -92,7 +92,7 @@ func TestConcurrentUpsertsManyWriters(t *testing.T) {
 }
 
 // meddler is a go-redis hook that, after each HGET of hkey inside an
-// upsert, changes the hash from another connection, as a concurrent writer
+// upsert (alone or in a pipeline), changes the hash from another connection, as a concurrent writer
 // would, for as many times as budget allows.
 type meddler struct {
 	other  *goredis.Client
@@ -117,7 +117,18 @@ func (m *meddler) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 }
 
 func (m *meddler) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			if cmd.Name() == "hget" && len(cmd.Args()) > 1 && cmd.Args()[1] == m.hkey && m.budget.Add(-1) >= 0 {
+				if e := m.other.HSet(ctx, m.hkey, "noise", m.budget.Load()).Err(); e != nil {
+					return e
+				}
+				break
+			}
+		}
+		return err
+	}
 }
 
 // TestUpsertConflictsRetryThenFail makes every optimistic-locking attempt

@@ -1,0 +1,60 @@
+package changefeed
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/daemonflag/daemonflag/store"
+)
+
+// TestHub: broadcasts reach every subscriber in order, a backlog collapses
+// into ChangeAll without blocking the sender, and stopped subscribers and
+// a closed hub deliver nothing more.
+func TestHub(t *testing.T) {
+	var h Hub
+	got := make(chan []store.Change, 10)
+	s := h.Add(func(cs []store.Change) { got <- cs })
+	h.Broadcast([]store.Change{{Kind: store.Features, Key: "a"}})
+	if cs := <-got; !slices.Equal(cs, []store.Change{{Kind: store.Features, Key: "a"}}) {
+		t.Errorf("delivered %v", cs)
+	}
+
+	// A callback that blocks: the sender never does, and the backlog
+	// becomes ChangeAll.
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	blocked := h.Add(func(cs []store.Change) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		got <- cs
+	})
+	h.Broadcast([]store.Change{{Kind: store.Segments, Key: "first"}})
+	<-entered
+	for i := range 3 * maxPending {
+		h.Broadcast([]store.Change{{Kind: store.Features, Key: string(rune('a' + i%26))}})
+	}
+	s.Stop()
+	close(release)
+	var last []store.Change
+	for cs := range got {
+		last = cs
+		if slices.Equal(cs, []store.Change{store.ChangeAll}) {
+			break
+		}
+	}
+	if !slices.Equal(last, []store.Change{store.ChangeAll}) {
+		t.Errorf("backlog delivered as %v; want ChangeAll", last)
+	}
+	if h.Len() != 1 {
+		t.Errorf("%d subscribers after one stopped; want 1", h.Len())
+	}
+	h.Close()
+	<-blocked.Done()
+	<-s.Done()
+	if h.Add(func([]store.Change) {}) != nil {
+		t.Error("Add on a closed hub returned a subscriber")
+	}
+}
