@@ -117,7 +117,12 @@ type SyncPass struct {
 // the *ValidationError at once. Otherwise it writes them: with Init when
 // the store is not initialized, else by upserting only the items that
 // differ from the store's and writing tombstones for items the files no
-// longer hold (versions as in [WriteDataset]). Then, whenever the files
+// longer hold (versions as in [WriteDataset]); a store that implements
+// [store.Batcher] gets a pass's changes as one UpsertBatch, in dependency
+// order (segments and prerequisites before the items that use them,
+// tombstones of dependents first), which bbolt and Redis apply atomically
+// for readers and DynamoDB in that order; other stores get one upsert
+// after another in the same order. Then, whenever the files
 // change, it does the same again. A change that makes the files invalid is
 // logged and otherwise ignored: the store keeps the last good dataset until
 // the files are fixed. A store error is logged and the pass is tried again,
@@ -492,17 +497,16 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) 
 			return pass
 		}
 	}
+	var todo []planned
 	for _, p := range plan {
-		if p.action != actionWrite && p.action != actionTombstone {
-			continue
+		if p.action == actionWrite || p.action == actionTombstone {
+			todo = append(todo, p)
 		}
-		applied, err := s.Upsert(ctx, p.kind, p.key, p.item)
-		if err != nil {
-			pass.Err = fmt.Errorf("upsert %s %q: %w", p.kind.Noun(), p.key, err)
-			return pass
-		}
+	}
+	applied, err := applyPass(ctx, s, todo)
+	for i, p := range todo[:len(applied)] {
 		switch {
-		case !applied:
+		case !applied[i]:
 			src := Source{}
 			if it := d.items(p.kind)[p.key]; it != nil {
 				src = it.Source
@@ -516,5 +520,41 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) 
 			pass.Written++
 		}
 	}
+	pass.Err = err
 	return pass
+}
+
+// applyPass writes the changes of one pass, in the plan's order
+// (dependencies before dependents, tombstones of dependents first): as one
+// [store.Batcher.UpsertBatch] when the store implements it (atomic for
+// readers on bbolt and Redis, in order on DynamoDB), else one upsert after
+// another. It returns whether each change was applied, for the changes
+// tried before an error.
+func applyPass(ctx context.Context, s store.Store, todo []planned) ([]bool, error) {
+	if len(todo) == 0 {
+		return nil, nil
+	}
+	if b, ok := s.(store.Batcher); ok && len(todo) > 1 {
+		updates := make([]store.ItemUpdate, len(todo))
+		for i, p := range todo {
+			updates[i] = store.ItemUpdate{Kind: p.kind, Key: p.key, Item: p.item}
+		}
+		applied, err := b.UpsertBatch(ctx, updates)
+		if err != nil {
+			return nil, fmt.Errorf("upsert %d changes in one batch: %w", len(updates), err)
+		}
+		if len(applied) != len(updates) {
+			return nil, fmt.Errorf("upsert %d changes in one batch: the store reported %d results", len(updates), len(applied))
+		}
+		return applied, nil
+	}
+	applied := make([]bool, 0, len(todo))
+	for _, p := range todo {
+		ok, err := s.Upsert(ctx, p.kind, p.key, p.item)
+		if err != nil {
+			return applied, fmt.Errorf("upsert %s %q: %w", p.kind.Noun(), p.key, err)
+		}
+		applied = append(applied, ok)
+	}
+	return applied, nil
 }
