@@ -37,8 +37,11 @@ func (p *pipeResponse) Header() http.Header { return p.header }
 func (p *pipeResponse) WriteHeader(code int) {
 	p.once.Do(func() { p.status, p.sent = code, p.header.Clone(); close(p.ready) })
 }
-func (p *pipeResponse) Write(b []byte) (int, error) { p.WriteHeader(http.StatusOK); return p.pw.Write(b) }
-func (p *pipeResponse) Flush()                      {}
+func (p *pipeResponse) Write(b []byte) (int, error) {
+	p.WriteHeader(http.StatusOK)
+	return p.pw.Write(b)
+}
+func (p *pipeResponse) Flush() {}
 
 func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	pr, pw := io.Pipe()
