@@ -122,6 +122,22 @@
 //     file (Upsert, ApplyMembership, SetSynchronizedOn) fail with an error
 //     saying so.
 //
+// # Batches, write times and notifications
+//
+// [Store.UpsertBatch] ([store.Batcher]) applies many upserts in one
+// transaction, published with one rename: readers see all of a batch or
+// none of it. Every Init, Upsert and UpsertBatch stamps the write time next
+// to the dataset ($last_write), which [Store.LastWrite]
+// ([store.WriteTimeReader]) returns.
+//
+// [Store.Notify] ([store.Notifier]) watches the store's directory with
+// fsnotify (inotify on Linux, kqueue on the BSDs and macOS) and reports
+// each newly published file at once, as the flags and segments its change
+// log names, or as [store.ChangeAll] when the log cannot say (an Init, more
+// than 8 writes since the last report, a file changed in place). A Store
+// that writes reports its own writes as soon as they are published, without
+// waiting for the file system.
+//
 // # Big segments
 //
 // Memberships are stored in blocks of about 30 consecutive context hashes
@@ -196,6 +212,8 @@
 //	features/<key>                  an encoded item (below)
 //	segments/<key>                  an encoded item
 //	$inited                         present once Init ran: Unix ms, decimal
+//	$last_write                     the last Init, Upsert or UpsertBatch:
+//	                                Unix ms, decimal (LastWrite)
 //	big_segments/<last hash>        a block of memberships (below)
 //	big_segments_runs/<seq>/<last hash>
 //	                                a block of membership changes of run

@@ -39,8 +39,9 @@ var (
 
 // Store is a daemonflag store in a bbolt file shared by one writer and any
 // number of reader processes on one host. It implements [store.Store],
-// [store.Pinger], [store.BigSegmentReader], [store.BigSegmentWriter] and
-// [store.MembershipScanner]. It is safe for concurrent use.
+// [store.Pinger], [store.BigSegmentReader], [store.BigSegmentWriter],
+// [store.MembershipScanner], [store.Batcher], [store.WriteTimeReader] and
+// [store.Notifier]. It is safe for concurrent use.
 type Store struct {
 	path   string // the live file
 	dir    string
@@ -63,6 +64,8 @@ type Store struct {
 	stopped   chan struct{}
 	ctx       context.Context // done when the store closes
 	cancel    context.CancelFunc
+
+	notify notifier // Notify (notify.go)
 
 	// Write side (write.go).
 	wmu       sync.Mutex // held by the goroutine committing a batch
@@ -147,6 +150,7 @@ func (s *Store) Close() error {
 	close(s.stop)
 	s.cancel()
 	<-s.stopped
+	s.closeNotify()
 	// Let a committing writer finish.
 	s.wmu.Lock()
 	var err error

@@ -347,6 +347,7 @@ func (s *Store) writeLocked(ctx context.Context, inc func(w *txWriter) error, fu
 	// Let go of the previous file at once, so the next write can update it
 	// in place; a failure here is a read problem, reported by reads.
 	_ = s.refresh(ctx, checkNow)
+	s.notifyWritten()
 	return nil
 }
 
@@ -918,7 +919,11 @@ func (s *Store) buildInit(ctx context.Context, tx, ltx *bbolt.Tx, data []store.C
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return pb.Put(initedKey, strconv.AppendInt(nil, time.Now().UnixMilli(), 10))
+	now := strconv.AppendInt(nil, time.Now().UnixMilli(), 10)
+	if err := pb.Put(lastWriteKey, now); err != nil {
+		return err
+	}
+	return pb.Put(initedKey, now)
 }
 
 // copyBucket copies src, recursively, into a new bucket made by create.
@@ -958,27 +963,37 @@ func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item st
 	k, kb, val := []byte(key), []byte(kind), encodeValue(item)
 	op := &writeOp{}
 	op.apply = func(w *txWriter) error {
-		b, err := w.bucket(kb)
+		ok, err := w.upsert(kb, k, val, item.Version)
 		if err != nil {
 			return err
 		}
-		if old := b.Get(k); old != nil {
-			// A stored value that does not decode is overwritten.
-			if v, err := decodeVersion(old); err == nil && v >= item.Version {
-				return nil
-			}
-		}
-		if err := b.Put(k, val); err != nil {
-			return err
-		}
-		w.record(w.path(kb), k)
-		op.applied = true
-		return nil
+		op.applied = ok
+		return w.stampWrite()
 	}
 	if err := s.submit(ctx, op); err != nil {
 		return false, err
 	}
 	return op.applied, nil
+}
+
+// upsert stores the encoded item val under kind/key unless the stored item
+// has version or a higher one, and reports whether it did.
+func (w *txWriter) upsert(kind, key, val []byte, version int) (bool, error) {
+	b, err := w.bucket(kind)
+	if err != nil {
+		return false, err
+	}
+	if old := b.Get(key); old != nil {
+		// A stored value that does not decode is overwritten.
+		if v, err := decodeVersion(old); err == nil && v >= version {
+			return false, nil
+		}
+	}
+	if err := b.Put(key, val); err != nil {
+		return false, err
+	}
+	w.record(w.path(kind), key)
+	return true, nil
 }
 
 // ApplyMembership applies big-segment membership changes in order, in one
