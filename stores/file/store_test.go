@@ -328,13 +328,14 @@ func TestPollOnly(t *testing.T) {
 
 // TestClientSeesChangesAndStatus runs a real client on the file store: a
 // bad edit shows in DataStoreStatus with the file and line, the values it
-// had are still served, and the next good edit recovers.
+// had are still served, and the next good edit recovers. The cache's TTL is
+// an hour: everything it sees comes through the store's notifications.
 func TestClientSeesChangesAndStatus(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "flags.yaml")
 	write(t, path, "flags:\n  banner:\n    on: true\n    variations: [hello, bye]\n    fallthrough: {variation: 0}\n")
 	s := open(t, []string{path}, quick())
-	c, err := client.New(client.Config{Store: s, Logger: slog.New(slog.DiscardHandler), Cache: cache.Options{TTL: 10 * time.Millisecond, ProbeInterval: 10 * time.Millisecond}})
+	c, err := client.New(client.Config{Store: s, Logger: slog.New(slog.DiscardHandler), Cache: cache.Options{TTL: time.Hour, ProbeInterval: 10 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
