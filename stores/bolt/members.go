@@ -51,7 +51,7 @@ const (
 	// when there is none: smaller writes update the base in place, which
 	// costs about a page per change. A run costs a page per ~60 changes,
 	// plus a share of the compaction that folds it into the base.
-	runMin = 4096
+	runMinDefault = 4096
 	// maxRuns is the most runs a store keeps: each costs a lookup per
 	// membership read, so a write that would make more compacts them into
 	// the base, or merges them into one run (Store.wantsCompaction).
@@ -60,6 +60,10 @@ const (
 	// step (see txWriter.checkpoint).
 	compactStep = 4 << 20
 )
+
+// runMin is runMinDefault; benchmarks set it higher to measure writes
+// without runs.
+var runMin = runMinDefault
 
 // bytesOf views s as bytes without copying; the bytes must not be modified.
 // bbolt copies the keys it stores, and values are only read.
