@@ -36,8 +36,12 @@ type Item struct {
 	Source Source
 
 	// origin maps byte offsets in Data to positions in a JSON file; nil
-	// when Data is not a slice of a file (YAML, flagValues, exports).
+	// when Data is not a slice of a file (YAML, flagValues, exports) with
+	// at most a "key" property inserted first.
 	origin *origin
+	// keyReplaced is set when a "key": null of the file was replaced by the
+	// map key (offsets after it no longer match the file).
+	keyReplaced bool
 }
 
 // origin records where an item's JSON sits in a JSON file.

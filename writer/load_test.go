@@ -131,9 +131,9 @@ func TestParseErrorPositions(t *testing.T) {
 		name, file, content string
 		want                string // the first problem's String()
 	}{
-		{"json syntax", "a.json", "{\n  \"flags\": {\n    \"x\": {\"on\": tru}\n  }\n}", "a.json:3:20: JSON syntax error: '}' in literal true (expecting 'e')"},
+		{"json syntax", "a.json", "{\n  \"flags\": {\n    \"x\": {\"on\": tru}\n  }\n}", "a.json:3:20: JSON syntax error: invalid literal, expected true"},
 		{"json unterminated", "a.json", "{\"flags\": {", "a.json:1:12: JSON syntax error: unexpected end of file (an unclosed object, array or string?)"},
-		{"json trailing", "a.json", "{}\n{}", "a.json:2:1: JSON syntax error: unexpected data after the top-level object"},
+		{"json trailing", "a.json", "{}\n{}", "a.json:2:1: JSON syntax error: unexpected object after the document"},
 		{"json not object", "a.json", "[1]", `a.json:1:1: the top level must be an object with "flags", "segments" or "flagValues", got an array`},
 		{"json section not object", "a.json", `{"flags": [1]}`, `a.json:1:11: "flags" must be an object of key: item, got an array`},
 		{"json item not object", "a.json", "{\"segments\": {\n \"s\": 5}}", `a.json:2:2: segment "s": must be a JSON object, got a number`},
@@ -274,6 +274,8 @@ func FuzzLoadFile(f *testing.F) {
 	f.Add("a", []byte("{\"flags\": {\"\\u0000\": {}}}"))
 	f.Add("a.yaml", []byte("flags:\n  ? [a]\n  : {}\n"))
 	f.Add("a.json", []byte("{\"flagValues\":{\"\xe7\":0}}")) // a key that is not UTF-8
+	f.Add("a.yaml", []byte("flags:\n  a:\n    key:\n"))      // key: with no value is null
+	f.Add("a.json", []byte(`{"flags": {"a": {"on": true, "key": null}}}`))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		d, err := writer.Parse(name, data)
 		if err != nil {
