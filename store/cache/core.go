@@ -110,7 +110,7 @@ func newCore(r store.Reader, opts Options) *core {
 	}
 	c.pinger, _ = r.(store.Pinger)
 	c.writeTimes, _ = r.(store.WriteTimeReader)
-	c.r, c.pinger, c.writeTimes = c.stats.instrument(r, c.pinger, c.writeTimes)
+	c.r, c.pinger, c.writeTimes = c.stats.instrument(r, c.pinger, c.writeTimes, opts.ReadObserver)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.status.Store(&Status{State: Available, Since: c.base})
 	return c

@@ -97,6 +97,12 @@ type counters struct {
 	notifications atomic.Uint64
 }
 
+func (c *counters) init(observer func(string, time.Duration, error)) {
+	for i := range c.reads {
+		c.reads[i].op, c.reads[i].observer = ReadOps[i], observer
+	}
+}
+
 type kindCounters struct {
 	hits, misses, refreshes atomic.Uint64
 	_                       [40]byte // keep each kind's counters on their own cache line
@@ -117,10 +123,15 @@ func (c *counters) forKind(kind store.Kind) *kindCounters {
 type readCounters struct {
 	count, errors, nanos atomic.Uint64
 	buckets              [len(LatencyBounds) + 1]atomic.Uint64
+	op                   string
+	observer             func(string, time.Duration, error) // Options.ReadObserver
 }
 
 func (r *readCounters) observe(start time.Time, err error) {
 	d := time.Since(start)
+	if r.observer != nil {
+		r.observer(r.op, d, err)
+	}
 	r.count.Add(1)
 	if err != nil {
 		r.errors.Add(1)
@@ -134,9 +145,11 @@ func (r *readCounters) observe(start time.Time, err error) {
 }
 
 // instrument returns r, p and w wrapped so that every call is counted and
-// timed (p and w may be nil). The unwrapped reader stays reachable through
-// unwrapReader, for the optional interfaces the wrappers do not have.
-func (c *counters) instrument(r store.Reader, p store.Pinger, w store.WriteTimeReader) (store.Reader, store.Pinger, store.WriteTimeReader) {
+// timed, and told to observer when it is not nil (p and w may be nil). The
+// unwrapped reader stays reachable through unwrapReader, for the optional
+// interfaces the wrappers do not have.
+func (c *counters) instrument(r store.Reader, p store.Pinger, w store.WriteTimeReader, observer func(string, time.Duration, error)) (store.Reader, store.Pinger, store.WriteTimeReader) {
+	c.init(observer)
 	tr := &timedReader{Reader: r, c: c}
 	var tp store.Pinger
 	if p != nil {

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,5 +87,38 @@ func TestStatsCountErrorsAndRefreshes(t *testing.T) {
 	}
 	if got := c.Stats().Reads[0].Errors; got <= before {
 		t.Errorf("get errors %d -> %d after a failed read (%v)", before, got, err)
+	}
+}
+
+// TestReadObserver: Options.ReadObserver hears every store call.
+func TestReadObserver(t *testing.T) {
+	s := newRealStore(t)
+	ctx := context.Background()
+	if err := s.Init(ctx, []store.Collection{{Kind: store.Features, Items: []store.KeyedItem{flagJSON("a", 1, "")}}}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	c := newCache(t, s, Options{TTL: time.Hour, ReadObserver: func(op string, d time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if d <= 0 || err != nil {
+			t.Errorf("%s: %v, %v", op, d, err)
+		}
+		seen[op]++
+	}})
+	c.Initialized(ctx)
+	c.GetFlag(ctx, "a")
+	c.AllFlags(ctx)
+	mu.Lock()
+	defer mu.Unlock()
+	st := c.Stats()
+	for i, op := range ReadOps {
+		if uint64(seen[op]) != st.Reads[i].Count {
+			t.Errorf("%s: observer heard %d calls, stats count %d", op, seen[op], st.Reads[i].Count)
+		}
+	}
+	if seen["get"] != 1 || seen["get_all"] != 1 || seen["initialized"] < 1 {
+		t.Errorf("observed %v", seen)
 	}
 }
