@@ -38,6 +38,7 @@ type Client struct {
 	closedCh           chan struct{} // closed by Close
 	closeOnce          sync.Once
 	malformed          sync.Map // malformedKey -> struct{}: flags logged as malformed
+	stats              *stats   // see stats.go; nil when offline
 }
 
 // New creates a client reading from cfg.Store and starts its background
@@ -87,6 +88,8 @@ func New(cfg Config) (*Client, error) {
 		opts.Logger = logger
 	}
 	c.cache = cache.New(cfg.Store, opts)
+	c.stats = newStats(cfg.Stats, c.created)
+	c.cache.AddStatusListener(c.stats.statusChanged)
 	c.eval = evaluation.New(c.cache, bigProvider)
 	if err := c.startEvents(cfg); err != nil {
 		c.cache.Close()

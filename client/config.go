@@ -70,6 +70,10 @@ type Config struct {
 	// counted, without allocating. Events.Logger nil means Logger.
 	Events events.Config
 
+	// Stats configures the evaluation counters of [Client.Stats]. The zero
+	// value counts every variation call by flag and reason kind.
+	Stats StatsConfig
+
 	// SecureModeKey is the key [Client.SecureModeHash] signs context keys
 	// with (in LaunchDarkly, the environment's SDK key). Empty: SecureModeHash
 	// returns "".

@@ -69,7 +69,20 @@ func newEnv(t testing.TB) *env {
 		r.Close()
 		w.Close()
 	})
-	return &env{t: t, path: path, writer: w, reader: r}
+	e := &env{t: t, path: path, writer: w, reader: r}
+	e.noDataset()
+	return e
+}
+
+// noDataset creates the store file without a dataset (no $inited marker):
+// a store a writer has not initialized yet, which newEnv starts from. (A
+// reader of a file that does not exist at all reports bolt.ErrNotExist
+// instead.)
+func (e *env) noDataset() {
+	e.t.Helper()
+	if _, err := e.writer.Upsert(bg, store.Segments, "placeholder", store.Item{Version: 1, Deleted: true, Data: []byte(`{"key":"placeholder","version":1,"deleted":true}`)}); err != nil {
+		e.t.Fatalf("create the store file: %v", err)
+	}
 }
 
 func item(t testing.TB, json string) (string, store.Item) {

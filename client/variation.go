@@ -215,13 +215,19 @@ const (
 // variation is every typed variation call: the hooks, if any, around the
 // evaluation.
 func (c *Client) variation(ctx context.Context, d *evaluation.Detail, method, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type) error {
-	if c.hooks != nil {
-		return c.variationWithHooks(ctx, d, method, key, ec, def, want)
+	var err error
+	switch {
+	case c.hooks != nil:
+		err = c.variationWithHooks(ctx, d, method, key, ec, def, want)
+	case c.events != nil:
+		err = c.variationWithEvents(ctx, d, method, key, ec, def, want)
+	default:
+		err = c.evaluateTyped(ctx, d, key, ec, def, want, nil)
 	}
-	if c.events != nil {
-		return c.variationWithEvents(ctx, d, method, key, ec, def, want)
+	if c.stats != nil {
+		c.stats.evaluated(key, &d.Reason)
 	}
-	return c.evaluateTyped(ctx, d, key, ec, def, want, nil)
+	return err
 }
 
 // evaluateTyped evaluates flag key for ec into d and applies the typed-call

@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/daemonflag/daemonflag/bigsegments"
+	"github.com/daemonflag/daemonflag/events"
 	"github.com/daemonflag/daemonflag/jsonvalue"
 	"github.com/daemonflag/daemonflag/store/cache"
 )
 
 // sdkConfig is the "configuration" of POST /, as the harness sends it.
-// Properties the service does not use (events, tags, wrapper, tls,
+// Properties the service does not use (tags, wrapper, tls,
 // clientSide, ...) are accepted and ignored.
 type sdkConfig struct {
 	Credential          string               `json:"credential"`
@@ -24,6 +25,14 @@ type sdkConfig struct {
 	PersistentDataStore *persistentDataStore `json:"persistentDataStore"`
 	BigSegments         *bigSegmentsConfig   `json:"bigSegments"`
 	Hooks               *hooksConfig         `json:"hooks"`
+	Events              *eventsConfig        `json:"events"`
+
+	// The relay's connection (relayconfig.go).
+	TLS        *tlsConfig        `json:"tls"`
+	Proxy      *proxyConfig      `json:"proxy"`
+	Tags       *tagsConfig       `json:"tags"`
+	Wrapper    *wrapperConfig    `json:"wrapper"`
+	DataSystem *dataSystemConfig `json:"dataSystem"`
 }
 
 type serviceEndpoints struct {
@@ -33,15 +42,17 @@ type serviceEndpoints struct {
 }
 
 type streamingConfig struct {
-	BaseURI             string  `json:"baseUri"`
-	InitialRetryDelayMS *int64  `json:"initialRetryDelayMs"`
-	Filter              *string `json:"filter"`
+	BaseURI                string  `json:"baseUri"`
+	InitialRetryDelayMS    *int64  `json:"initialRetryDelayMs"`
+	ExtendedInitialDelayMS *int64  `json:"extendedInitialDelayMs"`
+	Filter                 *string `json:"filter"`
 }
 
 type pollingConfig struct {
-	BaseURI        string  `json:"baseUri"`
-	PollIntervalMS *int64  `json:"pollIntervalMs"`
-	Filter         *string `json:"filter"`
+	BaseURI                string  `json:"baseUri"`
+	PollIntervalMS         *int64  `json:"pollIntervalMs"`
+	ExtendedInitialDelayMS *int64  `json:"extendedInitialDelayMs"`
+	Filter                 *string `json:"filter"`
 }
 
 type persistentDataStore struct {
@@ -94,6 +105,7 @@ type clientPlan struct {
 	retryDelay time.Duration
 	pollURI    string
 	pollEvery  time.Duration
+	relay      relayPlan // the rest of the relay's connection (relayconfig.go)
 
 	// The store: a temporary bbolt file when storeType is "".
 	storeType   string // "", "redis" or "dynamodb"
@@ -103,6 +115,7 @@ type clientPlan struct {
 
 	bigSegments *bigsegmentsPlan
 	hooks       []hookConfig
+	events      *events.Config // nil: no events
 }
 
 type bigsegmentsPlan struct {
@@ -111,7 +124,7 @@ type bigsegmentsPlan struct {
 }
 
 // plan validates the configuration. Errors are the harness's 400s.
-func (c *sdkConfig) plan() (*clientPlan, error) {
+func (c *sdkConfig) plan() (_ *clientPlan, err error) {
 	p := &clientPlan{sdkKey: c.Credential, initCanFail: c.InitCanFail, startWait: defaultStartWait}
 	if c.StartWaitTimeMS != nil && *c.StartWaitTimeMS != 0 {
 		if *c.StartWaitTimeMS < 0 {
@@ -123,10 +136,12 @@ func (c *sdkConfig) plan() (*clientPlan, error) {
 	if c.ServiceEndpoints != nil {
 		ep = *c.ServiceEndpoints
 	}
+	c.useDataSystem()
 	switch {
 	case c.Streaming != nil:
-		if c.Streaming.Filter != nil && *c.Streaming.Filter != "" {
-			return nil, errors.New("payload filters are not supported")
+		p.relay.filter = deref(c.Streaming.Filter)
+		if p.relay.extendedDelay, err = millis("streaming.extendedInitialDelayMs", c.Streaming.ExtendedInitialDelayMS); err != nil {
+			return nil, err
 		}
 		p.streamURI = firstNonEmpty(c.Streaming.BaseURI, ep.Streaming)
 		if p.streamURI == "" {
@@ -138,8 +153,9 @@ func (c *sdkConfig) plan() (*clientPlan, error) {
 		}
 		p.retryDelay = d
 	case c.Polling != nil:
-		if c.Polling.Filter != nil && *c.Polling.Filter != "" {
-			return nil, errors.New("payload filters are not supported")
+		p.relay.filter = deref(c.Polling.Filter)
+		if p.relay.extendedDelay, err = millis("polling.extendedInitialDelayMs", c.Polling.ExtendedInitialDelayMS); err != nil {
+			return nil, err
 		}
 		p.pollURI = firstNonEmpty(c.Polling.BaseURI, ep.Polling)
 		if p.pollURI == "" {
@@ -165,6 +181,9 @@ func (c *sdkConfig) plan() (*clientPlan, error) {
 		if p.sdkKey == "" {
 			return nil, errors.New("no credential: the relay needs the SDK key")
 		}
+	}
+	if err := c.planRelay(p); err != nil {
+		return nil, err
 	}
 
 	// Without a persistent store, relay updates must show at once.
@@ -229,6 +248,12 @@ func (c *sdkConfig) plan() (*clientPlan, error) {
 		}
 		p.bigSegments = bp
 	}
+
+	ev, err := c.eventsPlan(ep)
+	if err != nil {
+		return nil, err
+	}
+	p.events = ev
 
 	if c.Hooks != nil {
 		for i, h := range c.Hooks.Hooks {

@@ -75,6 +75,14 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	for _, h := range p.hooks {
 		cfg.Hooks = append(cfg.Hooks, newPostingHook(h, logger))
 	}
+	if p.events != nil {
+		cfg.Events = *p.events
+		cfg.Events.Logger = logger
+		m := p.relay.meta // the same identity as the relay's requests
+		cfg.Events.ApplicationID, cfg.Events.ApplicationVersion = m.ApplicationID, m.ApplicationVersion
+		cfg.Events.WrapperName, cfg.Events.WrapperVersion = m.WrapperName, m.WrapperVersion
+		cfg.Events.InstanceID = m.InstanceID
+	}
 	if e.client, err = client.New(cfg); err != nil {
 		return nil, err
 	}
@@ -87,24 +95,32 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	relayErr := make(chan error, 1)
 	rctx, cancel := context.WithCancel(context.Background())
 	e.stopRelay, e.relayDone = cancel, make(chan struct{})
-	opts := relay.Options{
-		SDKKey:            p.sdkKey,
-		StreamURI:         p.streamURI,
-		PollURI:           p.pollURI,
-		PollInterval:      p.pollEvery,
-		InitialRetryDelay: p.retryDelay,
-		Logger:            logger,
-		OnUpdate: func(u relay.Update) {
-			if u.Init {
-				once.Do(func() { close(initialized) })
+	opts := p.relayOptions(logger)
+	opts.OnUpdate = func(u relay.Update) {
+		if u.Init {
+			once.Do(func() { close(initialized) })
+		}
+	}
+	// A status LaunchDarkly's SDKs treat as an initialization failure
+	// (401, 403, ...) ends the start wait of a client that may fail to
+	// initialize; the relay keeps retrying in the background.
+	opts.OnFailure = func(err error) {
+		var he *relay.HTTPError
+		if p.initCanFail && errors.As(err, &he) && !relay.Recoverable(he.StatusCode) {
+			select {
+			case relayErr <- err:
+			default:
 			}
-		},
+		}
 	}
 	go func() {
 		defer close(e.relayDone)
 		if err := relay.Run(rctx, e.store, opts); err != nil {
 			logger.Error("relay stopped", "err", err)
-			relayErr <- err
+			select {
+			case relayErr <- err:
+			default:
+			}
 		}
 	}()
 

@@ -26,7 +26,10 @@ import (
 // Every Update writes the item with a version one above the stored one, in
 // the canonical JSON of package model's encoder (what the writer stores),
 // through [store.Writer.Upsert], so readers and caches see the change as
-// they would see a writer's.
+// they would see a writer's. Writing through the embedded store's own
+// methods (Init, Upsert, ApplyMembership) works too, for items no builder
+// describes; later Updates still go above the versions so written, but
+// [TestData.Flag] knows only what Update stored.
 type TestData struct {
 	*memstore.Store
 

@@ -1,11 +1,14 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/daemonflag/daemonflag/store"
 )
 
 // Scenario 4: a client starts against an empty store. It reports "not
@@ -22,6 +25,15 @@ func TestEmptyStore(t *testing.T) {
 	var delays []time.Duration
 	forEachBackend(t, func(t *testing.T, b backend) {
 		addr := b.address(t)
+		if b.name == "bolt" {
+			// An empty bbolt store is a file no writer has initialized: a
+			// reader of a file that does not exist reports that instead
+			// (bolt.ErrNotExist, tested in stores/bolt).
+			s := openStore(t, addr, false)
+			if _, err := s.Upsert(context.Background(), store.Segments, "placeholder", store.Item{Version: 1, Deleted: true, Data: []byte(`{"key":"placeholder","version":1,"deleted":true}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var clients []*clientProc
 		for i := 1; i <= 2; i++ {
 			clients = append(clients, startClient(t, fmt.Sprintf("client-%d", i), clientArgs{

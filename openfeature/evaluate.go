@@ -6,6 +6,7 @@ import (
 
 	of "github.com/open-feature/go-sdk/openfeature"
 
+	"github.com/daemonflag/daemonflag/client"
 	"github.com/daemonflag/daemonflag/evalctx"
 	"github.com/daemonflag/daemonflag/evaluation"
 	"github.com/daemonflag/daemonflag/jsonvalue"
@@ -124,36 +125,15 @@ func (p *Provider) resolution(ctx context.Context, flag string, ec evalctx.Conte
 	return of.ProviderResolutionDetail{Reason: r, Variant: variant, FlagMetadata: md}
 }
 
-// Reason maps a LaunchDarkly reason to OpenFeature's standard reasons:
-// TARGET_MATCH -> TARGETING_MATCH; RULE_MATCH -> TARGETING_MATCH, or SPLIT
-// when split (the rule serves a percentage rollout or an experiment);
-// FALLTHROUGH -> DEFAULT for a fixed variation, SPLIT when split; OFF ->
-// DISABLED; PREREQUISITE_FAILED -> DEFAULT (the flag's off variation, a
-// preconfigured value, because targeting did not get to run); ERROR ->
-// ERROR. Anything else is UNKNOWN. (The provider reports STALE instead
-// while the store is unavailable.)
+// Reason maps a LaunchDarkly reason to OpenFeature's standard reasons (see
+// client.StandardReason): TARGET_MATCH -> TARGETING_MATCH; RULE_MATCH ->
+// TARGETING_MATCH, or SPLIT when split (a percentage rollout or an
+// experiment); FALLTHROUGH -> DEFAULT, or SPLIT when split; OFF -> DISABLED;
+// PREREQUISITE_FAILED -> DEFAULT (the off variation: targeting did not
+// run); ERROR -> ERROR. (The provider reports STALE instead while the store
+// is unavailable.)
 func Reason(r evaluation.Reason, split bool) of.Reason {
-	switch r.Kind {
-	case evaluation.ReasonTargetMatch:
-		return of.TargetingMatchReason
-	case evaluation.ReasonRuleMatch:
-		if split {
-			return of.SplitReason
-		}
-		return of.TargetingMatchReason
-	case evaluation.ReasonFallthrough:
-		if split {
-			return of.SplitReason
-		}
-		return of.DefaultReason
-	case evaluation.ReasonOff:
-		return of.DisabledReason
-	case evaluation.ReasonPrerequisiteFailed:
-		return of.DefaultReason
-	case evaluation.ReasonError:
-		return of.ErrorReason
-	}
-	return of.UnknownReason
+	return of.Reason(client.StandardReason(r, split))
 }
 
 // resolutionError maps a LaunchDarkly error kind to a resolution error.
@@ -175,6 +155,11 @@ func (p *Provider) resolutionError(kind evaluation.ErrorKind, err error) of.Reso
 	case evaluation.ErrorUserNotSpecified:
 		return of.NewInvalidContextResolutionError(msg)
 	case evaluation.ErrorClientNotReady:
+		return of.NewProviderNotReadyResolutionError(msg)
+	}
+	if st := p.client.DataStoreStatus(); st.State != cache.Available && !st.Stale {
+		// The store fails and the client never had data: nothing can be
+		// evaluated until it answers.
 		return of.NewProviderNotReadyResolutionError(msg)
 	}
 	return of.NewGeneralResolutionError(msg, err)

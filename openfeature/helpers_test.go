@@ -39,6 +39,13 @@ type fixture struct {
 // isolated OpenFeature API.
 func newFixture(t *testing.T, opts Options, files ...string) *fixture {
 	t.Helper()
+	return newFixtureConfig(t, client.Config{}, opts, files...)
+}
+
+// newFixtureConfig is newFixture with a client configuration (its cache
+// and logger are set for tests).
+func newFixtureConfig(t *testing.T, cfg client.Config, opts Options, files ...string) *fixture {
+	t.Helper()
 	f := &fixture{path: filepath.Join(t.TempDir(), "flags.db")}
 	w, err := bolt.Open(f.path, nil)
 	if err != nil {
@@ -47,8 +54,9 @@ func newFixture(t *testing.T, opts Options, files ...string) *fixture {
 	t.Cleanup(func() { w.Close() })
 	f.w = w
 	f.writeFiles(t, files...)
-	p, err := NewFromAddress(context.Background(), "bolt:"+f.path,
-		client.Config{Cache: cache.Options{TTL: 50 * time.Millisecond, ChangePollInterval: 20 * time.Millisecond}, Logger: quietLogger()}, opts)
+	cfg.Cache = cache.Options{TTL: 50 * time.Millisecond, ChangePollInterval: 20 * time.Millisecond}
+	cfg.Logger = quietLogger()
+	p, err := NewFromAddress(context.Background(), "bolt:"+f.path, cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,15 +117,15 @@ func (f *fixture) start(t *testing.T) {
 }
 
 // events records the events the SDK's API-level handlers receive.
-type events struct {
+type eventLog struct {
 	mu  sync.Mutex
 	got []of.EventDetails
 	typ []of.EventType
 	ch  chan struct{}
 }
 
-func watchEvents(api *of.EvaluationAPI, types ...of.EventType) *events {
-	e := &events{ch: make(chan struct{}, 1)}
+func watchEvents(api *of.EvaluationAPI, types ...of.EventType) *eventLog {
+	e := &eventLog{ch: make(chan struct{}, 1)}
 	for _, typ := range types {
 		cb := func(d of.EventDetails) {
 			e.mu.Lock()
@@ -136,7 +144,7 @@ func watchEvents(api *of.EvaluationAPI, types ...of.EventType) *events {
 
 // waitFor waits until an event of type typ for which match (if not nil)
 // holds has been received, and returns it.
-func (e *events) waitFor(t *testing.T, typ of.EventType, match func(of.EventDetails) bool) of.EventDetails {
+func (e *eventLog) waitFor(t *testing.T, typ of.EventType, match func(of.EventDetails) bool) of.EventDetails {
 	t.Helper()
 	deadline := time.After(waitTimeout)
 	seen := 0
@@ -158,13 +166,13 @@ func (e *events) waitFor(t *testing.T, typ of.EventType, match func(of.EventDeta
 	}
 }
 
-func (e *events) types() []of.EventType {
+func (e *eventLog) types() []of.EventType {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]of.EventType(nil), e.typ...)
 }
 
-func (e *events) count(typ of.EventType) int {
+func (e *eventLog) count(typ of.EventType) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := 0

@@ -2,7 +2,11 @@ package openfeature
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,6 +16,7 @@ import (
 	"github.com/open-feature/go-sdk/openfeature/isolated"
 
 	"github.com/daemonflag/daemonflag/client"
+	"github.com/daemonflag/daemonflag/events"
 	"github.com/daemonflag/daemonflag/stores/bolt"
 )
 
@@ -281,15 +286,61 @@ func Test_2_5_1_Shutdown(t *testing.T) {
 }
 
 func Test_2_7_1_Tracking(t *testing.T) {
-	f := newFixture(t, Options{}, "testdata/evaluation-flags.json")
-	f.start(t)
-	var _ of.Tracker = f.p
-	// Without an events configuration Track is a documented no-op; it
-	// must return at once and change nothing.
-	f.client.Track(context.Background(), "checkout", user, of.NewTrackingEventDetails(9.5).Add("currency", "EUR"))
-	if v, err := f.client.BooleanValue(context.Background(), "boolean-flag", false, user); err != nil || !v {
-		t.Errorf("evaluation after Track: %v, %v", v, err)
-	}
+	t.Run("without events Track does nothing", func(t *testing.T) {
+		f := newFixture(t, Options{}, "testdata/evaluation-flags.json")
+		f.start(t)
+		f.client.Track(context.Background(), "checkout", user, of.NewTrackingEventDetails(9.5).Add("currency", "EUR"))
+		if st := f.p.Client().Stats(); st.EventsEnabled {
+			t.Error("events enabled")
+		}
+	})
+	t.Run("custom events reach the events endpoint", func(t *testing.T) {
+		bodies := make(chan []byte, 16)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			if r.URL.Path == "/bulk" {
+				bodies <- b
+			}
+			w.WriteHeader(http.StatusAccepted)
+		}))
+		defer srv.Close()
+		f := newFixtureConfig(t, client.Config{Events: events.Config{Endpoint: srv.URL, SDKKey: "sdk-test", FlushInterval: 20 * time.Millisecond}},
+			Options{}, "testdata/evaluation-flags.json")
+		f.start(t)
+		f.client.Track(context.Background(), "checkout", user, of.NewTrackingEventDetails(9.5).Add("currency", "EUR"))
+		f.client.Track(context.Background(), "page-view", user, of.TrackingEventDetails{})
+		want := map[string]bool{"checkout": false, "page-view": false}
+		deadline := time.After(waitTimeout)
+		for !want["checkout"] || !want["page-view"] {
+			select {
+			case b := <-bodies:
+				var evs []map[string]any
+				if err := json.Unmarshal(b, &evs); err != nil {
+					t.Fatalf("payload %s: %v", b, err)
+				}
+				for _, e := range evs {
+					if e["kind"] != "custom" {
+						continue
+					}
+					switch e["key"] {
+					case "checkout":
+						data, _ := e["data"].(map[string]any)
+						if e["metricValue"] != 9.5 || data["currency"] != "EUR" {
+							t.Errorf("checkout event %v", e)
+						}
+						want["checkout"] = true
+					case "page-view":
+						if _, ok := e["metricValue"]; ok {
+							t.Errorf("page-view event has a metric value: %v", e)
+						}
+						want["page-view"] = true
+					}
+				}
+			case <-deadline:
+				t.Fatalf("custom events not delivered: %v", want)
+			}
+		}
+	})
 }
 
 func Test_5_1_1_to_5_1_3_ConfigurationChanged(t *testing.T) {

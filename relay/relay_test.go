@@ -216,7 +216,7 @@ func TestRelayStream(t *testing.T) {
 	testaddrs.ForEach(t, func(t *testing.T, addr string) {
 		st := openStore(t, addr)
 		srv := newSSEServer(t)
-		run := startRelay(t, st, relay.Options{StreamURI: srv.URL + "/"})
+		run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL + "/"}})
 		c := srv.next(t)
 		if got := c.header.Get("Authorization"); got != testSDKKey {
 			t.Errorf("Authorization = %q", got)
@@ -314,7 +314,7 @@ func TestRelayStreamMalformedDataReconnects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := openStore(t, testaddrs.Bolt(t))
 			srv := newSSEServer(t)
-			run := startRelay(t, st, relay.Options{StreamURI: srv.URL})
+			run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL}})
 			c := srv.next(t)
 			c.event("put", putData(map[string]string{"f1": flagJSON("f1", 1)}, nil))
 			run.update(t)
@@ -343,7 +343,7 @@ func TestRelayStreamMalformedDataReconnects(t *testing.T) {
 func TestRelayStreamReconnectsAfterDrop(t *testing.T) {
 	st := openStore(t, testaddrs.Bolt(t))
 	srv := newSSEServer(t)
-	run := startRelay(t, st, relay.Options{StreamURI: srv.URL})
+	run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL}})
 	for i := 1; i <= 3; i++ {
 		c := srv.next(t)
 		c.event("put", putData(map[string]string{"f": flagJSON("f", i)}, nil))
@@ -361,38 +361,13 @@ func TestRelayStreamReconnectsAfterDrop(t *testing.T) {
 	}
 }
 
-func TestRelayStreamReadTimeout(t *testing.T) {
-	st := openStore(t, testaddrs.Bolt(t))
-	srv := newSSEServer(t)
-	run := startRelay(t, st, relay.Options{StreamURI: srv.URL, ReadTimeout: 200 * time.Millisecond})
-	c := srv.next(t)
-	c.event("put", putData(map[string]string{"f": flagJSON("f", 1)}, nil))
-	run.update(t)
-	// Heartbeats keep a quiet stream alive...
-	for range 4 {
-		time.Sleep(80 * time.Millisecond)
-		c.send <- ":\n"
-	}
-	select {
-	case <-c.gone:
-		t.Fatal("the relay dropped a stream that sent heartbeats")
-	default:
-	}
-	// ... silence does not.
-	c.waitGone(t)
-	srv.next(t)
-	if !strings.Contains(run.logs.String(), "read timeout") {
-		t.Errorf("log:\n%s", run.logs)
-	}
-}
-
 func TestRelayStreamHTTPErrors(t *testing.T) {
 	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			st := openStore(t, testaddrs.Bolt(t))
 			srv := newSSEServer(t)
 			srv.status.Store(int32(status))
-			run := startRelay(t, st, relay.Options{StreamURI: srv.URL})
+			run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL}})
 			err := run.result(t)
 			var he *relay.HTTPError
 			if !errors.Is(err, relay.ErrSDKKeyRejected) || !errors.As(err, &he) || he.StatusCode != status {
@@ -408,7 +383,7 @@ func TestRelayStreamHTTPErrors(t *testing.T) {
 	}
 	t.Run("404 stops", func(t *testing.T) {
 		st := openStore(t, testaddrs.Bolt(t))
-		run := startRelay(t, st, relay.Options{StreamURI: newSSEServer(t).URL + "/wrong/base"})
+		run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: newSSEServer(t).URL + "/wrong/base"}})
 		err := run.result(t)
 		var he *relay.HTTPError
 		if !errors.As(err, &he) || he.StatusCode != http.StatusNotFound || errors.Is(err, relay.ErrSDKKeyRejected) {
@@ -420,7 +395,7 @@ func TestRelayStreamHTTPErrors(t *testing.T) {
 			st := openStore(t, testaddrs.Bolt(t))
 			srv := newSSEServer(t)
 			srv.status.Store(int32(status))
-			run := startRelay(t, st, relay.Options{StreamURI: srv.URL})
+			run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL}})
 			deadline := time.Now().Add(10 * time.Second)
 			for srv.requests.Load() < 3 && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
@@ -438,8 +413,15 @@ func TestRelayStreamHTTPErrors(t *testing.T) {
 		srv := newSSEServer(t)
 		url := srv.URL
 		srv.Close()
-		run := startRelay(t, st, relay.Options{StreamURI: url})
-		time.Sleep(100 * time.Millisecond)
+		stats := new(relay.Stats)
+		run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: url}, Stats: stats})
+		deadline := time.Now().Add(10 * time.Second)
+		for stats.Snapshot().Failures < 3 {
+			if time.Now().After(deadline) {
+				t.Fatalf("fewer than 3 attempts; log:\n%s", run.logs)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		if strings.Count(run.logs.String(), "stream failed") < 2 {
 			t.Fatalf("log:\n%s", run.logs)
 		}
@@ -522,7 +504,8 @@ func TestRelayPoll(t *testing.T) {
 			return strings.TrimSuffix(strings.TrimPrefix(d, `{"path":"/","data":`), "}")
 		}
 		srv.set(all(map[string]string{"f": flagJSON("f", 1)}), `"v1"`, 0)
-		run := startRelay(t, st, relay.Options{PollURI: srv.URL, PollInterval: 30 * time.Millisecond})
+		defer relay.SetMinPollInterval(time.Millisecond)()
+		run := startRelay(t, st, relay.Options{Polling: true, Endpoints: relay.ServiceEndpoints{Polling: srv.URL}, PollInterval: 30 * time.Millisecond})
 		if u := run.update(t); !u.Init || u.Flags != 1 || u.Segments != 1 {
 			t.Fatalf("update %+v", u)
 		}
@@ -578,14 +561,17 @@ func TestRelayOptionErrors(t *testing.T) {
 		name string
 		o    relay.Options
 	}{
-		{"no key", relay.Options{StreamURI: "http://127.0.0.1:1"}},
-		{"key with a line break", relay.Options{SDKKey: "a\nb", StreamURI: "http://127.0.0.1:1"}},
-		{"no URI", relay.Options{SDKKey: "k"}},
-		{"both URIs", relay.Options{SDKKey: "k", StreamURI: "http://127.0.0.1:1", PollURI: "http://127.0.0.1:1"}},
-		{"relative URI", relay.Options{SDKKey: "k", StreamURI: "/stream"}},
-		{"ftp URI", relay.Options{SDKKey: "k", PollURI: "ftp://example.com"}},
-		{"credentials in URI", relay.Options{SDKKey: "k", StreamURI: "http://u:secret@127.0.0.1:1"}},
-		{"negative interval", relay.Options{SDKKey: "k", PollURI: "http://127.0.0.1:1", PollInterval: -1}},
+		{"no key", relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: "http://127.0.0.1:1"}}},
+		{"key with a line break", relay.Options{SDKKey: "a\nb", Endpoints: relay.ServiceEndpoints{Streaming: "http://127.0.0.1:1"}}},
+		{"HTTPClient and ProxyURL", relay.Options{SDKKey: "k", Endpoints: relay.ServiceEndpoints{Streaming: "http://127.0.0.1:1"}, HTTPClient: http.DefaultClient, ProxyURL: "http://127.0.0.1:2"}},
+		{"proxy URL not http", relay.Options{SDKKey: "k", Endpoints: relay.ServiceEndpoints{Streaming: "http://127.0.0.1:1"}, ProxyURL: "ftp://127.0.0.1:2"}},
+		{"missing CA file", relay.Options{SDKKey: "k", Endpoints: relay.ServiceEndpoints{Streaming: "http://127.0.0.1:1"}, CAFile: "/nonexistent/ca.pem"}},
+		{"CA file without certificates", relay.Options{SDKKey: "k", Endpoints: relay.ServiceEndpoints{Streaming: "http://127.0.0.1:1"}, CAFile: "relay_test.go"}},
+		{"key with a tab", relay.Options{SDKKey: "a\tb", Endpoints: relay.ServiceEndpoints{Streaming: "http://127.0.0.1:1"}}},
+		{"relative URI", relay.Options{SDKKey: "k", Endpoints: relay.ServiceEndpoints{Streaming: "/stream"}}},
+		{"ftp URI", relay.Options{SDKKey: "k", Polling: true, Endpoints: relay.ServiceEndpoints{Polling: "ftp://example.com"}}},
+		{"credentials in URI", relay.Options{SDKKey: "k", Endpoints: relay.ServiceEndpoints{Streaming: "http://u:secret@127.0.0.1:1"}}},
+		{"negative interval", relay.Options{SDKKey: "k", Polling: true, Endpoints: relay.ServiceEndpoints{Polling: "http://127.0.0.1:1"}, PollInterval: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := relay.Run(context.Background(), st, tc.o)
@@ -597,7 +583,7 @@ func TestRelayOptionErrors(t *testing.T) {
 			}
 		})
 	}
-	if err := relay.Run(context.Background(), nil, relay.Options{SDKKey: "k", StreamURI: "http://127.0.0.1:1"}); err == nil {
+	if err := relay.Run(context.Background(), nil, relay.Options{SDKKey: "k", Endpoints: relay.ServiceEndpoints{Streaming: "http://127.0.0.1:1"}}); err == nil {
 		t.Error("no error for a nil store")
 	}
 }
@@ -608,9 +594,9 @@ func TestRelayStopsOnCancel(t *testing.T) {
 	st := openStore(t, testaddrs.Bolt(t))
 	srv := newSSEServer(t)
 	for _, o := range []relay.Options{
-		{StreamURI: srv.URL},
-		{StreamURI: srv.URL + "/missing-service", InitialRetryDelay: time.Hour},
-		{PollURI: newPollServer(t).URL, PollInterval: time.Hour},
+		{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL}},
+		{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL + "/missing-service"}, InitialRetryDelay: time.Hour},
+		{Polling: true, Endpoints: relay.ServiceEndpoints{Polling: newPollServer(t).URL}, PollInterval: time.Hour},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
 		o.SDKKey = testSDKKey

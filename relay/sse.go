@@ -15,13 +15,17 @@ import (
 // comments (LaunchDarkly sends them as heartbeats); "id" and "retry" are
 // read and ignored, as are unknown fields; a UTF-8 byte order mark at the
 // start is skipped; an event cut off by the end of the stream is dropped.
+//
+// Memory: the value of each "data" line is copied once, from the read
+// buffer straight into the event's data, and the reader refuses an event as
+// soon as it passes the limit. Each event gets a new data buffer, which the
+// caller owns (the relay keeps a dataset's items as slices of it).
 
 // sseEvent is one dispatched event.
 type sseEvent struct {
 	// Name is the event type: the last "event" field, or "message".
 	Name string
-	// Data is the "data" fields joined with LF. It is only valid until the
-	// next call of next.
+	// Data is the "data" fields joined with LF. The caller owns it.
 	Data []byte
 }
 
@@ -34,8 +38,9 @@ var errSSETooLarge = errors.New("server-sent event too large")
 type sseReader struct {
 	r       *bufio.Reader
 	max     int    // limit on the bytes of one event (its lines, separators included)
-	line    []byte // the current line
+	field   []byte // the current line's field name
 	data    []byte // the current event's data
+	hasData bool   // a data field has been read for the current event
 	name    []byte // the current event's type
 	size    int    // bytes of the current event read so far
 	skipLF  bool   // the previous line ended with CR: a following LF belongs to it
@@ -50,60 +55,65 @@ func newSSEReader(r io.Reader, maxEvent int) *sseReader {
 // (dropping an incomplete event), errSSETooLarge for an event above the
 // limit, or the underlying reader's error.
 func (p *sseReader) next() (sseEvent, error) {
-	p.data, p.name, p.size = p.data[:0], p.name[:0], 0
+	p.reset()
 	for {
-		line, err := p.readLine()
+		colon, err := p.readField()
 		if err != nil {
 			return sseEvent{}, err
 		}
-		if len(line) == 0 {
-			if len(p.data) == 0 {
-				// An event without data is not dispatched; its type
-				// does not carry over.
-				p.name, p.size = p.name[:0], 0
+		switch {
+		case !colon && len(p.field) == 0: // a blank line
+			if !p.hasData {
+				// An event without data is not dispatched; its type does
+				// not carry over.
+				p.reset()
 				continue
 			}
 			name := "message"
 			if len(p.name) > 0 {
 				name = string(p.name)
 			}
-			return sseEvent{Name: name, Data: p.data[:len(p.data)-1]}, nil
-		}
-		if line[0] == ':' {
+			ev := sseEvent{Name: name, Data: p.data}
+			p.data = nil // the caller owns it now
+			return ev, nil
+		case colon && len(p.field) == 0: // a comment
 			// Comments (heartbeats) do not count toward the event's size,
 			// so a long quiet stream never reaches the limit.
-			p.size -= len(line) + 1
+			if err := p.readValue(nil, false, false); err != nil {
+				return sseEvent{}, err
+			}
 			continue
 		}
-		field, value := line, []byte(nil)
-		if i := bytes.IndexByte(line, ':'); i >= 0 {
-			field, value = line[:i], line[i+1:]
-			if len(value) > 0 && value[0] == ' ' {
-				value = value[1:]
-			}
-		}
-		switch string(field) {
-		case "event":
-			p.name = append(p.name[:0], value...)
+		var dst *[]byte
+		switch string(p.field) {
 		case "data":
-			p.data = append(p.data, value...)
-			p.data = append(p.data, '\n')
+			if p.hasData {
+				p.data = append(p.data, '\n')
+			}
+			p.hasData = true
+			dst = &p.data
+		case "event":
+			p.name = p.name[:0]
+			dst = &p.name
+		}
+		if colon {
+			if err := p.readValue(dst, true, true); err != nil {
+				return sseEvent{}, err
+			}
 		}
 	}
 }
 
-// readLine returns the next line without its line ending. The slice is
-// only valid until the next call.
-func (p *sseReader) readLine() ([]byte, error) {
-	p.line = p.line[:0]
+func (p *sseReader) reset() {
+	p.data, p.hasData, p.name, p.size = p.data[:0], false, p.name[:0], 0
+}
+
+// buffered returns the buffered bytes, reading when there are none, after
+// dropping the LF of a CRLF and a byte order mark at the start.
+func (p *sseReader) buffered() ([]byte, error) {
 	for {
 		if p.r.Buffered() == 0 {
 			if _, err := p.r.Peek(1); err != nil {
-				if err == io.EOF && len(p.line) > 0 {
-					// A last line without its ending cannot complete an
-					// event: the event is dropped either way.
-					return nil, io.EOF
-				}
 				return nil, err
 			}
 		}
@@ -128,23 +138,103 @@ func (p *sseReader) readLine() ([]byte, error) {
 				continue
 			}
 		}
+		return buf, nil
+	}
+}
+
+// count adds n bytes to the current event, failing past the limit.
+func (p *sseReader) count(n int) error {
+	p.size += n
+	if p.size > p.max {
+		return fmt.Errorf("%w (more than %d bytes)", errSSETooLarge, p.max)
+	}
+	return nil
+}
+
+// readField reads a line's field name into p.field, up to the colon
+// (colon true, the rest of the line unread) or the end of the line.
+func (p *sseReader) readField() (colon bool, err error) {
+	p.field = p.field[:0]
+	for {
+		buf, err := p.buffered()
+		if err != nil {
+			return false, err
+		}
+		i := bytes.IndexAny(buf, ":\r\n")
+		n := i
+		if i < 0 {
+			n = len(buf)
+		}
+		commentStart := i == 0 && len(p.field) == 0 && buf[0] == ':'
+		if !commentStart {
+			if err := p.count(n + 1); err != nil {
+				return false, err
+			}
+		}
+		p.field = append(p.field, buf[:n]...)
+		if i < 0 {
+			_, _ = p.r.Discard(n)
+			continue
+		}
+		c := buf[i]
+		_, _ = p.r.Discard(i + 1)
+		if c == ':' {
+			return true, nil
+		}
+		p.skipLF = c == '\r'
+		return false, nil
+	}
+}
+
+// readValue reads the rest of a line after the colon, less one leading
+// space, appending it to *dst (discarding it when dst is nil).
+func (p *sseReader) readValue(dst *[]byte, counted, dropSpace bool) error {
+	first := true
+	for {
+		buf, err := p.buffered()
+		if err != nil {
+			return err
+		}
+		if first && dropSpace && buf[0] == ' ' {
+			buf = buf[1:]
+			_, _ = p.r.Discard(1)
+			if len(buf) == 0 {
+				first = false
+				continue
+			}
+		}
+		first = false
 		i := bytes.IndexAny(buf, "\r\n")
 		n := i
 		if i < 0 {
 			n = len(buf)
 		}
-		p.size += n
-		if p.size > p.max {
-			return nil, fmt.Errorf("%w (more than %d bytes)", errSSETooLarge, p.max)
+		if counted {
+			if err := p.count(n); err != nil {
+				return err
+			}
 		}
-		p.line = append(p.line, buf[:n]...)
+		if dst != nil {
+			*dst = appendGrow(*dst, buf[:n])
+		}
 		if i < 0 {
 			_, _ = p.r.Discard(n)
 			continue
 		}
-		p.size++ // the line ending
 		p.skipLF = buf[i] == '\r'
 		_, _ = p.r.Discard(i + 1)
-		return p.line, nil
+		return nil
 	}
+}
+
+// appendGrow appends src to dst, doubling dst's capacity when it must grow
+// (append grows large slices by a quarter: for a big event that copies the
+// data about five times over, doubling about twice).
+func appendGrow(dst, src []byte) []byte {
+	if need := len(dst) + len(src); need > cap(dst) {
+		grown := make([]byte, len(dst), max(2*cap(dst), need, 512))
+		copy(grown, dst)
+		dst = grown
+	}
+	return append(dst, src...)
 }

@@ -20,30 +20,44 @@ var errStreamSilent = errors.New("no data or heartbeat within the read timeout")
 // runStream connects to the stream and keeps connecting again until ctx is
 // done or the service answers a status that retrying cannot fix.
 func (r *relay) runStream(ctx context.Context) error {
-	attempt := 0
+	normal := backoff{first: r.o.InitialRetryDelay, max: MaxRetryDelay}
+	extended := backoff{first: r.o.ExtendedRetryDelay, max: MaxExtendedRetryDelay}
 	for {
-		r.log.Info("relay: connecting to the stream", "url", r.stream)
-		start := time.Now()
-		err := r.streamOnce(ctx)
+		r.log.Info("relay: connecting to the stream", "url", r.target)
+		up, err := r.streamOnce(ctx)
+		r.stats.connected.Store(false)
 		if ctx.Err() != nil {
 			r.log.Info("relay: stopped")
 			return nil
 		}
+		if up > 0 {
+			extended.reset() // the service took the request: the extended regime is over
+		}
+		if up >= healthyAfter {
+			normal.reset()
+		}
+		r.stats.failures.Add(1)
+		if r.o.OnFailure != nil {
+			r.o.OnFailure(err)
+		}
 		var he *HTTPError
-		if errors.As(err, &he) && !recoverableStatus(he.StatusCode) {
-			r.log.Error("relay: stopping", "err", err)
-			return err
-		}
-		if time.Since(start) >= healthyAfter {
-			attempt = 0
-		}
-		delay := r.retryDelay(attempt)
-		attempt++
-		args := []any{"url", r.stream, "err", err, "retry_in", delay.Round(time.Millisecond)}
-		if errors.Is(err, errStreamEnded) {
-			r.log.Info("relay: stream ended; connecting again", args...)
-		} else {
-			r.log.Warn("relay: stream failed; connecting again (the store keeps its data)", args...)
+		var delay time.Duration
+		switch {
+		case errors.As(err, &he) && !Recoverable(he.StatusCode):
+			if !r.o.KeepRetrying {
+				r.log.Error("relay: stopping", "err", err)
+				return err
+			}
+			delay = extended.next()
+			r.log.Error("relay: the service refused the stream; trying again later (extended retry)",
+				"err", err, "retry_in", delay.Round(time.Millisecond))
+		case errors.Is(err, errStreamEnded):
+			delay = normal.next()
+			r.log.Info("relay: stream ended; connecting again", "url", r.target, "retry_in", delay.Round(time.Millisecond))
+		default:
+			delay = normal.next()
+			r.log.Warn("relay: stream failed; connecting again (the store keeps its data)",
+				"url", r.target, "err", err, "retry_in", delay.Round(time.Millisecond))
 		}
 		if !sleep(ctx, delay) {
 			r.log.Info("relay: stopped")
@@ -52,43 +66,49 @@ func (r *relay) runStream(ctx context.Context) error {
 	}
 }
 
-// streamOnce holds one stream connection until it ends, and returns why.
-func (r *relay) streamOnce(ctx context.Context) error {
+// streamOnce holds one stream connection until it ends, and returns how
+// long it was connected (0: never) and why it ended.
+func (r *relay) streamOnce(ctx context.Context) (time.Duration, error) {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req, err := r.newRequest(cctx, r.stream)
+	req, err := r.newRequest(cctx, r.target)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("Cache-Control", "no-cache")
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return 0, fmt.Errorf("connect: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return &HTTPError{URL: r.stream, StatusCode: resp.StatusCode}
+		return 0, &HTTPError{URL: r.target, StatusCode: resp.StatusCode}
 	}
-	r.log.Info("relay: stream connected", "url", r.stream)
+	start := time.Now()
+	r.stats.connections.Add(1)
+	r.stats.connected.Store(true)
+	r.log.Info("relay: stream connected", "url", r.target)
 
-	body := newWatchdogReader(resp.Body, r.o.ReadTimeout, cancel)
+	body := newWatchdogReader(resp.Body, r.o.ReadTimeout, cancel, r.stats)
 	defer body.stop()
 	events := newSSEReader(body, r.o.MaxEventSize)
 	for {
 		ev, err := events.next()
 		if err != nil {
+			up := time.Since(start)
 			switch {
 			case body.fired():
-				return errStreamSilent
+				return up, errStreamSilent
 			case errors.Is(err, io.EOF):
-				return errStreamEnded
+				return up, errStreamEnded
 			case errors.Is(err, errSSETooLarge):
-				return malformedf("%v", err)
+				return up, malformedf("%v", err)
 			}
-			return fmt.Errorf("read: %w", err)
+			return up, fmt.Errorf("read: %w", err)
 		}
+		r.stats.events.Add(1)
 		var ch change
 		switch ev.Name {
 		case "put":
@@ -106,10 +126,10 @@ func (r *relay) streamOnce(ctx context.Context) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("%q event: %w", ev.Name, err)
+			return time.Since(start), fmt.Errorf("%q event: %w", ev.Name, err)
 		}
 		if err := r.apply(ctx, ch, "stream"); err != nil {
-			return err
+			return time.Since(start), err
 		}
 	}
 }
@@ -119,12 +139,13 @@ type watchdogReader struct {
 	r       io.Reader
 	timeout time.Duration
 	timer   *time.Timer
+	stats   *Stats
 	hit     atomic.Bool
 	once    sync.Once
 }
 
-func newWatchdogReader(r io.Reader, timeout time.Duration, cancel context.CancelFunc) *watchdogReader {
-	w := &watchdogReader{r: r, timeout: timeout}
+func newWatchdogReader(r io.Reader, timeout time.Duration, cancel context.CancelFunc, stats *Stats) *watchdogReader {
+	w := &watchdogReader{r: r, timeout: timeout, stats: stats}
 	w.timer = time.AfterFunc(timeout, func() {
 		w.hit.Store(true)
 		cancel()
@@ -136,6 +157,7 @@ func (w *watchdogReader) Read(p []byte) (int, error) {
 	n, err := w.r.Read(p)
 	if n > 0 {
 		w.timer.Reset(w.timeout)
+		w.stats.sawData()
 	}
 	return n, err
 }

@@ -53,9 +53,11 @@ install() {
 		command -v sudo >/dev/null || die "redis-server is missing: run as root or install the redis-server package"
 		sudo=(sudo)
 	fi
-	log "installing redis-server with apt-get"
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	log "installing redis-server with apt-get (waiting up to 5 minutes for the apt lock, often held on a fresh machine)"
+	# DPkg::Lock::Timeout waits for the lock instead of failing at once.
+	local apt=(apt-get -o DPkg::Lock::Timeout=300)
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${apt[@]}" update -qq >&2 || die "apt-get update failed (see above)"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y -qq --no-install-recommends \
 		redis-server redis-tools >&2
 	command -v redis-server >/dev/null || die "apt-get install redis-server finished but redis-server is missing"
 }

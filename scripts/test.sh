@@ -10,7 +10,8 @@
 # free loopback ports, runs gofmt and go vet, runs `go test -race` with the
 # servers' addresses in environment variables (and DAEMONFLAG_REQUIRE_BACKENDS=1,
 # so a missing backend fails instead of skipping), runs every benchmark once so
-# none rots, fails if a ...NoAlloc benchmark allocates, and stops every server
+# none rots, runs every fuzz target for a few seconds, fails if a ...NoAlloc
+# benchmark allocates, and stops every server
 # it started by PID, also when a step fails or the run is interrupted.
 set -euo pipefail
 
@@ -35,9 +36,22 @@ trap 'exit 143' TERM
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+# start_backend NAME: runs scripts/NAME.sh start and exports what it prints.
+# `eval "$(NAME.sh start)"` would ignore a failed start even under set -e (and
+# then run minutes of failing tests); a failed start stops here, after the
+# backend's own error on stderr.
+start_backend() {
+	local out
+	if ! out=$("$repo/scripts/$1.sh" start); then
+		echo "test.sh: $1.sh start failed (its error is above); stopping" >&2
+		exit 1
+	fi
+	eval "$out"
+}
+
 step "starting backends"
-eval "$("$repo/scripts/redis.sh" start)"
-eval "$("$repo/scripts/dynalite.sh" start)"
+start_backend redis
+start_backend dynalite
 export DAEMONFLAG_REQUIRE_BACKENDS=1
 env | grep '^DAEMONFLAG_' | sort >&2
 
@@ -61,6 +75,28 @@ go vet "${pkgs[@]}"
 
 step "go test -race"
 go test -race -count=1 "${args[@]}"
+
+# Every fuzz target for a few seconds (DAEMONFLAG_FUZZTIME, default 3s; 0
+# skips), so that a target that fails at once is noticed. Only packages
+# whose test files declare one are compiled for the listing.
+fuzztime="${DAEMONFLAG_FUZZTIME:-3s}"
+if [[ "$fuzztime" != 0 ]]; then
+	step "fuzz targets ($fuzztime each)"
+	nfuzz=0
+	while read -r pkg dir; do
+		grep -qs '^func Fuzz' "$dir"/*_test.go || continue
+		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
+			echo "fuzz $pkg $target" >&2
+			go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" >"$DAEMONFLAG_RUN_DIR/fuzz.txt" 2>&1 || {
+				cat "$DAEMONFLAG_RUN_DIR/fuzz.txt" >&2
+				echo "test.sh: fuzz target $target of $pkg failed" >&2
+				exit 1
+			}
+			nfuzz=$((nfuzz + 1))
+		done
+	done < <(go list -f '{{.ImportPath}} {{.Dir}}' "${pkgs[@]}")
+	echo "fuzz targets run: $nfuzz" >&2
+fi
 
 step "benchmark smoke (-benchtime=1x)"
 go test -run='^$' -bench=. -benchtime=1x -benchmem "${pkgs[@]}" >"$DAEMONFLAG_RUN_DIR/bench-smoke.txt" 2>&1 || {

@@ -3,10 +3,12 @@ package stores
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/daemonflag/daemonflag/stores/bolt"
 	"github.com/daemonflag/daemonflag/stores/dynamodb"
+	"github.com/daemonflag/daemonflag/stores/file"
 	"github.com/daemonflag/daemonflag/stores/redis"
 )
 
@@ -18,6 +20,7 @@ const (
 	Bolt     Backend = "bolt"
 	Redis    Backend = "redis"
 	DynamoDB Backend = "dynamodb"
+	File     Backend = "file"
 )
 
 // Example addresses, one per form; errors show the one that fits.
@@ -28,13 +31,14 @@ const (
 	ExampleRedisCluster  = "redis+cluster://10.0.0.1:6379?addr=10.0.0.2:6379&addr=10.0.0.3:6379&prefix={launchdarkly}"
 	ExampleRedisSentinel = "redis+sentinel://10.0.0.1:26379?master=mymaster&addr=10.0.0.2:26379"
 	ExampleDynamoDB      = "dynamodb://flags?region=eu-west-1&prefix=prod"
+	ExampleFile          = "file:./flags.yaml,./more-flags.json"
 )
 
 // schemes lists the address schemes, for the error about an unknown one.
-const schemes = "bolt:, redis://, rediss://, redis+cluster://, redis+sentinel://, dynamodb://"
+const schemes = "bolt:, redis://, rediss://, redis+cluster://, redis+sentinel://, dynamodb://, file:"
 
-// Address is a parsed store address. Exactly one of Bolt, Redis and
-// DynamoDB is set, according to Backend; Open uses them as they are, so a
+// Address is a parsed store address. Exactly one of Bolt, Redis, DynamoDB
+// and File is set, according to Backend; Open uses them as they are, so a
 // program may adjust them (a timeout, a logger) before opening.
 type Address struct {
 	// Backend is the kind of store.
@@ -53,6 +57,11 @@ type Address struct {
 	Bolt     *bolt.Options
 	Redis    *redis.Options
 	DynamoDB *dynamodb.Options
+
+	// FilePaths are the flag data files of a file address, and File its
+	// options (file addresses only; Prefix is then empty).
+	FilePaths []string
+	File      *file.Options
 
 	// redacted is the address as given, with any password replaced.
 	redacted string
@@ -127,13 +136,17 @@ func Parse(addr string) (Address, error) {
 			return fail(ExampleDynamoDB, "%s", msg)
 		}
 		return Address{Backend: DynamoDB, Prefix: o.Prefix, DynamoDB: o, redacted: red}, nil
+	case lower == "file":
+		return parseFile(rest, red, fail)
 	default:
 		return fail(ExampleBolt, "unknown scheme %q; use one of %s", scheme, schemes)
 	}
 }
 
-// parseBolt parses what follows "bolt:": PATH[?prefix=P]. "bolt://PATH" is
-// accepted too, so "bolt:///var/lib/flags.db" names an absolute path.
+// parseBolt parses what follows "bolt:": PATH[?prefix=P][&mkdir=true].
+// "bolt://PATH" is accepted too, so "bolt:///var/lib/flags.db" names an
+// absolute path. mkdir=true lets a writer create the file's directory
+// (bolt.Options.MakeDirs).
 func parseBolt(rest, red string, fail func(string, string, ...any) (Address, error)) (Address, error) {
 	rest = strings.TrimPrefix(rest, "//")
 	path, query, hasQuery := strings.Cut(rest, "?")
@@ -150,11 +163,19 @@ func parseBolt(rest, red string, fail func(string, string, ...any) (Address, err
 			return fail(ExampleBolt, "query: %v", err)
 		}
 		for name, vals := range q {
-			if name != "prefix" {
-				return fail(ExampleBolt+"?prefix=prod", "unknown parameter %q (a bolt address takes only prefix)", name)
+			if name != "prefix" && name != "mkdir" {
+				return fail(ExampleBolt+"?prefix=prod", "unknown parameter %q (a bolt address takes prefix and mkdir)", name)
 			}
 			if len(vals) != 1 {
 				return fail(ExampleBolt+"?prefix=prod", "parameter %q is given %d times", name, len(vals))
+			}
+			if name == "mkdir" {
+				mk, err := strconv.ParseBool(vals[0])
+				if err != nil {
+					return fail(ExampleBolt+"?mkdir=true", "mkdir=%q is not true or false", vals[0])
+				}
+				o.MakeDirs = mk
+				continue
 			}
 			o.Prefix = vals[0]
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores/bolt"
 	"github.com/daemonflag/daemonflag/stores/dynamodb"
+	"github.com/daemonflag/daemonflag/stores/file"
 	"github.com/daemonflag/daemonflag/stores/redis"
 )
 
@@ -20,8 +21,9 @@ type OpenOptions struct {
 	ReadOnly bool
 
 	// Logger receives a Redis store's warnings and go-redis's own log lines,
-	// structured and rate-limited (see redis.Options.Logger). Nil:
-	// slog.Default(). Other backends ignore it.
+	// structured and rate-limited (see redis.Options.Logger), and a file
+	// store's reloads and problems. Nil: slog.Default(). Other backends
+	// ignore it.
 	Logger *slog.Logger
 }
 
@@ -79,6 +81,19 @@ func (a Address) Open(ctx context.Context, opts *OpenOptions) (store.Store, erro
 			return nil, fmt.Errorf("open %s: %w", a, err)
 		}
 		return s, nil
+	case File:
+		var o file.Options
+		if a.File != nil {
+			o = *a.File
+		}
+		if o.Logger == nil {
+			o.Logger = opts.Logger
+		}
+		s, err := file.Open(ctx, a.FilePaths, &o)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("open store: unknown backend %q", a.Backend)
 }
@@ -89,7 +104,7 @@ func redisExampleFor(o *redis.Options) string {
 		return ExampleRedisCluster
 	case o.MasterName != "":
 		return ExampleRedisSentinel
-	case o.TLSConfig != nil || o.TLSCAFile != "":
+	case o.Redis.TLSConfig != nil || o.TLSCAFile != "":
 		return ExampleRedisTLS
 	}
 	return ExampleRedis

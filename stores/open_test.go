@@ -3,6 +3,7 @@ package stores_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,8 +137,9 @@ func TestOpenBoltReadOnlyCreatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if ok, err := s.Initialized(context.Background()); err != nil || ok {
-		t.Fatalf("Initialized = %v, %v; want an empty store", ok, err)
+	// A reader says the file does not exist, with its absolute path.
+	if ok, err := s.Initialized(context.Background()); !errors.Is(err, fs.ErrNotExist) || ok || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Initialized = %v, %v; want an error saying %s does not exist", ok, err, path)
 	}
 	if err := s.Init(context.Background(), nil); err == nil {
 		t.Fatal("Init on a read-only store succeeded")
@@ -154,14 +156,27 @@ func TestOpenErrors(t *testing.T) {
 	if !errors.As(err, &ae) {
 		t.Fatalf("Open(bad address) = %v, want an *AddressError", err)
 	}
-	// A corrupt bbolt file fails at open, naming the address.
+	// A corrupt bbolt file fails a read-only open, naming the address; a
+	// writer opens it (a full write may replace it) and its reads name it.
 	path := filepath.Join(t.TempDir(), "bad.db")
 	if err := writeFile(path, []byte("this is not a bbolt file, not at all, no")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = stores.Open(ctx, "bolt:"+path)
+	a, err := stores.Parse("bolt:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.Open(ctx, &stores.OpenOptions{ReadOnly: true})
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("Open(corrupt file) = %v; want an error naming the file", err)
+	}
+	w, err := stores.Open(ctx, "bolt:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Initialized(ctx); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Initialized on a corrupt file = %v; want an error naming the file", err)
 	}
 }
 

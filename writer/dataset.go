@@ -36,8 +36,12 @@ type Item struct {
 	Source Source
 
 	// origin maps byte offsets in Data to positions in a JSON file; nil
-	// when Data is not a slice of a file (YAML, flagValues, exports).
+	// when Data is not a slice of a file (YAML, flagValues, exports) with
+	// at most a "key" property inserted first.
 	origin *origin
+	// keyReplaced is set when a "key": null of the file was replaced by the
+	// map key (offsets after it no longer match the file).
+	keyReplaced bool
 }
 
 // origin records where an item's JSON sits in a JSON file.
@@ -97,6 +101,20 @@ func (d *Dataset) items(kind store.Kind) map[string]*Item {
 // flag, or as a segment) is an error that names both places; the error is a
 // *ValidationError listing every such key.
 func Merge(sets ...*Dataset) (*Dataset, error) {
+	return merge(sets, false)
+}
+
+// MergeKeepFirst combines datasets into one, keeping the first definition
+// of a key defined in more than one of them; each later definition is a
+// warning (in the result's Warnings) naming both places. It is the
+// "ignore all but first" handling of duplicate keys of LaunchDarkly's file
+// data source.
+func MergeKeepFirst(sets ...*Dataset) *Dataset {
+	out, _ := merge(sets, true)
+	return out
+}
+
+func merge(sets []*Dataset, keepFirst bool) (*Dataset, error) {
 	out := NewDataset()
 	var ps problems
 	for _, d := range sets {
@@ -110,6 +128,11 @@ func Merge(sets ...*Dataset) (*Dataset, error) {
 			for _, k := range sortedKeys(src) {
 				it := src[k]
 				if prev, ok := dst[k]; ok {
+					if keepFirst {
+						out.Warnings = append(out.Warnings, Problem{Source: it.Source, Kind: kind.Noun(), Key: k, Warning: true,
+							Message: fmt.Sprintf("defined twice: at %s and at %s; the first is used", prev.Source, it.Source)})
+						continue
+					}
 					ps.errorf(it.Source, kind.Noun(), k, "defined twice: at %s and at %s", prev.Source, it.Source)
 					continue
 				}

@@ -15,9 +15,11 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/daemonflag/daemonflag/internal/jsontok"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -203,12 +205,20 @@ func (l *fileLoader) itemFromObject(kind store.Kind, key string, data []byte, sr
 	// The last of duplicate properties counts, as for JSON decoders.
 	head := map[string][]byte{}
 	jsonMembers(data, 0, func(name string, _ int, val []byte, _ int) {
-		if name == "key" || name == "version" {
-			head[name] = val
+		switch name { // constant keys: name shares data's memory
+		case "key":
+			head["key"] = val
+		case "version":
+			head["version"] = val
 		}
 	})
 	it := &Item{Key: key, Data: data, Source: src}
-	if raw, ok := head["key"]; ok && string(raw) != "null" {
+	if raw, ok := head["key"]; ok && string(raw) == "null" {
+		// "key": null (in YAML, "key:" with no value) stands for the map
+		// key; it is replaced, since decoders keep the last duplicate.
+		it.Data = setProperty(data, "key", jsonString(key))
+		it.keyReplaced = true
+	} else if ok {
 		var k string
 		if err := json.Unmarshal(raw, &k); err != nil {
 			l.ps.errorf(src, kn, key, `"key" must be a string, got %s`, jsonKind(raw))
@@ -267,186 +277,120 @@ func parseJSON(name string, data []byte) (*Dataset, error) {
 		line, col := idx.pos(off)
 		return Source{File: name, Line: line, Column: col}
 	}
-	if off, msg, bad := jsonSyntaxError(data); bad {
-		l.ps.errorf(at(off), "", "", "JSON syntax error: %s", msg)
+	// One pass with the module's tokenizer: it checks the syntax while it
+	// splits the file into items. A syntax error replaces whatever the pass
+	// found before it.
+	var sc jsontok.Scanner
+	sc.Reset(string(data))
+	syntaxError := func() (*Dataset, error) {
+		problem, off, _ := sc.Err()
+		if off >= len(data) {
+			problem = "unexpected end of file (an unclosed object, array or string?)"
+		}
+		l = newFileLoader(name)
+		l.ps.errorf(at(min(off, len(data))), "", "", "JSON syntax error: %s", problem)
 		return l.result()
 	}
-	start := skipSep(data, 0)
-	if data[start] != '{' {
-		l.ps.errorf(at(start), "", "", `the top level must be an object with "flags", "segments" or "flagValues", got %s`, jsonKind(data[start:]))
+	if start := sc.Next(); start != '{' {
+		startOff := sc.Pos()
+		sc.Skip()
+		sc.End()
+		if sc.Failed() {
+			return syntaxError()
+		}
+		l.ps.errorf(at(startOff), "", "", `the top level must be an object with "flags", "segments" or "flagValues", got %s`, jsonKind(data[startOff:]))
 		return l.result()
 	}
 	seen := map[string]int{}
-	jsonMembers(data, 0, func(prop string, propOff int, val []byte, valOff int) {
-		kind, ok := l.section(seen, prop, at(propOff))
-		if !ok {
-			return
+	var top jsontok.ObjIter
+	sc.Object(&top)
+	for prop, ok := sc.Field(&top); ok; prop, ok = sc.Field(&top) {
+		kind, known := l.section(seen, prop, at(top.NameOff))
+		valOff := sc.Pos()
+		if !known || sc.Next() == 'n' || sc.Next() != '{' {
+			val := sc.Skip()
+			if known && val != "null" && val != "" {
+				l.ps.errorf(at(valOff), "", "", "%q must be an object of key: item, got %s", prop, jsonKind(data[valOff:]))
+			}
+			continue
 		}
-		if string(val) == "null" {
-			return
-		}
-		if val[0] != '{' {
-			l.ps.errorf(at(valOff), "", "", "%q must be an object of key: item, got %s", prop, jsonKind(val))
-			return
-		}
-		jsonMembers(val, valOff, func(key string, keyOff int, item []byte, itemOff int) {
-			src := at(keyOff)
+		var items jsontok.ObjIter
+		sc.Object(&items)
+		for key, ok := sc.Field(&items); ok; key, ok = sc.Field(&items) {
+			src := at(items.NameOff)
+			badKey := sc.Replaced()
+			itemOff := sc.Pos()
+			sc.Skip()
+			if sc.Failed() {
+				break
+			}
+			if badKey {
+				// JSON decoders turn the bytes into U+FFFD, so the item
+				// could not be found under the key it is listed under.
+				l.ps.errorf(src, kind.Noun(), key, "the key is not valid UTF-8")
+				continue
+			}
+			item := data[itemOff:sc.Pos()]
 			if prop == secFlagValues {
 				l.add(kind, &Item{Key: key, Data: flagFromValue(key, item), Source: src})
-				return
+				continue
 			}
 			it, ok := l.itemFromObject(kind, key, item, src)
 			if !ok {
-				return
+				continue
 			}
-			it.origin = &origin{name: name, idx: idx, start: itemOff, inserted: len(it.Data) - len(item)}
+			if !it.keyReplaced {
+				it.origin = &origin{name: name, idx: idx, start: itemOff, inserted: len(it.Data) - len(item)}
+			}
 			l.add(kind, it)
-		})
-	})
+		}
+	}
+	sc.End()
+	if sc.Failed() {
+		return syntaxError()
+	}
 	return l.result()
-}
-
-// jsonSyntaxError checks that data is exactly one JSON value and, when it is
-// not, returns the offset of the problem and a description.
-func jsonSyntaxError(data []byte) (off int, msg string, bad bool) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var raw json.RawMessage
-	err := dec.Decode(&raw)
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		off = int(se.Offset) - 1
-		return max(off, 0), strings.TrimPrefix(se.Error(), "invalid character "), true
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return len(data), "unexpected end of file (an unclosed object, array or string?)", true
-	case err != nil:
-		return 0, err.Error(), true
-	}
-	end := int(dec.InputOffset())
-	if rest := skipSep(data, end); rest < len(data) {
-		return rest, "unexpected data after the top-level object", true
-	}
-	return 0, "", false
 }
 
 // jsonMembers calls fn with each member of the JSON object obj: its name,
 // the offset of the name, the raw value and its offset, offsets counted
-// from base. obj should be syntactically valid (see jsonSyntaxError); on
-// anything else jsonMembers stops early, never panics.
-//
-// It scans rather than decodes: splitting a file of thousands of flags into
-// items this way costs a fraction of what encoding/json's Decoder does.
+// from base. It stops early, never panics, on anything but a valid object.
+// The name may share obj's memory: fn must not keep it (strings.Clone it)
+// and must not change obj.
 func jsonMembers(obj []byte, base int, fn func(name string, nameOff int, val []byte, valOff int)) {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
+	var sc jsontok.Scanner
+	sc.Reset(unsafe.String(unsafe.SliceData(obj), len(obj)))
+	var it jsontok.ObjIter
+	if sc.Next() != '{' || !sc.Object(&it) {
 		return
 	}
-	i++
-	for {
-		i = skipSep(obj, i)
-		if i >= len(obj) || obj[i] != '"' {
-			return // '}' or malformed
-		}
-		nameOff := i
-		end, ok := skipJSONValue(obj, i)
-		if !ok {
+	for name, ok := sc.Field(&it); ok; name, ok = sc.Field(&it) {
+		valOff := sc.Pos()
+		sc.Skip()
+		if sc.Failed() {
 			return
 		}
-		rawName := obj[i:end]
-		var name string
-		if bytes.IndexByte(rawName, '\\') < 0 {
-			name = string(rawName[1 : len(rawName)-1])
-		} else if err := json.Unmarshal(rawName, &name); err != nil {
-			return
-		}
-		i = skipSpace(obj, end)
-		if i >= len(obj) || obj[i] != ':' {
-			return
-		}
-		valOff := skipSpace(obj, i+1)
-		end, ok = skipJSONValue(obj, valOff)
-		if !ok {
-			return
-		}
-		fn(name, base+nameOff, obj[valOff:end], base+valOff)
-		i = end
+		fn(name, base+it.NameOff, obj[valOff:sc.Pos()], base+valOff)
 	}
 }
 
-// skipJSONValue returns the offset just past the JSON value that starts at
-// i; ok is false when there is no complete value there.
-func skipJSONValue(data []byte, i int) (int, bool) {
-	if i >= len(data) {
-		return i, false
+// jsonElements calls fn with each element of the JSON array arr; it stops
+// early, never panics, on anything but a valid array.
+func jsonElements(arr []byte, fn func(elem []byte)) {
+	var sc jsontok.Scanner
+	sc.Reset(unsafe.String(unsafe.SliceData(arr), len(arr)))
+	var it jsontok.ArrIter
+	if sc.Next() != '[' || !sc.Array(&it) {
+		return
 	}
-	switch data[i] {
-	case '"':
-		for j := i + 1; j < len(data); j++ {
-			switch data[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1, true
-			}
+	for sc.Elem(&it) {
+		off := sc.Pos()
+		sc.Skip()
+		if sc.Failed() {
+			return
 		}
-		return len(data), false
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(data); j++ {
-			switch data[j] {
-			case '"':
-				end, ok := skipJSONValue(data, j)
-				if !ok {
-					return end, false
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, true
-				}
-			}
-		}
-		return len(data), false
+		fn(arr[off:sc.Pos()])
 	}
-	// A number or literal: up to the next delimiter.
-	j := i
-	for j < len(data) {
-		switch data[j] {
-		case ',', '}', ']', ' ', '\t', '\r', '\n', ':':
-			return j, j > i
-		}
-		j++
-	}
-	return j, j > i
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) {
-		switch data[i] {
-		case ' ', '\t', '\r', '\n':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipSep returns the offset of the first byte at or after off that is not
-// JSON whitespace, a colon or a comma.
-func skipSep(data []byte, off int) int {
-	for off < len(data) {
-		switch data[off] {
-		case ' ', '\t', '\r', '\n', ':', ',':
-			off++
-		default:
-			return off
-		}
-	}
-	return off
 }
 
 // jsonKind names the type of the JSON value that data begins with.

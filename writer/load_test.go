@@ -131,9 +131,9 @@ func TestParseErrorPositions(t *testing.T) {
 		name, file, content string
 		want                string // the first problem's String()
 	}{
-		{"json syntax", "a.json", "{\n  \"flags\": {\n    \"x\": {\"on\": tru}\n  }\n}", "a.json:3:20: JSON syntax error: '}' in literal true (expecting 'e')"},
+		{"json syntax", "a.json", "{\n  \"flags\": {\n    \"x\": {\"on\": tru}\n  }\n}", "a.json:3:20: JSON syntax error: invalid literal, expected true"},
 		{"json unterminated", "a.json", "{\"flags\": {", "a.json:1:12: JSON syntax error: unexpected end of file (an unclosed object, array or string?)"},
-		{"json trailing", "a.json", "{}\n{}", "a.json:2:1: JSON syntax error: unexpected data after the top-level object"},
+		{"json trailing", "a.json", "{}\n{}", "a.json:2:1: JSON syntax error: unexpected object after the document"},
 		{"json not object", "a.json", "[1]", `a.json:1:1: the top level must be an object with "flags", "segments" or "flagValues", got an array`},
 		{"json section not object", "a.json", `{"flags": [1]}`, `a.json:1:11: "flags" must be an object of key: item, got an array`},
 		{"json item not object", "a.json", "{\"segments\": {\n \"s\": 5}}", `a.json:2:2: segment "s": must be a JSON object, got a number`},
@@ -274,6 +274,8 @@ func FuzzLoadFile(f *testing.F) {
 	f.Add("a", []byte("{\"flags\": {\"\\u0000\": {}}}"))
 	f.Add("a.yaml", []byte("flags:\n  ? [a]\n  : {}\n"))
 	f.Add("a.json", []byte("{\"flagValues\":{\"\xe7\":0}}")) // a key that is not UTF-8
+	f.Add("a.yaml", []byte("flags:\n  a:\n    key:\n"))      // key: with no value is null
+	f.Add("a.json", []byte(`{"flags": {"a": {"on": true, "key": null}}}`))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
 		d, err := writer.Parse(name, data)
 		if err != nil {
@@ -316,5 +318,29 @@ func TestLoadRejectsKeysThatAreNotUTF8(t *testing.T) {
 		if !errors.As(err, &ve) || !strings.Contains(err.Error(), "not valid UTF-8") {
 			t.Errorf("Parse(%q) error = %v, want a validation error about UTF-8", doc, err)
 		}
+	}
+}
+
+func TestMergeKeepFirst(t *testing.T) {
+	a, err := writer.Parse("a.json", []byte(`{"flags":{"f":{"on":true,"variations":[true]}},"segments":{"s":{}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := writer.Parse("b.json", []byte(`{"flags":{"f":{"on":false,"variations":[false]},"g":{"variations":[1]}},"segments":{"s":{"included":["x"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.Merge(a, b); err == nil {
+		t.Fatal("Merge of duplicate keys succeeded")
+	}
+	d := writer.MergeKeepFirst(a, b)
+	if got := d.FlagKeys(); len(got) != 2 {
+		t.Fatalf("flags %v, want f and g", got)
+	}
+	if d.Flags["f"].Source.File != "a.json" || d.Segments["s"].Source.File != "a.json" {
+		t.Errorf("kept f from %s and s from %s, want the first file's", d.Flags["f"].Source.File, d.Segments["s"].Source.File)
+	}
+	if len(d.Warnings) != 2 || !strings.Contains(d.Warnings[0].String(), "the first is used") || !d.Warnings[0].Warning {
+		t.Errorf("warnings = %v, want one per duplicate", d.Warnings)
 	}
 }

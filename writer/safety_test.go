@@ -2,6 +2,7 @@ package writer_test
 
 import (
 	"errors"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -200,7 +201,7 @@ func TestSyncDeletionGuard(t *testing.T) {
 	r.stop(t)
 
 	// Started on files that would empty the store: Sync returns the error.
-	err := writer.Sync(ctx, s, writer.SyncOptions{Files: []string{flags}})
+	err := writer.Sync(ctx, s, writer.SyncOptions{Files: []string{flags}, Logger: slog.New(slog.DiscardHandler)})
 	if !errors.Is(err, writer.ErrTooManyDeletions) {
 		t.Fatalf("Sync = %v, want ErrTooManyDeletions", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // schema is the set of properties LaunchDarkly's flag and segment JSON may
@@ -69,33 +70,12 @@ func walkSchema(data []byte, sc *schema, path string, fn func(path, suggestion s
 			}
 			sub, ok := (*sc)[name]
 			if !ok {
-				fn(p, suggest(name, sc))
+				// name shares data's memory (see jsonMembers).
+				fn(strings.Clone(p), suggest(name, sc))
 				return
 			}
 			walkSchema(val, sub, p, fn)
 		})
-	}
-}
-
-// jsonElements calls fn with each element of the JSON array arr, which
-// should be valid JSON; on anything else it stops early.
-func jsonElements(arr []byte, fn func(elem []byte)) {
-	i := skipSpace(arr, 0)
-	if i >= len(arr) || arr[i] != '[' {
-		return
-	}
-	i++
-	for {
-		i = skipSep(arr, i)
-		if i >= len(arr) || arr[i] == ']' {
-			return
-		}
-		end, ok := skipJSONValue(arr, i)
-		if !ok {
-			return
-		}
-		fn(arr[i:end])
-		i = end
 	}
 }
 

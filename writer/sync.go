@@ -76,6 +76,12 @@ type SyncOptions struct {
 	// [WriteOptions.AllowMalformed]). False: they make the files invalid.
 	AllowMalformed bool
 
+	// KeepFirstDuplicates keeps the first definition of a key that more
+	// than one file defines (files in the order given) and warns about the
+	// others (see [MergeKeepFirst]). False: such a key makes the files
+	// invalid.
+	KeepFirstDuplicates bool
+
 	// OnPass, when set, is called after every pass (a reading of the files
 	// that found them changed, and any writing that followed), on Sync's
 	// goroutine.
@@ -88,6 +94,9 @@ type SyncPass struct {
 	// [store.Writer.Init], which Sync does when the store is not
 	// initialized (the first run, or a wiped store).
 	Initialized bool
+	// Healed is true when the pass wrote the last complete dataset again
+	// because the store had lost it (see [Sync]).
+	Healed bool
 	// Written counts items upserted because they were new or changed.
 	Written int
 	// Deleted counts tombstones written for items the files no longer
@@ -111,11 +120,23 @@ type SyncPass struct {
 // the *ValidationError at once. Otherwise it writes them: with Init when
 // the store is not initialized, else by upserting only the items that
 // differ from the store's and writing tombstones for items the files no
-// longer hold (versions as in [WriteDataset]). Then, whenever the files
+// longer hold (versions as in [WriteDataset]); a store that implements
+// [store.Batcher] gets a pass's changes as one UpsertBatch, in dependency
+// order (segments and prerequisites before the items that use them,
+// tombstones of dependents first), which bbolt and Redis apply atomically
+// for readers and DynamoDB in that order; other stores get one upsert
+// after another in the same order. Then, whenever the files
 // change, it does the same again. A change that makes the files invalid is
 // logged and otherwise ignored: the store keeps the last good dataset until
 // the files are fixed. A store error is logged and the pass is tried again,
 // with backoff. Sync never writes a dataset that fails validation.
+//
+// Sync also heals a store that lost its dataset: at every poll (and at
+// every change notification, when the store implements [store.Notifier])
+// it checks the store's "$inited" marker, and when the marker is gone (a
+// Redis restarted without persistence, a flushed database) it writes the
+// last complete dataset again at once with Init, logs one line with the
+// number of such heals, and reports the pass with SyncPass.Healed.
 func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 	if len(opts.Files) == 0 {
 		return errors.New("sync: no flag data files")
@@ -152,6 +173,13 @@ func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 		sy.abs = append(sy.abs, abs)
 	}
 
+	// Watch before the first reading, so that a change made just after it
+	// is notified rather than left to the next poll. The watch ends with
+	// Sync, also when the first reading fails.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, errs := sy.watch(ctx)
+
 	// The first pass: invalid files are the caller's error; a store error
 	// is retried like any other.
 	sy.mark()
@@ -177,8 +205,50 @@ func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 			})
 		})
 	}
-	sy.loop(ctx)
+	sy.loop(ctx, events, errs, sy.notifications(ctx))
 	return nil
+}
+
+// notifications subscribes to the store's change notifications, when it
+// has them, so that a lost dataset is noticed before the next poll. A nil
+// channel never delivers.
+func (sy *syncer) notifications(ctx context.Context) <-chan struct{} {
+	n, ok := sy.s.(store.Notifier)
+	if !ok {
+		return nil
+	}
+	ch := make(chan struct{}, 1)
+	err := n.Notify(ctx, func([]store.Change) {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		sy.log.Debug("store notifications unavailable; checking the store at every poll", "err", err)
+		return nil
+	}
+	return ch
+}
+
+// healIfLost writes the last complete dataset again when the store no
+// longer holds one (its "$inited" marker is gone: a Redis restarted without
+// persistence, a flushed database), and reports whether it ran a pass.
+func (sy *syncer) healIfLost(ctx context.Context) bool {
+	if sy.written == nil || sy.pending != nil {
+		return false // nothing written yet, or a retry is due anyway
+	}
+	inited, err := sy.s.Initialized(ctx)
+	if err != nil || inited {
+		return false // an outage is the retry's business; all is well
+	}
+	sy.heals++
+	sy.log.Warn("the store lost its dataset; writing the last complete dataset again", "heals", sy.heals)
+	sy.healing = true
+	defer func() { sy.healing = false }()
+	// With the versions it had, so that the store holds what it held.
+	sy.run(ctx, sy.written.withVersions(sy.versions))
+	return true
 }
 
 // syncer is the state of one Sync.
@@ -194,10 +264,13 @@ type syncer struct {
 	hash        [32]byte // content of the files at the last read
 	pending     *Dataset // a valid dataset not (completely) written yet
 	retryDelay  time.Duration
+	written     *Dataset     // the last dataset written completely
+	versions    itemVersions // and the versions it was written with
+	healing     bool         // the pass being run rewrites a lost dataset
+	heals       int          // how often the store lost its dataset
 }
 
-func (sy *syncer) loop(ctx context.Context) {
-	events, errs := sy.watch(ctx)
+func (sy *syncer) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error, notes <-chan struct{}) {
 	poll := time.NewTicker(sy.o.PollInterval)
 	defer poll.Stop()
 	settle := time.NewTimer(time.Hour)
@@ -209,10 +282,12 @@ func (sy *syncer) loop(ctx context.Context) {
 		retry.Reset(sy.retryDelay)
 	}
 	for {
-		check, ran := false, false
+		check, ran, heal := false, false, false
 		select {
 		case <-ctx.Done():
 			return
+		case <-notes:
+			heal = true
 		case <-events:
 			settle.Reset(sy.o.Settle)
 			settling = true
@@ -222,6 +297,7 @@ func (sy *syncer) loop(ctx context.Context) {
 			settling = false
 			check = true
 		case <-poll.C:
+			heal = true
 			switch fp, _ := sy.stat(); {
 			case fp != sy.fingerprint:
 				// A file changing in place (truncated, then written) can be
@@ -243,6 +319,9 @@ func (sy *syncer) loop(ctx context.Context) {
 		}
 		if check {
 			ran = sy.check(ctx)
+		}
+		if heal && !ran {
+			ran = sy.healIfLost(ctx)
 		}
 		// A pass that failed on the store is tried again after the delay
 		// (a newer change, when one comes first, replaces it).
@@ -355,9 +434,14 @@ func (sy *syncer) load() (*Dataset, [32]byte, error) {
 	if err := ps.err(); err != nil {
 		return nil, sum, err
 	}
-	d, err := Merge(sets...)
-	if err != nil {
-		return nil, sum, err
+	var d *Dataset
+	if sy.o.KeepFirstDuplicates {
+		d = MergeKeepFirst(sets...)
+	} else {
+		var err error
+		if d, err = Merge(sets...); err != nil {
+			return nil, sum, err
+		}
 	}
 	if _, err := validateOpts(d, nil, sy.o.AllowMalformed); err != nil {
 		return nil, sum, err
@@ -408,7 +492,8 @@ func (sy *syncer) logInvalid(err error) {
 // run writes a valid dataset; on a store error it keeps it pending, to be
 // tried again after the retry delay.
 func (sy *syncer) run(ctx context.Context, d *Dataset) SyncPass {
-	pass := syncDataset(ctx, sy.s, d, sy.o)
+	pass, plan := syncDataset(ctx, sy.s, d, sy.o)
+	pass.Healed = sy.healing
 	for _, w := range pass.Warnings {
 		sy.log.Warn("flag data", "warning", w.String())
 	}
@@ -429,6 +514,7 @@ func (sy *syncer) run(ctx context.Context, d *Dataset) SyncPass {
 	default:
 		sy.pending = nil
 		sy.retryDelay = 0
+		sy.written, sy.versions = d, planVersions(plan)
 		switch {
 		case pass.Initialized:
 			sy.log.Info("store initialized with the whole dataset", "written", pass.Written, "deleted", pass.Deleted)
@@ -444,7 +530,7 @@ func (sy *syncer) run(ctx context.Context, d *Dataset) SyncPass {
 
 // syncDataset makes the store's dataset equal to d: Init when the store is
 // not initialized, otherwise upserts of what differs.
-func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) SyncPass {
+func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) (SyncPass, []planned) {
 	var pass SyncPass
 	v, err := validateOpts(d, nil, o.AllowMalformed)
 	if v != nil {
@@ -452,40 +538,39 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) 
 	}
 	if err != nil {
 		pass.Err = err
-		return pass
+		return pass, nil
 	}
 	inited, err := s.Initialized(ctx)
 	if err != nil {
 		pass.Err = fmt.Errorf("read store: %w", err)
-		return pass
+		return pass, nil
 	}
 	if !inited {
-		sum, err := Write(ctx, s, d, WriteOptions{AllowDelete: o.AllowDelete, AllowMalformed: o.AllowMalformed})
+		sum, plan, err := write(ctx, s, d, WriteOptions{AllowDelete: o.AllowDelete, AllowMalformed: o.AllowMalformed})
 		pass.Initialized, pass.Written, pass.Deleted, pass.Err = err == nil, sum.Changed, sum.Deleted, err
-		return pass
+		return pass, plan
 	}
 	plan, err := v.plan(ctx, s)
 	if err != nil {
 		pass.Err = err
-		return pass
+		return pass, nil
 	}
 	if !o.AllowDelete {
 		if err := checkDeletions(plan); err != nil {
 			pass.Err = err
-			return pass
+			return pass, nil
 		}
 	}
+	var todo []planned
 	for _, p := range plan {
-		if p.action != actionWrite && p.action != actionTombstone {
-			continue
+		if p.action == actionWrite || p.action == actionTombstone {
+			todo = append(todo, p)
 		}
-		applied, err := s.Upsert(ctx, p.kind, p.key, p.item)
-		if err != nil {
-			pass.Err = fmt.Errorf("upsert %s %q: %w", p.kind.Noun(), p.key, err)
-			return pass
-		}
+	}
+	applied, err := applyPass(ctx, s, todo)
+	for i, p := range todo[:len(applied)] {
 		switch {
-		case !applied:
+		case !applied[i]:
 			src := Source{}
 			if it := d.items(p.kind)[p.key]; it != nil {
 				src = it.Source
@@ -499,5 +584,41 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) 
 			pass.Written++
 		}
 	}
-	return pass
+	pass.Err = err
+	return pass, plan
+}
+
+// applyPass writes the changes of one pass, in the plan's order
+// (dependencies before dependents, tombstones of dependents first): as one
+// [store.Batcher.UpsertBatch] when the store implements it (atomic for
+// readers on bbolt and Redis, in order on DynamoDB), else one upsert after
+// another. It returns whether each change was applied, for the changes
+// tried before an error.
+func applyPass(ctx context.Context, s store.Store, todo []planned) ([]bool, error) {
+	if len(todo) == 0 {
+		return nil, nil
+	}
+	if b, ok := s.(store.Batcher); ok && len(todo) > 1 {
+		updates := make([]store.ItemUpdate, len(todo))
+		for i, p := range todo {
+			updates[i] = store.ItemUpdate{Kind: p.kind, Key: p.key, Item: p.item}
+		}
+		applied, err := b.UpsertBatch(ctx, updates)
+		if err != nil {
+			return nil, fmt.Errorf("upsert %d changes in one batch: %w", len(updates), err)
+		}
+		if len(applied) != len(updates) {
+			return nil, fmt.Errorf("upsert %d changes in one batch: the store reported %d results", len(updates), len(applied))
+		}
+		return applied, nil
+	}
+	applied := make([]bool, 0, len(todo))
+	for _, p := range todo {
+		ok, err := s.Upsert(ctx, p.kind, p.key, p.item)
+		if err != nil {
+			return applied, fmt.Errorf("upsert %s %q: %w", p.kind.Noun(), p.key, err)
+		}
+		applied = append(applied, ok)
+	}
+	return applied, nil
 }

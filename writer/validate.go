@@ -27,7 +27,9 @@ const rolloutTotal = 100000
 //     variation nor a rollout, and a rollout without buckets or with a
 //     negative weight;
 //   - a clause without a valid attribute;
-//   - a cycle of prerequisites, or of segments referring to segments.
+//   - a cycle of prerequisites, or of segments referring to segments;
+//   - a prerequisite chain (with the segments its flags' rules nest) deeper
+//     than the evaluator follows ([MaxNesting] levels), named by its keys.
 //
 // Warnings, returned as a list (LaunchDarkly accepts these; they are
 // usually mistakes): a prerequisite or segmentMatch clause naming a key
@@ -99,6 +101,7 @@ func validateOpts(d *Dataset, ext *external, allowMalformed bool) (*validated, e
 		}
 	}
 	v.checkCycles(&ps)
+	v.checkDepth(&ps)
 
 	sortProblems(ps.errs)
 	sortProblems(ps.warns)

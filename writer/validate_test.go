@@ -1,9 +1,13 @@
 package writer_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/daemonflag/daemonflag/evalctx"
+	"github.com/daemonflag/daemonflag/evaluation"
+	"github.com/daemonflag/daemonflag/model"
 	"github.com/daemonflag/daemonflag/writer"
 )
 
@@ -134,29 +138,91 @@ func TestValidateDiamond(t *testing.T) {
 	}
 }
 
-func TestValidateLongChain(t *testing.T) {
+// chainDataset is a chain of n flags, f0 needing f1 needing ... f(n-1),
+// whose last flag's rule matches a segment nested segs deep (none for 0).
+func chainDataset(n, segs int) string {
 	var b strings.Builder
 	b.WriteString(`{"flags": {`)
-	const n = 5000
 	for i := range n {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		pre := ""
+		extra := ""
 		if i+1 < n {
-			pre = `, "prerequisites": [{"key": "f` + itoa(i+1) + `", "variation": 1}]`
+			extra = `, "prerequisites": [{"key": "f` + itoa(i+1) + `", "variation": 0}]`
+		} else if segs > 0 {
+			extra = `, "rules": [{"id": "r", "variation": 0, "clauses": [{"op": "segmentMatch", "values": ["s0"]}]}]`
 		}
-		b.WriteString(`"f` + itoa(i) + `": {` + wtFlagBase + pre + `}`)
+		b.WriteString(`"f` + itoa(i) + `": {"on": true, "variations": [true, false], "fallthrough": {"variation": 0}` + extra + `}`)
+	}
+	b.WriteString(`}, "segments": {`)
+	for i := range segs {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		rule := `"included": ["k"]`
+		if i+1 < segs {
+			rule = `"rules": [{"clauses": [{"op": "segmentMatch", "values": ["s` + itoa(i+1) + `"]}]}]`
+		}
+		b.WriteString(`"s` + itoa(i) + `": {` + rule + `}`)
 	}
 	b.WriteString("}}")
-	d, err := writer.Parse("v.json", []byte(b.String()))
-	if err != nil {
-		t.Fatal(err)
+	return b.String()
+}
+
+// TestValidateChainDepthMatchesEvaluator: validation rejects exactly the
+// chains the evaluator refuses (MALFORMED_FLAG for the chain's first flag),
+// at the boundary of its nesting limit, for prerequisites alone and with
+// nested segments at the end.
+func TestValidateChainDepthMatchesEvaluator(t *testing.T) {
+	ctx := context.Background()
+	ec := evalctx.NewBuilder("k").Build()
+	for _, tc := range []struct{ flags, segs int }{
+		{writer.MaxNesting, 0}, {writer.MaxNesting + 1, 0}, {writer.MaxNesting + 2, 0},
+		{writer.MaxNesting - 5, 5}, {writer.MaxNesting - 5, 6}, {writer.MaxNesting - 5, 7},
+		{1, writer.MaxNesting}, {1, writer.MaxNesting + 1},
+	} {
+		d := wtParse(t, "c.json", chainDataset(tc.flags, tc.segs))
+		_, err := writer.Validate(d)
+		data := &chainData{flags: map[string]*model.Flag{}, segments: map[string]*model.Segment{}}
+		for k, it := range d.Flags {
+			f, derr := model.DecodeFlag(it.Data)
+			if derr != nil {
+				t.Fatal(derr)
+			}
+			data.flags[k] = f
+		}
+		for k, it := range d.Segments {
+			s, derr := model.DecodeSegment(it.Data)
+			if derr != nil {
+				t.Fatal(derr)
+			}
+			data.segments[k] = s
+		}
+		res := evaluation.New(data, nil).Evaluate(ctx, data.flags["f0"], ec)
+		malformed := res.Detail.Reason.ErrorKind == evaluation.ErrorMalformedFlag
+		if malformed != (err != nil) {
+			t.Errorf("%d flags, %d nested segments: evaluator malformed=%v, Validate error %v", tc.flags, tc.segs, malformed, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), `flag "f0": prerequisite chain of `+itoa(tc.flags)+` flags`) {
+			t.Errorf("%d flags, %d segments: error %v does not name the chain", tc.flags, tc.segs, err)
+		}
 	}
-	if _, err := writer.Validate(d); err != nil {
-		t.Fatal(err)
+	// A long chain is named by its ends, once.
+	_, err := writer.Validate(wtParse(t, "c.json", chainDataset(2000, 0)))
+	ps := wtProblems(t, err)
+	if len(ps) != 1 || !strings.Contains(ps[0].Message, "f0 -> f1 -> f2 -> ... (1994 more) ... -> f1997 -> f1998 -> f1999") {
+		t.Fatalf("problems %v", ps)
 	}
 }
+
+type chainData struct {
+	flags    map[string]*model.Flag
+	segments map[string]*model.Segment
+}
+
+func (d *chainData) Flag(_ context.Context, key string) *model.Flag       { return d.flags[key] }
+func (d *chainData) Segment(_ context.Context, key string) *model.Segment { return d.segments[key] }
 
 func itoa(i int) string {
 	const digits = "0123456789"

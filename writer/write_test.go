@@ -309,6 +309,15 @@ func TestWriteDatasetStoreErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The file exists (a reader of a missing file reports that instead).
+	w, err := a.Open(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Init(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
 	s, err := a.Open(context.Background(), &stores.OpenOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)

@@ -87,17 +87,23 @@ func TestBinaryCopyRefusesUninitialized(t *testing.T) {
 	}
 }
 
-// inspectBody drops inspect's first two lines (store address and prefix)
-// and the age of the synchronized-on time.
+// inspectBody drops inspect's first two lines (store address and prefix),
+// the last-write time (each store's own) and the age of the
+// synchronized-on time.
 func inspectBody(out string) string {
 	lines := strings.Split(out, "\n")
 	if len(lines) > 2 {
 		lines = lines[2:]
 	}
-	for i, l := range lines {
-		if j := strings.Index(l, " ("); strings.HasPrefix(l, "big segments:") && j > 0 {
-			lines[i] = l[:j]
+	var kept []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "last write:") {
+			continue // the destination's own write time
 		}
+		if j := strings.Index(l, " ("); strings.HasPrefix(l, "big segments:") && j > 0 {
+			l = l[:j]
+		}
+		kept = append(kept, l)
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(kept, "\n")
 }

@@ -80,7 +80,7 @@ type command struct {
 
 // commands returns the subcommands in the order help lists them.
 func commands() []*command {
-	return []*command{cmdWrite, cmdSync, cmdRelay, cmdValidate, cmdEval, cmdInspect, cmdExport, cmdCopy, cmdBigSegments}
+	return []*command{cmdWrite, cmdSync, cmdRelay, cmdValidate, cmdEval, cmdInspect, cmdExport, cmdCopy, cmdBigSegments, cmdVersion}
 }
 
 func findCommand(name string) *command {
@@ -108,7 +108,9 @@ Store addresses (--store ADDR, or the DAEMONFLAG_STORE environment variable):
   dynamodb://TABLE?endpoint=URL&region=REGION    a DynamoDB table (AWS credentials from the
                                                  environment or profile; local servers accept
                                                  any, e.g. AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x)
-  Every address takes ?prefix=P, the dataset's name in the store (default
+  file:PATH[,PATH...]                            flag data files, read-only, reloaded on change
+                                                 (for inspect, export, eval and copy's source)
+  Every address but file: takes ?prefix=P, the dataset's name in the store (default
   "launchdarkly" for bbolt and Redis, none for DynamoDB, as LaunchDarkly does).
 
 Examples:
@@ -137,6 +139,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 	}
 	name, rest := args[0], args[1:]
 	switch name {
+	case "--version", "-version":
+		name = "version"
 	case "help", "-h", "-help", "--help":
 		if len(rest) == 0 {
 			a.mainUsage(a.stdout)

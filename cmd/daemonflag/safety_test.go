@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,5 +183,32 @@ func TestBinaryBigSegmentImportTruth(t *testing.T) {
 	r = mustCLI(t, dir, "", "bigsegments", "import", "--help")
 	if !strings.Contains(r.stdout, "membership changes per store write (0: 5000)") {
 		t.Errorf("--batch-size help: %s", r.stdout)
+	}
+}
+
+// TestBinaryRejectsTooDeepChain: a prerequisite chain deeper than the
+// evaluator follows is refused by validate and write, naming the chain.
+func TestBinaryRejectsTooDeepChain(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString(`{"flags": {`)
+	const n = 1500
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		pre := ""
+		if i+1 < n {
+			pre = fmt.Sprintf(`, "prerequisites": [{"key": "f%d", "variation": 0}]`, i+1)
+		}
+		fmt.Fprintf(&b, `"f%d": {"on": true, "variations": [true], "fallthrough": {"variation": 0}%s}`, i, pre)
+	}
+	b.WriteString("}}")
+	putFile(t, dir, "chain.json", b.String())
+	want := `flag "f0": prerequisite chain of 1500 flags needs 1499 levels, more than the evaluator follows (1000): f0 -> f1 -> f2 -> ... (1494 more) ... -> f1497 -> f1498 -> f1499`
+	for _, args := range [][]string{{"validate", "chain.json"}, {"write", "--store", "bolt:" + filepath.Join(dir, "s.db"), "chain.json"}} {
+		if r := cli(t, dir, "", args...); r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("%v: %s", args, r)
+		}
 	}
 }

@@ -32,8 +32,10 @@ type Scanner struct {
 	errPos  int
 	errPath string
 	failed  bool
-	path    [24]pathElem
-	depth   int // may exceed len(path); deeper elements are not recorded
+	// replaced reports that the last string read held invalid UTF-8.
+	replaced bool
+	path     [24]pathElem
+	depth    int // may exceed len(path); deeper elements are not recorded
 }
 
 type pathElem struct {
@@ -117,6 +119,11 @@ func (sc *Scanner) Err() (problem string, offset int, failed bool) {
 
 // Failed reports whether an error was recorded.
 func (sc *Scanner) Failed() bool { return sc.failed }
+
+// Replaced reports whether the last string read (a value, or the name
+// [Scanner.Field] returned) held bytes that are not UTF-8, which it
+// replaced with U+FFFD.
+func (sc *Scanner) Replaced() bool { return sc.replaced }
 
 // Pos returns the offset of the next unread byte.
 func (sc *Scanner) Pos() int { return sc.pos }
@@ -203,11 +210,19 @@ func (sc *Scanner) Literal(word string) {
 		sc.pos += len(word)
 		return
 	}
+	// Point at the first byte that differs.
+	for i := 0; i < len(word) && sc.pos < len(sc.s) && sc.s[sc.pos] == word[i]; i++ {
+		sc.pos++
+	}
 	sc.Fail("invalid literal, expected " + word)
 }
 
-// ObjIter walks the properties of an object.
-type ObjIter struct{ started, done bool }
+// ObjIter walks the properties of an object. NameOff is the offset of the
+// current property's name (its opening quote).
+type ObjIter struct {
+	started, done bool
+	NameOff       int
+}
 
 // Object starts reading an object; false (with an error recorded) when the
 // next value is not one.
@@ -255,6 +270,7 @@ func (sc *Scanner) Field(it *ObjIter) (string, bool) {
 		sc.Fail("expected a property name, got " + sc.Describe())
 		return "", false
 	}
+	it.NameOff = sc.pos
 	name := sc.RawString()
 	if sc.Next() != ':' {
 		sc.Fail("expected ':' after property name, got " + sc.Describe())
@@ -495,6 +511,7 @@ func (sc *Scanner) scanNumber() bool {
 
 // RawString reads the string at the current offset, which must be a '"'.
 func (sc *Scanner) RawString() string {
+	sc.replaced = false
 	s := sc.s
 	start := sc.pos + 1
 	for i := start; i < len(s); i++ {
@@ -606,6 +623,7 @@ func (sc *Scanner) slowString(start int) string {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
 				b = utf8.AppendRune(b, utf8.RuneError)
+				sc.replaced = true
 			} else {
 				b = append(b, s[i:i+size]...)
 			}

@@ -74,6 +74,8 @@ type core struct {
 	lastWrite     atomic.Int64
 
 	malformedSeen sync.Map // "kind\x00key\x00hash" -> struct{}: logged once
+
+	stats counters // see stats.go
 }
 
 // kindAPI is what the core needs from each kind[T], whatever T is.
@@ -108,6 +110,7 @@ func newCore(r store.Reader, opts Options) *core {
 	}
 	c.pinger, _ = r.(store.Pinger)
 	c.writeTimes, _ = r.(store.WriteTimeReader)
+	c.r, c.pinger, c.writeTimes = c.stats.instrument(r, c.pinger, c.writeTimes, opts.ReadObserver)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.status.Store(&Status{State: Available, Since: c.base})
 	return c
@@ -118,7 +121,7 @@ func (c *core) start() {
 	c.wg.Add(2)
 	go c.monitor()
 	go c.notifier()
-	if n, ok := c.r.(store.Notifier); ok {
+	if n, ok := unwrapReader(c.r).(store.Notifier); ok {
 		c.subscribe(n)
 	}
 }

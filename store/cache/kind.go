@@ -114,10 +114,11 @@ type kind[T any] struct {
 	allNext atomic.Pointer[allEntry[T]]
 	allCall atomic.Pointer[call[[]T]]
 	applyMu sync.Mutex // serializes applyAll
+	st      *kindCounters
 }
 
 func newKind[T any](c *core, cd codec[T]) *kind[T] {
-	k := &kind[T]{c: c, codec: cd}
+	k := &kind[T]{c: c, codec: cd, st: c.stats.forKind(cd.kind)}
 	c.kinds = append(c.kinds, k)
 	return k
 }
@@ -134,6 +135,7 @@ func (k *kind[T]) get(ctx context.Context, key string) (T, error) {
 		if e := s.e.Load(); e != nil {
 			now := k.c.now()
 			if now < e.refreshAt {
+				k.st.hits.Add(1)
 				return e.val, e.err // a hit
 			}
 			return k.late(ctx, s, key, e, now)
@@ -158,6 +160,14 @@ func (k *kind[T]) get(ctx context.Context, key string) (T, error) {
 //   - While the store is unavailable, or has lost its data, the last good
 //     value is served without a read (see [Options.MaxStale]).
 func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T], now int64) (T, error) {
+	hit := true // false when the lookup waits for a read (see Stats)
+	defer func() {
+		if hit {
+			k.st.hits.Add(1)
+		} else {
+			k.st.misses.Add(1)
+		}
+	}()
 	if now >= e.expires {
 		if e = k.promote(s, e); now < e.refreshAt {
 			return e.val, e.err
@@ -167,6 +177,7 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 	waitingOut := e.unconfirmed && st == NotInitialized // keep serving what the store lost until its marker is back
 	if now < e.expires {
 		if st != Unavailable && !waitingOut && s.next.Load() == nil {
+			k.st.refreshes.Add(1)
 			k.start(s, key, true)
 		}
 		return e.val, e.err
@@ -185,6 +196,7 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 	if st == Unavailable || waitingOut || s.call.Load() != nil {
 		return e.val, e.err
 	}
+	hit = false
 	ne, err := k.readNow(ctx, s, key)
 	if err != nil || ne == nil {
 		return e.val, e.err // the last good value
@@ -207,6 +219,7 @@ func (k *kind[T]) promote(s *slot[T], e *entry[T]) *entry[T] {
 // miss handles a key with no entry: it joins or makes the one store read for
 // key and waits for it (or for ctx).
 func (k *kind[T]) miss(ctx context.Context, s *slot[T], key string) (T, error) {
+	k.st.misses.Add(1)
 	var zero T
 	if k.c.isClosed() {
 		return zero, ErrClosed

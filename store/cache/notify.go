@@ -70,6 +70,7 @@ func (c *core) onNotice(changes []store.Change) {
 	if len(changes) == 0 {
 		return
 	}
+	c.stats.notifications.Add(uint64(len(changes)))
 	c.nmu.Lock()
 	for _, ch := range changes {
 		if ch.IsAll() {

@@ -107,6 +107,14 @@ type Options struct {
 	// Logger receives one line per status change (never one per failed
 	// read). Nil means slog.Default().
 	Logger *slog.Logger
+
+	// ReadObserver, when not nil, is told of every store call the cache
+	// makes, with its operation (one of [ReadOps]), duration and error, on
+	// the goroutine that made it: for a latency histogram in a metrics
+	// system (the otel module's Metrics.ObserveStoreRead). It must be fast
+	// and safe for concurrent use. Nil: the calls are only counted in
+	// [Cache.Stats].
+	ReadObserver func(op string, d time.Duration, err error)
 }
 
 // normalized returns o with every zero field replaced by its default.

@@ -210,3 +210,16 @@ func TestLastWrite(t *testing.T) {
 		t.Errorf("LastWrite = %v, %v, %v; want a time after %v", at, ok, err, before)
 	}
 }
+
+func TestAnnounce(t *testing.T) {
+	s := memstore.New()
+	l := subscribe(t, s.Connect())
+	s.Announce(store.ChangeAll)
+	testwait.Eventually(t, "the announced change", func() bool { return len(l.get()) == 1 })
+	if got := l.get(); !got[0].IsAll() {
+		t.Errorf("got %v, want ChangeAll", got)
+	}
+	if ok, _ := s.Initialized(t.Context()); ok {
+		t.Error("Announce changed the data")
+	}
+}

@@ -20,8 +20,8 @@ type subscriber struct {
 // store's with the changes of each write (or of several writes made while
 // fn ran), in write order, until ctx is done or this handle is closed.
 // Every write that starts after Notify returns is delivered. A change names
-// an item whose stored bytes changed; Notify never delivers
-// [store.ChangeAll].
+// an item whose stored bytes changed, or is what [Store.Announce] was
+// given.
 func (s *Store) Notify(ctx context.Context, fn func([]store.Change)) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -79,4 +79,15 @@ func (d *data) publishLocked(changes []store.Change) {
 		default:
 		}
 	}
+}
+
+// Announce delivers changes to every subscriber as if a write had made
+// them, without changing the data: a store built on a Store uses it to
+// tell readers to re-check ([store.ChangeAll]) when something outside the
+// items changed, and tests use it to deliver a ChangeAll as a backend does
+// after a lost subscription.
+func (s *Store) Announce(changes ...store.Change) {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	s.d.publishLocked(changes)
 }

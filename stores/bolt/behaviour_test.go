@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,11 +32,31 @@ func TestReadOnlyCreatesNothing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "absent")
 	s := mustOpen(t, filepath.Join(dir, "flags.db"), &bolt.Options{ReadOnly: true})
 	ctx := context.Background()
-	if ok, err := s.Initialized(ctx); ok || err != nil {
-		t.Fatalf("Initialized = %v, %v", ok, err)
+	// A reader of a file that does not exist says so, naming the path.
+	wantNotExist := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, bolt.ErrNotExist) || !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s: %v; want an error wrapping bolt.ErrNotExist, fs.ErrNotExist and store.ErrUnavailable", what, err)
+		} else if !strings.Contains(err.Error(), filepath.Join(dir, "flags.db")) || !strings.Contains(err.Error(), "does not exist") {
+			t.Errorf("%s: %q does not say that the file does not exist, with its absolute path", what, err)
+		}
 	}
-	if err := s.Ping(ctx); err != nil {
-		t.Fatalf("Ping of a store with no file yet: %v", err)
+	ok, err := s.Initialized(ctx)
+	wantNotExist("Initialized", err)
+	if ok {
+		t.Error("Initialized = true with no file")
+	}
+	wantNotExist("Ping", s.Ping(ctx))
+	_, _, err = s.Get(ctx, store.Features, "f")
+	wantNotExist("Get", err)
+	_, err = s.GetAll(ctx, store.Features)
+	wantNotExist("GetAll", err)
+	_, err = s.Membership(ctx, "h")
+	wantNotExist("Membership", err)
+	// A writer's store before its first write is empty, not an error.
+	w := mustOpen(t, filepath.Join(t.TempDir(), "flags.db"), nil)
+	if ok, err := w.Initialized(ctx); ok || err != nil {
+		t.Errorf("writer's Initialized before the first write = %v, %v; want false, nil", ok, err)
 	}
 	if _, err := s.Upsert(ctx, store.Features, "f", store.Item{Version: 1, Data: []byte(`{}`)}); !errors.Is(err, bolt.ErrReadOnly) {
 		t.Errorf("Upsert: %v, want ErrReadOnly", err)
@@ -362,5 +384,30 @@ func TestRandomWritesMatchModel(t *testing.T) {
 	for i, w := range writers {
 		in, cp := w.WriteCounts()
 		t.Logf("writer %d: %d writes in place, %d copied", i, in, cp)
+	}
+}
+
+// TestWriterRefusesMissingDirectory: a writer given a path in a directory
+// that does not exist refuses to create it unless asked (a mistyped path
+// would otherwise become a new, empty store that readers never look at).
+func TestWriterRefusesMissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nodir")
+	path := filepath.Join(dir, "x.db")
+	ctx := context.Background()
+	w := mustOpen(t, path, nil)
+	err := w.Init(ctx, genData(1, 3))
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "MakeDirs") {
+		t.Fatalf("Init into a missing directory: %v; want an error wrapping fs.ErrNotExist naming %s and MakeDirs", err, dir)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the refused write created %s (%v)", dir, err)
+	}
+	mk := mustOpen(t, path, &bolt.Options{MakeDirs: true})
+	if err := mk.Init(ctx, genData(1, 3)); err != nil {
+		t.Fatalf("Init with MakeDirs: %v", err)
+	}
+	// Once the directory exists, a writer without MakeDirs writes too.
+	if err := w.Init(ctx, genData(2, 3)); err != nil {
+		t.Fatalf("Init once the directory exists: %v", err)
 	}
 }

@@ -99,15 +99,53 @@ func TestCorruptFileIsAClearError(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "bad.db")
 			c.write(path)
-			for _, ro := range []bool{true, false} {
-				s, err := bolt.Open(path, &bolt.Options{ReadOnly: ro})
-				if err == nil {
-					s.Close()
+			// A reader refuses the file.
+			s, err := bolt.Open(path, &bolt.Options{ReadOnly: true})
+			if err == nil {
+				s.Close()
+			}
+			wantCorrupt(t, "Open", err, path)
+			if c.message != "" && !strings.Contains(err.Error(), c.message) {
+				t.Errorf("Open: %q does not say %q", err, c.message)
+			}
+			// A writer opens it, reports it on reads and on writes that
+			// build on it, saying what to do, and replaces it with a full
+			// write (Init), keeping the damaged file aside.
+			w := mustOpen(t, path, nil)
+			ctx := context.Background()
+			_, err = w.GetAll(ctx, store.Features)
+			wantCorrupt(t, "writer's GetAll", err, path)
+			c1 := counterItem(5)
+			_, err = w.Upsert(ctx, store.Features, c1.Key, c1.Item)
+			wantCorrupt(t, "Upsert", err, path)
+			if !strings.Contains(err.Error(), "Init") || !strings.Contains(err.Error(), path+".0") {
+				t.Errorf("Upsert: %q does not say what to do", err)
+			}
+			err = w.Init(ctx, genData(3, 10))
+			if c.name == "Directory" {
+				// Nothing replaces a directory; the error names it.
+				if err == nil || !strings.Contains(err.Error(), path) {
+					t.Fatalf("Init over a directory: %v", err)
 				}
-				wantCorrupt(t, "Open", err, path)
-				if c.message != "" && !strings.Contains(err.Error(), c.message) {
-					t.Errorf("Open: %q does not say %q", err, c.message)
-				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Init over a corrupt live file: %v", err)
+			}
+			r := mustOpen(t, path, &bolt.Options{ReadOnly: true})
+			items, err := r.GetAll(ctx, store.Features)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gen, _, err := checkDataset(items, 10); err != nil || gen != 3 {
+				t.Fatalf("after Init over a corrupt file: generation %d, %v", gen, err)
+			}
+			kept, _ := filepath.Glob(path + ".corrupt-*")
+			if len(kept) != 1 {
+				t.Fatalf("damaged files kept: %v, want one", kept)
+			}
+			if _, err := bolt.Open(kept[0], &bolt.Options{ReadOnly: true}); !errors.Is(err, bolt.ErrCorrupt) {
+				t.Errorf("the kept file %s is not the damaged one: %v", kept[0], err)
 			}
 		})
 	}
@@ -185,25 +223,24 @@ func TestTruncatedUnderAReader(t *testing.T) {
 	_, _, err = r.Get(ctx, store.Features, "flag-00001")
 	wantCorrupt(t, "Get", err, path)
 
-	// A writer cannot build on the damaged file and says so.
-	w, err := bolt.Open(path, nil)
-	if err == nil {
-		defer w.Close()
-		wantCorrupt(t, "Init on a damaged live file", w.Init(ctx, genData(2, 10)), path)
-	} else {
-		wantCorrupt(t, "Open of a damaged file", err, path)
+	// A writer cannot build on the damaged file and says so; a full write
+	// replaces it.
+	w := mustOpen(t, path, nil)
+	c := counterItem(5000)
+	_, err = w.Upsert(ctx, store.Features, c.Key, c.Item)
+	wantCorrupt(t, "Upsert on a damaged live file", err, path)
+	if err := w.Init(ctx, genData(3, 10)); err != nil {
+		t.Fatalf("Init over a damaged live file: %v", err)
 	}
-
-	// Removing the files and writing again heals the reader.
-	for _, suffix := range []string{"", ".0", ".1"} {
-		os.Remove(path + suffix)
-	}
-	initStore(t, path, 3, 10)
 	items, err := r.GetAll(ctx, store.Features)
 	if err != nil {
 		t.Fatalf("GetAll after a good file was published: %v", err)
 	}
-	if _, _, err := checkDataset(items, 10); err != nil {
+	if gen, _, err := checkDataset(items, 10); err != nil || gen != 3 {
+		t.Fatalf("reader after the repair: generation %d, %v", gen, err)
+	}
+	// And writes go on as usual.
+	if _, err := w.Upsert(ctx, store.Features, c.Key, c.Item); err != nil {
 		t.Fatal(err)
 	}
 }

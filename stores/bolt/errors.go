@@ -3,6 +3,7 @@ package bolt
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/daemonflag/daemonflag/store"
 )
@@ -30,4 +31,22 @@ func corrupt(path string, format string, args ...any) error {
 // unavailable wraps an I/O error with store.ErrUnavailable.
 func unavailable(op, path string, err error) error {
 	return fmt.Errorf("%w: bolt %s %s: %w", store.ErrUnavailable, op, path, err)
+}
+
+// ErrNotExist reports that the store file of a read-only store does not
+// exist: the path is wrong, or no writer has written it yet. Errors wrapping
+// it also wrap [fs.ErrNotExist] and [store.ErrUnavailable] and name the
+// absolute path. A read-only store keeps looking: it reads the file as soon
+// as a writer creates it.
+var ErrNotExist = errors.New("bolt store file does not exist")
+
+// notExistError is the error of a read on a read-only store with no file.
+type notExistError struct{ path string }
+
+func (e *notExistError) Error() string {
+	return fmt.Sprintf("%v: %v: %s", store.ErrUnavailable, ErrNotExist, e.path)
+}
+
+func (e *notExistError) Unwrap() []error {
+	return []error{ErrNotExist, fs.ErrNotExist, store.ErrUnavailable}
 }

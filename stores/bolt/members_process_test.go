@@ -145,7 +145,7 @@ func runMemberHelper(role string) error {
 		fmt.Printf("reads=%d generations=%d last=%d\n", reads, gens, last)
 		return nil
 	}
-	return fmt.Errorf("unknown role %q", role)
+	return runNotifyHelper(role)
 }
 
 // startImport writes generation 1 of n hashes at path.

@@ -60,6 +60,13 @@ type Options struct {
 	// FileMode is the permission of files the store creates. Zero: 0644, so
 	// reader processes of other users can read the store.
 	FileMode os.FileMode
+
+	// MakeDirs lets the first write create the store file's directory (and
+	// its parents, with permission 0755) when it does not exist. Zero: a
+	// write into a directory that does not exist fails with an error
+	// wrapping fs.ErrNotExist that names the directory, so a mistyped path
+	// is not silently created.
+	MakeDirs bool
 }
 
 // settings are Options with the defaults applied.
@@ -72,6 +79,7 @@ type settings struct {
 	standbyWait     time.Duration
 	noSync          bool
 	fileMode        os.FileMode
+	makeDirs        bool
 }
 
 func (o *Options) settings() settings {
@@ -88,6 +96,7 @@ func (o *Options) settings() settings {
 		standbyWait:     max(x.StandbyWait, 0),
 		noSync:          x.NoSync,
 		fileMode:        x.FileMode,
+		makeDirs:        x.MakeDirs,
 	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix

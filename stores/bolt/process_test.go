@@ -229,8 +229,18 @@ func runHelper(role string) error {
 		defer s.Close()
 		fmt.Println("reader-start")
 		deadline := time.Now().Add(duration)
+		saidMissing := false
 		for reads := 0; time.Now().Before(deadline); reads++ {
 			ok, err := s.Initialized(ctx)
+			if errors.Is(err, bolt.ErrNotExist) {
+				// The reader says the file is missing until it is there.
+				if !saidMissing {
+					fmt.Println("reader-missing")
+					saidMissing = true
+				}
+				time.Sleep(time.Millisecond)
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("Initialized before the file exists: %w", err)
 			}
@@ -493,8 +503,16 @@ func TestProcessReaderStartedBeforeFileExists(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "later", "flags.db")
 	cmd, out, stderr := helper(t, "early-reader", path, envFlags+"=50", envDuration+"=10000")
 	waitLine(t, out, "reader-start")
-	time.Sleep(100 * time.Millisecond)
-	initStore(t, path, 7, 50)
+	// The reader has read, and found no file, before there is one.
+	waitLine(t, out, "reader-missing")
+	w, err := bolt.Open(path, &bolt.Options{MakeDirs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Init(context.Background(), genData(7, 50)); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
 	res := finish(t, "early reader", cmd, out, stderr)
 	if !strings.HasPrefix(res, "saw generation 7") {
 		t.Errorf("early reader: %q, want it to see generation 7", res)

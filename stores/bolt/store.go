@@ -4,43 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	bbolt "go.etcd.io/bbolt"
 
 	"github.com/daemonflag/daemonflag/store"
 )
 
-// Names in the file (see the package doc).
-var (
-	metaBucket     = []byte("$daemonflag")
-	metaFormat     = []byte("format")
-	metaGeneration = []byte("generation")
-	metaSnapshot   = []byte("snapshot")
-	metaChanges    = []byte("changes")
-	// Format "2" files may hold membership blocks (members.go); format "1"
-	// files hold one membership per key, which format 2 also allows, so
-	// this version reads both and writes "2".
-	formatV1 = []byte("1")
-	formatV2 = []byte("2")
-
-	initedKey         = []byte("$inited")
-	bigSegmentsBucket = []byte("big_segments")
-	runsBucket        = []byte("big_segments_runs")
-	syncOnKey         = []byte("big_segments_synchronized_on")
-)
-
 // Store is a daemonflag store in a bbolt file shared by one writer and any
 // number of reader processes on one host. It implements [store.Store],
-// [store.Pinger], [store.BigSegmentReader], [store.BigSegmentWriter] and
-// [store.MembershipScanner]. It is safe for concurrent use.
+// [store.Pinger], [store.BigSegmentReader], [store.BigSegmentWriter],
+// [store.MembershipScanner], [store.Batcher], [store.WriteTimeReader] and
+// [store.Notifier]. It is safe for concurrent use.
 type Store struct {
 	path   string // the live file
 	dir    string
@@ -49,25 +26,31 @@ type Store struct {
 	cfg    settings
 	closed atomic.Bool
 
-	// Read side. mu is held shared by reads for the duration of a read
-	// transaction and exclusively to swap snap; reopenMu serializes opening.
+	// Read side. mu guards snap, bad and badErr and is never held across
+	// a call into bbolt; reads hold a reference to the snapshot instead.
+	// reopen (a one-slot channel, so waiting honours contexts) serializes
+	// opening.
 	mu        sync.RWMutex
-	reopenMu  sync.Mutex
+	reopenCh  chan struct{}
 	snap      *snapshot
 	bad       os.FileInfo // the file that last failed to open, with badErr
 	badErr    error
 	lastCheck atomic.Int64 // unix nanoseconds of the last stat of path
 	stop      chan struct{}
 	stopped   chan struct{}
+	ctx       context.Context // done when the store closes
+	cancel    context.CancelFunc
 
-	// Write side (write.go).
+	notify notifier // Notify (notify.go)
+
+	// Write side (commit.go, publish.go).
 	wmu       sync.Mutex // held by the goroutine committing a batch
 	pendMu    sync.Mutex
 	pending   []*writeOp
 	lock      *fileLock
 	swept     bool // stale temporary files removed
 	closeOnce sync.Once
-	arena     chunkArena               // values written, reused (members.go)
+	arena     chunkArena               // values written, reused (segments_blocks.go)
 	members   []store.MembershipChange // a write's membership changes, reused
 	sorter    changeSorter
 
@@ -87,10 +70,12 @@ var (
 )
 
 // Open opens the store at path ([DefaultPath] when empty) with opts (nil for
-// the defaults). The file need not exist: a reader then sees an empty,
-// uninitialized store until a writer publishes one, and a writer creates it
-// (and its directory) on its first write. Open fails with an error wrapping
-// [ErrCorrupt] when the file exists but is not a valid store.
+// the defaults). The file need not exist: a read-only store then reports
+// [ErrNotExist] from its reads until a writer publishes the file, and a
+// writer creates it on its first write (its directory too with
+// [Options.MakeDirs]). A read-only Open fails with an error wrapping
+// [ErrCorrupt] when the file exists but is not a valid store; a writer's
+// Open succeeds, so that Init can replace the file (see the package doc).
 func Open(path string, opts *Options) (*Store, error) {
 	if path == "" {
 		path = DefaultPath
@@ -104,15 +89,18 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("bolt: path %q: %w", path, err)
 	}
 	s := &Store{
-		path:    abs,
-		dir:     filepath.Dir(abs),
-		base:    filepath.Base(abs),
-		prefix:  []byte(cfg.prefix),
-		cfg:     cfg,
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
+		path:     abs,
+		dir:      filepath.Dir(abs),
+		base:     filepath.Base(abs),
+		prefix:   []byte(cfg.prefix),
+		cfg:      cfg,
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+		reopenCh: make(chan struct{}, 1),
 	}
-	if err := s.refresh(true); err != nil {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if err := s.refresh(s.ctx, checkNow); err != nil && (cfg.readOnly || !errors.Is(err, ErrCorrupt)) {
+		s.cancel()
 		return nil, err
 	}
 	if cfg.releaseInterval > 0 {
@@ -136,7 +124,9 @@ func (s *Store) Close() error {
 	}
 	s.closed.Store(true)
 	close(s.stop)
+	s.cancel()
 	<-s.stopped
+	s.closeNotify()
 	// Let a committing writer finish.
 	s.wmu.Lock()
 	var err error
@@ -145,14 +135,17 @@ func (s *Store) Close() error {
 		s.lock = nil
 	}
 	s.wmu.Unlock()
-	s.reopenMu.Lock()
+	// An opening in progress stops at s.stop.
+	s.reopenCh <- struct{}{}
 	s.mu.Lock()
-	if s.snap != nil {
-		s.snap.close()
-		s.snap = nil
-	}
+	old := s.snap
+	s.snap = nil
 	s.mu.Unlock()
-	s.reopenMu.Unlock()
+	<-s.reopenCh
+	if old != nil {
+		// Reads still running close it when they finish.
+		old.release()
+	}
 	return err
 }
 
@@ -162,339 +155,4 @@ func (s *Store) begin(ctx context.Context) error {
 		return ErrClosed
 	}
 	return ctx.Err()
-}
-
-// releaseLoop lets go of a file a writer has replaced, even when nothing
-// reads, so the writer can update it in place.
-func (s *Store) releaseLoop() {
-	defer close(s.stopped)
-	t := time.NewTicker(s.cfg.releaseInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.mu.RLock()
-			open := s.snap != nil
-			s.mu.RUnlock()
-			if open {
-				_ = s.refresh(true)
-			}
-		}
-	}
-}
-
-// refresh makes snap the file the path names now. Unless force is set, it
-// checks at most once per CheckInterval.
-func (s *Store) refresh(force bool) error {
-	now := time.Now().UnixNano()
-	if !force && s.cfg.checkInterval > 0 && now-s.lastCheck.Load() < int64(s.cfg.checkInterval) {
-		return nil
-	}
-	fi, statErr := os.Stat(s.path)
-	s.lastCheck.Store(now)
-	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
-		return unavailable("stat", s.path, statErr)
-	}
-	if s.current(fi) {
-		return nil
-	}
-	return s.reopen()
-}
-
-// current reports whether snap is the file fi describes (nil: no file).
-func (s *Store) current(fi os.FileInfo) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if fi == nil {
-		return s.snap == nil && s.badErr == nil
-	}
-	return s.snap != nil && os.SameFile(s.snap.info, fi)
-}
-
-// reopen swaps snap for the file the path names now.
-func (s *Store) reopen() error {
-	s.reopenMu.Lock()
-	defer s.reopenMu.Unlock()
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	fi, err := os.Stat(s.path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return unavailable("stat", s.path, err)
-	}
-	if err != nil {
-		fi = nil
-	}
-	if s.current(fi) {
-		return nil
-	}
-	// A file that failed to open is not tried again until it changes.
-	if fi != nil && s.bad != nil && os.SameFile(s.bad, fi) && s.bad.Size() == fi.Size() && s.bad.ModTime().Equal(fi.ModTime()) {
-		return s.badErr
-	}
-	sn, err := openSnapshot(s.path, s.cfg.timeout)
-	if err != nil && !errors.Is(err, ErrCorrupt) {
-		// Could not open the new file this time (a lock not granted, a
-		// permission): keep reading the one we have.
-		return err
-	}
-	s.mu.Lock()
-	old := s.snap
-	s.snap = sn
-	s.bad, s.badErr = nil, nil
-	if err != nil {
-		s.bad, s.badErr = fi, err
-	}
-	s.mu.Unlock()
-	if old != nil {
-		// No read holds old: they run under mu.
-		old.close()
-	}
-	return err
-}
-
-// view runs fn in a read transaction on the live file, or with a nil tx when
-// no file exists.
-func (s *Store) view(ctx context.Context, fn func(tx *bbolt.Tx) error) error {
-	if err := s.begin(ctx); err != nil {
-		return err
-	}
-	if err := s.refresh(false); err != nil {
-		return err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	if s.badErr != nil {
-		return s.badErr
-	}
-	if s.snap == nil {
-		return fn(nil)
-	}
-	return s.snap.view(fn)
-}
-
-// bucket returns the bucket at prefix/name..., or nil.
-func (s *Store) bucket(tx *bbolt.Tx, names ...[]byte) *bbolt.Bucket {
-	if tx == nil {
-		return nil
-	}
-	b := tx.Bucket(s.prefix)
-	for _, n := range names {
-		if b == nil {
-			return nil
-		}
-		b = b.Bucket(n)
-	}
-	return b
-}
-
-func checkKind(kind store.Kind) error {
-	k := string(kind)
-	if k == "" || strings.HasPrefix(k, "$") || strings.HasPrefix(k, string(bigSegmentsBucket)) {
-		return fmt.Errorf("bolt: invalid kind %q", k)
-	}
-	return nil
-}
-
-// Get returns the item of the given kind and key, tombstones included.
-func (s *Store) Get(ctx context.Context, kind store.Kind, key string) (store.Item, bool, error) {
-	if err := checkKind(kind); err != nil {
-		return store.Item{}, false, err
-	}
-	var (
-		it    store.Item
-		found bool
-	)
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		b := s.bucket(tx, []byte(kind))
-		if b == nil || key == "" {
-			return nil
-		}
-		v := b.Get([]byte(key))
-		if v == nil {
-			return nil
-		}
-		d, err := decodeValue(v)
-		if err != nil {
-			return fmt.Errorf("bolt get %s %q: %w", kind, key, err)
-		}
-		d.Data = append([]byte(nil), d.Data...)
-		it, found = d, true
-		return nil
-	})
-	if err != nil {
-		return store.Item{}, false, err
-	}
-	return it, found, nil
-}
-
-// GetAll returns every item of the kind, tombstones included, from one
-// consistent snapshot.
-func (s *Store) GetAll(ctx context.Context, kind store.Kind) ([]store.KeyedItem, error) {
-	if err := checkKind(kind); err != nil {
-		return nil, err
-	}
-	var out []store.KeyedItem
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		b := s.bucket(tx, []byte(kind))
-		if b == nil {
-			return nil
-		}
-		var a arena
-		return b.ForEach(func(k, v []byte) error {
-			if v == nil {
-				return nil // a nested bucket; none are written
-			}
-			it, err := decodeValue(v)
-			if err != nil {
-				return fmt.Errorf("bolt get all %s, key %q: %w", kind, k, err)
-			}
-			it.Data = a.copy(it.Data)
-			out = append(out, store.KeyedItem{Key: string(k), Item: it})
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// arena copies many small byte slices into a few large allocations.
-type arena struct{ buf []byte }
-
-func (a *arena) copy(b []byte) []byte {
-	if len(b) > cap(a.buf)-len(a.buf) {
-		a.buf = make([]byte, 0, max(64<<10, len(b)))
-	}
-	n := len(a.buf)
-	a.buf = append(a.buf, b...)
-	return a.buf[n:len(a.buf):len(a.buf)]
-}
-
-// Initialized reports whether a writer has stored a complete dataset under
-// the store's prefix.
-func (s *Store) Initialized(ctx context.Context) (bool, error) {
-	var ok bool
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		b := s.bucket(tx)
-		ok = b != nil && b.Get(initedKey) != nil
-		return nil
-	})
-	return ok, err
-}
-
-// Ping checks that the store file, when there is one, can be read. A missing
-// file is not an error: the store is available and not initialized.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.begin(ctx); err != nil {
-		return err
-	}
-	if err := s.refresh(true); err != nil {
-		return err
-	}
-	return s.view(ctx, func(tx *bbolt.Tx) error {
-		if tx != nil && tx.Bucket(metaBucket) == nil {
-			return corrupt(s.path, "no %s bucket", metaBucket)
-		}
-		return nil
-	})
-}
-
-// Membership returns the big-segment membership of a context hash.
-func (s *Store) Membership(ctx context.Context, contextHash string) (store.Membership, error) {
-	var m store.Membership
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		pb := s.bucket(tx)
-		if pb == nil || contextHash == "" {
-			return nil
-		}
-		var err error
-		if m, err = lookupMembership(pb, bytesOf(contextHash)); err != nil {
-			return fmt.Errorf("bolt membership %q: %w", contextHash, err)
-		}
-		return nil
-	})
-	return m, err
-}
-
-// SynchronizedOn returns when a writer last declared the big-segment data up
-// to date, to the millisecond.
-func (s *Store) SynchronizedOn(ctx context.Context) (time.Time, bool, error) {
-	var (
-		t  time.Time
-		ok bool
-	)
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		b := s.bucket(tx)
-		if b == nil {
-			return nil
-		}
-		v := b.Get(syncOnKey)
-		if v == nil {
-			return nil
-		}
-		ms, err := strconv.ParseInt(string(v), 10, 64)
-		if err != nil {
-			return fmt.Errorf("bolt synchronized-on: %w: %q is not a millisecond time", store.ErrMalformedItem, v)
-		}
-		t, ok = time.UnixMilli(ms), true
-		return nil
-	})
-	return t, ok, err
-}
-
-// scanChunk is how many memberships ScanMembership reads per read
-// transaction; fn runs outside transactions, so it may write to the store.
-const scanChunk = 1024
-
-// ScanMembership calls fn for each context hash with a stored membership, in
-// hash order. Each hash is reported once; a write during the scan may or may
-// not be seen.
-func (s *Store) ScanMembership(ctx context.Context, fn func(contextHash string, m store.Membership) error) error {
-	type entry struct {
-		hash string
-		m    store.Membership
-	}
-	var after []byte
-	for {
-		var chunk []entry
-		err := s.view(ctx, func(tx *bbolt.Tx) error {
-			pb := s.bucket(tx)
-			if pb == nil {
-				return nil
-			}
-			var sc memberScratch
-			err := merge(levels(pb, after, false), &sc, false, func(h []byte) (bool, error) {
-				if !sc.empty(false) {
-					chunk = append(chunk, entry{string(h), sc.membership()})
-				}
-				return len(chunk) < scanChunk, nil
-			})
-			if err != nil {
-				return fmt.Errorf("bolt scan membership: %w", err)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, e := range chunk {
-			if err := fn(e.hash, e.m); err != nil {
-				return err
-			}
-		}
-		if len(chunk) < scanChunk {
-			return nil
-		}
-		after = []byte(chunk[len(chunk)-1].hash)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
 }

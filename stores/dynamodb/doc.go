@@ -4,8 +4,9 @@
 //
 // Open one with [New] (or [ParseURL] for an address such as
 // "dynamodb://my-table?region=eu-west-1&prefix=prod"). A [*Store] implements
-// store.Store, store.Pinger, store.BigSegmentReader, store.BigSegmentWriter
-// and store.MembershipScanner.
+// store.Store, store.Pinger, store.BigSegmentReader, store.BigSegmentWriter,
+// store.MembershipScanner, store.Notifier, store.Batcher and
+// store.WriteTimeReader.
 //
 // # Layout
 //
@@ -21,6 +22,13 @@
 //	    synchronizedOn (N)  Unix milliseconds of the last big-segment sync
 //	namespace "big_segments_user"        key: context hash (base64 SHA-256)
 //	    included (SS), excluded (SS)  segment references "<key>.g<generation>"
+//
+// daemonflag adds two items that LaunchDarkly's SDKs never read:
+//
+//	namespace "$inited", key "$initing"  an Init in progress (startedAt, N ms)
+//	namespace = key = "$changes"         the change log: seq (N), epoch (S),
+//	    log (S, JSON [[seq, kind, key]...], kind "" for everything),
+//	    lastWrite (N, Unix ms of the last write)
 //
 // # Guarantees
 //
@@ -42,6 +50,28 @@
 // instead of dropping them. A failed Init leaves the table partly updated; a
 // table that was initialized before keeps its marker. Run it again.
 //
+// Such an interrupted Init (a failure, or a writer killed midway) is
+// visible: Init writes an init-in-progress mark before its first batch and
+// deletes it after "$inited", and while the mark is there Initialized
+// returns an error wrapping store.ErrInitInProgress, so a reader knows the
+// table may hold a mix of two datasets (the cache keeps serving what it
+// had). One Query of the "$inited" partition reads both. The next complete
+// Init clears the mark.
+//
+// # Change notification
+//
+// Every write of this package (Init, Upsert, UpsertBatch) then updates the
+// change-log item: a sequence number and the last 64 changed keys (at most
+// 3 KB of them, so the item stays under 4 KB), with a conditional put that
+// is retried when writers collide. [Store.Notify] polls that one item with
+// an eventually consistent GetItem (half a read unit) every
+// Options.NotifyInterval (default 1 s) and delivers the keys changed since
+// its last poll, or store.ChangeAll when it fell behind the log or the log
+// was made anew. Writes through one Store object reach its own subscribers
+// at once. A table written only by LaunchDarkly's SDKs or Relay Proxy has no
+// change log; readers then rely on their cache's TTL. UpsertBatch applies
+// its updates one conditional put after another, in the order given.
+//
 // Oversized items are errors ([*ItemTooLargeError]), never dropped: the
 // stored copy stays as it was.
 //
@@ -56,9 +86,11 @@
 //
 // # IAM permissions
 //
-// A reader (client) needs dynamodb:GetItem and dynamodb:Query on the table.
-// A writer needs in addition dynamodb:PutItem, dynamodb:BatchWriteItem and,
-// for big segments, dynamodb:UpdateItem and dynamodb:DeleteItem.
+// A reader (client) needs dynamodb:GetItem and dynamodb:Query on the table
+// (GetItem also for change notification).
+// A writer needs in addition dynamodb:PutItem, dynamodb:BatchWriteItem,
+// dynamodb:DeleteItem (the init-in-progress mark) and, for big segments,
+// dynamodb:UpdateItem.
 // Options.CreateTable needs dynamodb:DescribeTable and dynamodb:CreateTable.
 //
 // # Table

@@ -1,10 +1,12 @@
 package dynamodb
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -225,9 +227,10 @@ func TestInitFailsWhenItemsStayUnprocessed(t *testing.T) {
 	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "unprocessed") || !strings.Contains(err.Error(), "4 attempts") {
 		t.Fatalf("Init error = %v; want an ErrUnavailable naming the unprocessed writes and attempts", err)
 	}
-	// No silent success: the dataset is not marked complete.
-	if ok, err := st.Initialized(t.Context()); err != nil || ok {
-		t.Fatalf("Initialized = %v, %v after a failed Init; want false", ok, err)
+	// No silent success: the dataset is not marked complete, and readers
+	// are told an init was interrupted.
+	if ok, err := st.Initialized(t.Context()); ok || !errors.Is(err, store.ErrInitInProgress) {
+		t.Fatalf("Initialized = %v, %v after a failed Init; want false and ErrInitInProgress", ok, err)
 	}
 	if fc.batchCalls < 4 {
 		t.Fatalf("%d BatchWriteItem calls, want at least 4 attempts", fc.batchCalls)
@@ -363,8 +366,17 @@ func TestInitWriteOrder(t *testing.T) {
 	before(lastPut, firstDelete, "puts before deletions")
 	inited := p + ":$inited"
 	before(firstDelete, at("put", "$inited", inited)-0, "deletions before the marker")
-	if last := fc.written[len(fc.written)-1]; last != fmt.Sprintf("put %s/%q", inited, inited) {
-		t.Errorf("last write %s, want the $inited marker", last)
+	// The init-in-progress mark comes before every dataset write; the
+	// $inited marker is the last of them (the change log follows).
+	before(at("put", "$inited", p+":$initing"), seg, "the init-in-progress mark before the first write")
+	var dataWrites []string
+	for _, w := range fc.written {
+		if !strings.Contains(w, ":$changes/") {
+			dataWrites = append(dataWrites, w)
+		}
+	}
+	if last := dataWrites[len(dataWrites)-1]; last != fmt.Sprintf("put %s/%q", inited, inited) {
+		t.Errorf("last dataset write %s, want the $inited marker", last)
 	}
 }
 
@@ -648,19 +660,28 @@ func TestAbortedRequestsLeaveServerUsable(t *testing.T) {
 			t.Fatalf("GetAll with a short deadline: %v", err)
 		}
 	}
-	// A client that drops a request halfway through its body.
+	// A client that drops a request halfway through its body. It first
+	// sends a whole request on the connection and reads the answer, so the
+	// server is reading that connection when the second request is cut
+	// off (no sleep needed to be sure it got that far).
 	endpoint, _ := testTable(t)
+	const head = "POST / HTTP/1.1\r\nHost: dynamodb\r\nContent-Type: application/x-amz-json-1.0\r\n" +
+		"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: %d\r\n\r\n%s"
 	for range 2 {
 		c, err := net.Dial("tcp", strings.TrimPrefix(endpoint, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: dynamodb\r\nContent-Type: application/x-amz-json-1.0\r\n"+
-			"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 100\r\n\r\n{")
-		time.Sleep(50 * time.Millisecond)
+		fmt.Fprintf(c, head, 2, "{}")
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("a whole request before the cut one: %v", err)
+		}
+		_ = resp.Body.Close()
+		fmt.Fprintf(c, head, 100, "{")
 		c.Close()
 	}
-	time.Sleep(100 * time.Millisecond)
 	if err := st.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping after aborted requests: %v", err)
 	}

@@ -24,6 +24,9 @@ import (
 
 const testRegion = "us-east-1"
 
+// envTestTable names the table of a parent test process, for its helpers.
+const envTestTable = "DAEMONFLAG_TEST_DYNAMODB_TABLE"
+
 var (
 	tableOnce    sync.Once
 	tableName    string
@@ -62,6 +65,10 @@ func testTable(t testing.TB) (endpoint, table string) {
 	t.Helper()
 	endpoint = testservers.DynamoDBEndpoint(t)
 	tableOnce.Do(func() {
+		if t := os.Getenv(envTestTable); t != "" {
+			tableName = t // a helper process: the parent's table
+			return
+		}
 		tableName = "daemonflag-test-" + randomToken()
 		s, err := New(context.Background(), Options{
 			Table: tableName, Endpoint: endpoint, AWSConfig: ptr(testAWSConfig()), CreateTable: true,

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -25,7 +27,8 @@ import (
 //     the flags it names as prerequisites), each level in parallel
 //     BatchWriteItem requests of up to 25 items;
 //  4. items of those kinds that data no longer holds are deleted;
-//  5. the "$inited" marker is written.
+//  5. the "$inited" marker is written, and the init-in-progress mark
+//     written before step 3 is deleted (see [Store.Initialized]).
 //
 // Unprocessed items are sent again with exponential backoff and jitter; when
 // some still cannot be written the call fails, naming how many, and the
@@ -41,7 +44,7 @@ func (s *Store) Init(ctx context.Context, data []store.Collection) error {
 	byKind := map[store.Kind][]store.KeyedItem{}
 	for _, c := range data {
 		switch c.Kind {
-		case "", initedNamespace, bigSegMetaNS, bigSegUserNS:
+		case "", initedNamespace, changesNamespace, bigSegMetaNS, bigSegUserNS:
 			return fmt.Errorf("dynamodb init: %q is not a kind of item", c.Kind)
 		}
 		if !slices.Contains(kinds, c.Kind) {
@@ -114,6 +117,15 @@ func (s *Store) Init(ctx context.Context, data []store.Collection) error {
 		}
 	}
 
+	// The init-in-progress mark, before the first write: readers that see
+	// it know the dataset may be a mix of the old one and the new one.
+	ns := s.namespace(initedNamespace)
+	mark := s.keyOf(ns, s.namespace(initingKey))
+	mark[attrStartedAt] = &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().UnixMilli(), 10)}
+	if err := s.putItem(ctx, "init: marking an init in progress", mark); err != nil {
+		return err
+	}
+
 	// 3. and 4. Puts level by level, then deletions.
 	if len(deletes) > 0 {
 		levels = append(levels, deletes)
@@ -124,18 +136,41 @@ func (s *Store) Init(ctx context.Context, data []store.Collection) error {
 		}
 	}
 
-	// 5. The marker, last.
-	ns := s.namespace(initedNamespace)
+	// 5. The marker, last; then the mark goes.
+	if err := s.putItem(ctx, "init: writing $inited", s.keyOf(ns, ns)); err != nil {
+		return err
+	}
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
 	pctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	_, err := s.client.PutItem(pctx, &ddb.PutItemInput{
-		TableName: &s.table,
-		Item:      s.keyOf(ns, ns),
-	})
-	return s.wrap("init: writing $inited", err)
+	_, err := s.client.DeleteItem(pctx, &ddb.DeleteItemInput{TableName: &s.table, Key: s.keyOf(ns, s.namespace(initingKey))})
+	if err != nil {
+		return s.wrap("init: clearing the init-in-progress mark", err)
+	}
+	s.logChanges(ctx, []store.Change{store.ChangeAll})
+	return nil
+}
+
+// The init-in-progress mark is an item in the partition of the "$inited"
+// marker, so that one Query reads both (LaunchDarkly's SDKs read only the
+// "$inited" item itself and never see it): namespace "[P:]$inited", key
+// "[P:]$initing", with the Unix milliseconds the init started at.
+const (
+	initingKey    = "$initing"
+	attrStartedAt = "startedAt"
+)
+
+// putItem writes one item unconditionally.
+func (s *Store) putItem(ctx context.Context, op string, item map[string]types.AttributeValue) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	pctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	_, err := s.client.PutItem(pctx, &ddb.PutItemInput{TableName: &s.table, Item: item})
+	return s.wrap(op, err)
 }
 
 // dedupe keeps one item per key: the highest version, the later one on a tie.

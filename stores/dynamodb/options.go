@@ -1,6 +1,7 @@
 package dynamodb
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,6 +76,16 @@ type Options struct {
 	// 10 seconds; a negative value means no bound beyond the caller's
 	// context.
 	OperationTimeout time.Duration
+
+	// NotifyInterval is how often [Store.Notify] polls the change-log item
+	// for other writers' changes (one eventually consistent read of an item
+	// under 4 KB: half a read unit per poll per subscriber). Zero means
+	// 1 second.
+	NotifyInterval time.Duration
+
+	// Logger receives the store's warnings (a change log it could not
+	// update). Nil means slog.Default().
+	Logger *slog.Logger
 }
 
 const (
@@ -115,4 +126,13 @@ func (o *Options) opTimeout() time.Duration {
 		return 0
 	}
 	return defaultOpTimeout
+}
+
+const defaultNotifyInterval = time.Second
+
+func (o *Options) notifyInterval() time.Duration {
+	if o.NotifyInterval > 0 {
+		return o.NotifyInterval
+	}
+	return defaultNotifyInterval
 }

@@ -3,14 +3,17 @@ package dynamodb
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/daemonflag/daemonflag/internal/changefeed"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -40,6 +43,15 @@ type Store struct {
 	endpoint string
 	opts     Options
 	closed   atomic.Bool
+	hub      changefeed.Hub
+	done     chan struct{} // closed by Close
+}
+
+func (s *Store) log() *slog.Logger {
+	if s.opts.Logger != nil {
+		return s.opts.Logger
+	}
+	return slog.Default()
 }
 
 var (
@@ -82,6 +94,7 @@ func open(ctx context.Context, opts Options, client api, region string) (*Store,
 		region:   region,
 		endpoint: opts.Endpoint,
 		opts:     opts,
+		done:     make(chan struct{}),
 	}
 	if opts.Client != nil {
 		s.endpoint = aws.ToString(opts.Client.Options().BaseEndpoint)
@@ -258,20 +271,55 @@ func (s *Store) queryNamespace(ctx context.Context, op, namespace string, attrs 
 	}
 }
 
-// Initialized reports whether the "$inited" marker item exists.
+// Initialized reports whether the "$inited" marker item exists. While a
+// writer's Init is in progress, or after one was interrupted (a writer
+// killed midway leaves a mix of the old and the new dataset), it returns an
+// error wrapping [store.ErrInitInProgress] that says when the init started;
+// the boolean then still reports the "$inited" marker. One consistent Query
+// reads both the marker and the init-in-progress mark.
 func (s *Store) Initialized(ctx context.Context) (bool, error) {
-	ns := s.namespace(initedNamespace)
-	av, err := s.getItem(ctx, "check $inited", ns, ns, attrKey)
+	inited, startedAt, err := s.initState(ctx)
 	if err != nil {
 		return false, err
 	}
-	return len(av) > 0, nil
+	if startedAt != nil {
+		return inited, fmt.Errorf("dynamodb: an init of the dataset (table %q, prefix %q) started at %s has not finished: "+
+			"%w; the store may hold a mix of the old and the new dataset until the writer runs again",
+			s.table, s.prefix, startedAt.UTC().Format(time.RFC3339), store.ErrInitInProgress)
+	}
+	return inited, nil
 }
 
-// Ping checks that the table answers: a consistent GetItem of the "$inited"
-// marker, which needs no permission beyond the reads a client makes anyway.
+// initState reads the "$inited" partition: whether the marker exists, and
+// when the init in progress, if any, started.
+func (s *Store) initState(ctx context.Context) (inited bool, startedAt *time.Time, err error) {
+	ns := s.namespace(initedNamespace)
+	initing := s.namespace(initingKey)
+	err = s.queryNamespace(ctx, "check $inited", ns, []string{attrKey, attrStartedAt}, func(av map[string]types.AttributeValue) error {
+		k, _ := av[attrKey].(*types.AttributeValueMemberS)
+		switch {
+		case k == nil:
+		case k.Value == ns:
+			inited = true
+		case k.Value == initing:
+			t := time.Time{}
+			if n, ok := av[attrStartedAt].(*types.AttributeValueMemberN); ok {
+				if ms, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+					t = time.UnixMilli(ms)
+				}
+			}
+			startedAt = &t
+		}
+		return nil
+	})
+	return inited, startedAt, err
+}
+
+// Ping checks that the table answers: the consistent Query of Initialized,
+// which needs no permission beyond the reads a client makes anyway. An init
+// in progress is not an error here.
 func (s *Store) Ping(ctx context.Context) error {
-	_, err := s.Initialized(ctx)
+	_, _, err := s.initState(ctx)
 	return err
 }
 
@@ -282,10 +330,49 @@ const upsertCondition = "attribute_not_exists(#ns) OR attribute_not_exists(#vers
 
 // Upsert writes item unless the stored item under key has the same or a
 // higher version: a PutItem conditioned on the stored "version" attribute.
-// A stored item without that attribute counts as older than any item.
+// A stored item without that attribute counts as older than any item. An
+// applied upsert is then recorded in the change log (see [Store.Notify]).
 // An item over DynamoDB's 400 KB item limit is an *ItemTooLargeError and
 // leaves the stored copy as it was.
 func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item store.Item) (bool, error) {
+	applied, err := s.put(ctx, kind, key, item)
+	if applied {
+		s.logChanges(ctx, []store.Change{{Kind: kind, Key: key}})
+	}
+	return applied, err
+}
+
+// UpsertBatch applies the updates as Upsert would, one conditional PutItem
+// after another in the given order (DynamoDB has no atomic write of this
+// size; writers pass dependencies first), and then logs the applied ones
+// in one change-log update. It stops at the first failure, returning it;
+// the updates before it stay applied.
+func (s *Store) UpsertBatch(ctx context.Context, updates []store.ItemUpdate) ([]bool, error) {
+	applied := make([]bool, len(updates))
+	var changes []store.Change
+	for i, u := range updates {
+		ok, err := s.put(ctx, u.Kind, u.Key, u.Item)
+		if err != nil {
+			s.logChanges(ctx, changes)
+			return nil, fmt.Errorf("dynamodb upsert batch: update %d of %d: %w", i+1, len(updates), err)
+		}
+		applied[i] = ok
+		if ok {
+			changes = append(changes, store.Change{Kind: u.Kind, Key: u.Key})
+		}
+	}
+	if len(changes) > changeLogEntries {
+		changes = []store.Change{store.ChangeAll}
+	}
+	s.logChanges(ctx, changes)
+	return applied, nil
+}
+
+// put is Upsert without the change log.
+func (s *Store) put(ctx context.Context, kind store.Kind, key string, item store.Item) (bool, error) {
+	if kind == "" {
+		return false, fmt.Errorf("dynamodb upsert: empty kind")
+	}
 	if err := s.checkOpen(); err != nil {
 		return false, err
 	}
@@ -322,7 +409,10 @@ func (s *Store) Upsert(ctx context.Context, kind store.Kind, key string, item st
 // Close marks the store closed; later calls return [ErrClosed]. The AWS
 // client holds no connection that needs closing.
 func (s *Store) Close() error {
-	s.closed.Store(true)
+	if s.closed.CompareAndSwap(false, true) {
+		close(s.done)
+		s.hub.Close()
+	}
 	return nil
 }
 

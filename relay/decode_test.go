@@ -3,6 +3,7 @@ package relay
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/daemonflag/daemonflag/store"
 )
@@ -59,7 +60,34 @@ func TestRelayParseEvents(t *testing.T) {
 		{name: "put flag null", parse: parsePut, want: bad, data: `{"data":{"flags":{"a":null}}}`},
 		{name: "put flag fractional version", parse: parsePut, want: bad, data: `{"data":{"flags":{"a":{"version":1.5}}}}`},
 		{name: "put flag string version", parse: parsePut, want: bad, data: `{"data":{"flags":{"a":{"version":"1"}}}}`},
-		{name: "put empty key", parse: parsePut, want: bad, data: `{"data":{"segments":{"":{"version":1}}}}`},
+		{name: "put empty key is left out", parse: parsePut, want: ok,
+			data: `{"data":{"segments":{"":{"version":1},"s":{"key":"s","version":2}},"flags":{"":{}}}}`,
+			check: func(t *testing.T, ch change) {
+				if len(ch.all[0].Items) != 1 || ch.all[0].Items[0].Key != "s" || len(ch.all[1].Items) != 0 {
+					t.Fatalf("collections %+v", ch.all)
+				}
+				if len(ch.skipped) != 2 {
+					t.Fatalf("skipped %q, want the segment and the flag", ch.skipped)
+				}
+			}},
+		{name: "put duplicate key: the last wins", parse: parsePut, want: ok,
+			data: `{"data":{"flags":{"a":{"version":1},"a":{"version":2}}}}`,
+			check: func(t *testing.T, ch change) {
+				if f := ch.all[1].Items; len(f) != 1 || f[0].Item.Version != 2 {
+					t.Fatalf("flags %+v", f)
+				}
+			}},
+		{name: "put data before path", parse: parsePut, want: ok, data: `{"data":{"flags":{"a":{"version":1}}},"path":"/"}`},
+		{name: "put unknown members", parse: parsePut, want: ok, data: `{"x":[1,{"y":null}],"data":{"z":1,"flags":{"a":{"version":1}}}}`},
+		{name: "put null flags", parse: parsePut, want: ok, data: `{"data":{"flags":null}}`},
+		{name: "put invalid UTF-8", parse: parsePut, want: bad, data: "{\"data\":{\"flags\":{\"a\":{\"version\":1,\"v\":\"AB\xffCD\"}}}}"},
+		{name: "put trailing garbage", parse: parsePut, want: bad, data: `{"data":{}} x`},
+		{name: "put escaped key", parse: parsePut, want: ok, data: `{"data":{"flags":{"a\u00e9":{"version":1}}}}`,
+			check: func(t *testing.T, ch change) {
+				if f := ch.all[1].Items; len(f) != 1 || f[0].Key != "aé" {
+					t.Fatalf("flags %+v", f)
+				}
+			}},
 
 		{name: "patch flag", parse: parsePatch, want: ok, data: `{"path":"/flags/my-flag","data":{"key":"my-flag","version":7}}`,
 			check: func(t *testing.T, ch change) {
@@ -118,19 +146,23 @@ func TestRelayParseEvents(t *testing.T) {
 	}
 }
 
-func TestRelayRetryDelay(t *testing.T) {
-	r := &relay{o: Options{InitialRetryDelay: 100e6}} // 100 ms
-	for n, want := range []int64{100e6, 200e6, 400e6} {
-		for range 50 {
-			d := int64(r.retryDelay(n))
-			if d < want/2 || d > want {
-				t.Fatalf("attempt %d: delay %d not in [%d, %d]", n, d, want/2, want)
+func TestRelayBackoff(t *testing.T) {
+	for range 50 {
+		b := backoff{first: 100 * time.Millisecond, max: MaxRetryDelay}
+		for n, want := range []time.Duration{100e6, 200e6, 400e6} {
+			if d := b.next(); d < want/2 || d > want {
+				t.Fatalf("attempt %d: delay %v not in [%v, %v]", n, d, want/2, want)
 			}
 		}
-	}
-	for range 50 {
-		if d := r.retryDelay(30); d > maxRetryDelay || d < maxRetryDelay/2 {
-			t.Fatalf("attempt 30: delay %v", d)
+		for range 30 {
+			b.next()
+		}
+		if d := b.next(); d > MaxRetryDelay || d < MaxRetryDelay/2 {
+			t.Fatalf("attempt 34: delay %v", d)
+		}
+		b.reset()
+		if d := b.next(); d > 100*time.Millisecond {
+			t.Fatalf("after reset: delay %v", d)
 		}
 	}
 }
