@@ -12,6 +12,24 @@ import (
 	"github.com/daemonflag/daemonflag/store"
 )
 
+// hold says which answers of a read wait for the current entry to expire
+// instead of replacing it at once (see install).
+type hold uint8
+
+const (
+	// holdNone: every answer replaces the current entry at once (misses,
+	// reads of named notifications, change polls).
+	holdNone hold = iota
+	// holdChanges: a refresh-ahead read; a different answer waits.
+	holdChanges
+	// holdRemovals: a re-check after store.ChangeAll; only a "not found"
+	// for a live item waits. A writer's new dataset shows at once, while a
+	// store emptied behind the writer's back (or one whose notifier lost
+	// track) loses nothing before the TTL, and nothing at all in
+	// ModeForever.
+	holdRemovals
+)
+
 // ref names one item of one kind.
 type ref struct {
 	kind store.Kind
@@ -178,7 +196,7 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 	if now < e.expires {
 		if st != Unavailable && !waitingOut && s.next.Load() == nil {
 			k.st.refreshes.Add(1)
-			k.start(s, key, true)
+			k.start(s, key, holdChanges)
 		}
 		return e.val, e.err
 	}
@@ -246,14 +264,14 @@ func (k *kind[T]) readNow(ctx context.Context, s *slot[T], key string) (*entry[T
 	if cl == nil && ctx.Done() == nil {
 		mine := &call[T]{done: make(chan struct{})}
 		if s.call.CompareAndSwap(nil, mine) {
-			if !k.c.track(func() { k.run(s, key, mine, false) }) {
+			if !k.c.track(func() { k.run(s, key, mine, holdNone) }) {
 				k.abandon(s, mine)
 			}
 			cl = mine
 		}
 	}
 	if cl == nil {
-		cl = k.start(s, key, false)
+		cl = k.start(s, key, holdNone)
 	}
 	if err := cl.wait(ctx); err != nil {
 		return nil, err
@@ -266,9 +284,9 @@ func (k *kind[T]) readNow(ctx context.Context, s *slot[T], key string) (*entry[T
 }
 
 // start returns the read in flight for key, starting one in the background
-// if there is none. held marks a refresh-ahead read, whose different answer
+// if there is none. h marks a refresh-ahead read, whose different answer
 // waits for the current entry to expire.
-func (k *kind[T]) start(s *slot[T], key string, held bool) *call[T] {
+func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 	for {
 		if cl := s.call.Load(); cl != nil {
 			return cl
@@ -277,7 +295,7 @@ func (k *kind[T]) start(s *slot[T], key string, held bool) *call[T] {
 		if !s.call.CompareAndSwap(nil, cl) {
 			continue
 		}
-		if !k.c.goBackground(func() { k.run(s, key, cl, held) }) {
+		if !k.c.goBackground(func() { k.run(s, key, cl, h) }) {
 			k.abandon(s, cl)
 		}
 		return cl
@@ -285,10 +303,10 @@ func (k *kind[T]) start(s *slot[T], key string, held bool) *call[T] {
 }
 
 // run makes the store read of call cl and publishes its result.
-func (k *kind[T]) run(s *slot[T], key string, cl *call[T], held bool) {
+func (k *kind[T]) run(s *slot[T], key string, cl *call[T], h hold) {
 	ctx, cancel := k.c.callCtx()
 	defer cancel()
-	cl.e, cl.err = k.fetch(ctx, s, key, held)
+	cl.e, cl.err = k.fetch(ctx, s, key, h)
 	s.call.Store(nil)
 	close(cl.done)
 }
@@ -301,15 +319,15 @@ func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
 }
 
 // fetch reads key from the store and installs the result (see install for
-// held).
-func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, held bool) (*entry[T], error) {
+// h).
+func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*entry[T], error) {
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
 	if err != nil {
 		if isItemError(err) {
 			k.c.confirmed()
-			return k.itemError(s, key, seq, start, 0, err, held), nil
+			return k.itemError(s, key, seq, start, 0, err, h), nil
 		}
 		k.c.storeError(seq, err)
 		return nil, unavailableErr(err)
@@ -324,16 +342,16 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, held bool) 
 			return k.put(s, &kept), nil
 		}
 		k.beforeRemoving(ctx, s, key, 0)
-		return k.install(s, k.notFound(seq, start), held), nil
+		return k.install(s, k.notFound(seq, start), h), nil
 	}
 	e, err := k.decode(s.e.Load(), item, seq, start)
 	if err != nil {
-		return k.itemError(s, key, seq, start, e.hash, err, held), nil
+		return k.itemError(s, key, seq, start, e.hash, err, h), nil
 	}
 	if !e.live {
 		k.beforeRemoving(ctx, s, key, 0)
 	}
-	return k.install(s, e, held), nil
+	return k.install(s, e, h), nil
 }
 
 // notFound is the entry for a key the store does not have.
@@ -344,14 +362,15 @@ func (k *kind[T]) notFound(seq uint64, start int64) *entry[T] {
 }
 
 // install installs e, the answer of a read, and returns the entry the slot
-// holds afterwards. The answer of a refresh-ahead read (held) that differs
+// holds afterwards. The answer of a refresh-ahead read (h) that differs
 // from the current, unexpired entry does not replace it yet: it waits in the
 // slot until the current entry expires (see late), so a cached value stays
 // what it was for its whole TTL, as LaunchDarkly's persistent-store contract
 // requires of changes made behind the writer's back.
-func (k *kind[T]) install(s *slot[T], e *entry[T], held bool) *entry[T] {
-	if held {
-		if old := s.e.Load(); old != nil && old.seq < e.seq && k.c.now() < old.expires && !sameAnswer(old, e) {
+func (k *kind[T]) install(s *slot[T], e *entry[T], h hold) *entry[T] {
+	if h != holdNone {
+		if old := s.e.Load(); old != nil && old.seq < e.seq && k.c.now() < old.expires && !sameAnswer(old, e) &&
+			(h == holdChanges || old.live && !e.exists) {
 			for {
 				n := s.next.Load()
 				if n != nil && n.seq > e.seq {
@@ -430,7 +449,7 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
 	switch {
 	case err != nil && isItemError(err):
-		k.itemError(s, key, seq, start, 0, err, false)
+		k.itemError(s, key, seq, start, 0, err, holdNone)
 	case err != nil:
 		k.c.storeError(seq, err)
 	case !found:
@@ -442,7 +461,7 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 	default:
 		e, err := k.decode(s.e.Load(), item, seq, start)
 		if err != nil {
-			k.itemError(s, key, seq, start, e.hash, err, false)
+			k.itemError(s, key, seq, start, e.hash, err, holdNone)
 			return
 		}
 		if !e.live {
@@ -481,8 +500,8 @@ func (k *kind[T]) decode(old *entry[T], item store.Item, seq uint64, start int64
 // itemError installs the outcome of an item that could not be read or
 // decoded: its last good value, refreshed for another TTL, when there is
 // one; otherwise the error itself, cached for one TTL (installed as install
-// does, see held).
-func (k *kind[T]) itemError(s *slot[T], key string, seq uint64, start int64, hash uint64, err error, held bool) *entry[T] {
+// does, see h).
+func (k *kind[T]) itemError(s *slot[T], key string, seq uint64, start int64, hash uint64, err error, h hold) *entry[T] {
 	err = fmt.Errorf("%s %q: %w", k.codec.kind, key, err)
 	k.c.logMalformed(k.codec.kind, key, hash, err)
 	if old := s.e.Load(); old != nil && old.err == nil && old.exists {
@@ -493,7 +512,7 @@ func (k *kind[T]) itemError(s *slot[T], key string, seq uint64, start int64, has
 	}
 	e := &entry[T]{err: asMalformed(err), seq: seq, hash: hash}
 	e.refreshAt, e.expires = k.c.life(start, false)
-	return k.install(s, e, held)
+	return k.install(s, e, h)
 }
 
 // asMalformed makes a decode error satisfy errors.Is(err, store.ErrMalformedItem).
@@ -585,7 +604,7 @@ func (k *kind[T]) getAllEntry(ctx context.Context) (*allEntry[T], error) {
 		st := k.c.status.Load().State
 		if now < a.expires {
 			if st != Unavailable && k.allNext.Load() == nil {
-				k.startAll(true)
+				k.startAll(holdChanges)
 			}
 			return a, nil
 		}
@@ -598,7 +617,7 @@ func (k *kind[T]) getAllEntry(ctx context.Context) (*allEntry[T], error) {
 		if k.allCall.Load() != nil {
 			return a, nil
 		}
-		if err := k.startAll(false).wait(ctx); err != nil {
+		if err := k.startAll(holdNone).wait(ctx); err != nil {
 			return a, nil // the last good list
 		}
 		return k.all.Load(), nil
@@ -606,7 +625,7 @@ func (k *kind[T]) getAllEntry(ctx context.Context) (*allEntry[T], error) {
 	if k.c.status.Load().State == Unavailable {
 		return nil, k.c.failFastErr()
 	}
-	if err := k.startAll(false).wait(ctx); err != nil {
+	if err := k.startAll(holdNone).wait(ctx); err != nil {
 		return nil, err
 	}
 	return k.all.Load(), nil // at least as new as the read we waited for
@@ -625,7 +644,7 @@ func (k *kind[T]) promoteAll(a *allEntry[T]) *allEntry[T] {
 
 // startAll returns the GetAll in flight, starting one if there is none;
 // held as for start.
-func (k *kind[T]) startAll(held bool) *call[[]T] {
+func (k *kind[T]) startAll(h hold) *call[[]T] {
 	for {
 		if cl := k.allCall.Load(); cl != nil {
 			return cl
@@ -637,7 +656,7 @@ func (k *kind[T]) startAll(held bool) *call[[]T] {
 		ok := k.c.goBackground(func() {
 			ctx, cancel := k.c.callCtx()
 			defer cancel()
-			cl.err = k.readAll(ctx, held)
+			cl.err = k.readAll(ctx, h)
 			k.allCall.Store(nil)
 			close(cl.done)
 		})
@@ -651,7 +670,7 @@ func (k *kind[T]) startAll(held bool) *call[[]T] {
 }
 
 // readAll reads every item of the kind and installs the result.
-func (k *kind[T]) readAll(ctx context.Context, held bool) error {
+func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	items, err := k.c.r.GetAll(ctx, k.codec.kind)
@@ -660,17 +679,17 @@ func (k *kind[T]) readAll(ctx context.Context, held bool) error {
 		return unavailableErr(err)
 	}
 	k.c.confirmed()
-	k.applyAll(items, seq, start, held)
+	k.applyAll(items, seq, start, h)
 	return nil
 }
 
 // applyAll installs a GetAll result read at seq (begun at start): every
 // item's slot, the kind's all-items entry, and "not found" for cached keys
-// the result lacks, as install does (see held). If items the cache had are
+// the result lacks, as install does (see h). If items the cache had are
 // missing and the store is not initialized (it lost its data), their last
 // values are kept. In ModeOff nothing is cached. It returns a description
 // of every item read, for change detection.
-func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, held bool) map[string]itemInfo {
+func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	cache := k.c.opts.Mode != ModeOff
@@ -692,7 +711,7 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 		e, err := k.decode(old, ki.Item, seq, start)
 		if err != nil {
 			if cache {
-				if got := k.itemError(s, ki.Key, seq, start, e.hash, err, held); got.err == nil {
+				if got := k.itemError(s, ki.Key, seq, start, e.hash, err, h); got.err == nil {
 					e = got // its last good value
 				} else {
 					malformed = append(malformed, ki.Key)
@@ -705,7 +724,7 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 			if old == nil || !sameAnswer(old, e) {
 				changed = true
 			}
-			if got := k.install(s, e, held); !held {
+			if got := k.install(s, e, h); h == holdNone {
 				e = got // at least as new as this read
 			}
 		}
@@ -747,7 +766,9 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 				}
 			} else {
 				changed = true
-				k.install(m.s, k.notFound(seq, start), held)
+				if e := k.install(m.s, k.notFound(seq, start), h); e.live && h == holdRemovals {
+					live = append(live, liveItem{m.key, e.val}) // its removal waits, as its entry's does
+				}
 			}
 		}
 	}
@@ -761,7 +782,7 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 		a := &allEntry[T]{items: vals, malformed: malformed, seq: seq}
 		a.refreshAt, a.expires = k.c.life(start, true)
 		target := &k.all
-		if cur := k.all.Load(); held && changed && cur != nil && k.c.now() < cur.expires {
+		if cur := k.all.Load(); h == holdChanges && changed && cur != nil && k.c.now() < cur.expires {
 			target = &k.allNext // shown when the current list expires, as single entries are
 		}
 		for {
