@@ -15,7 +15,9 @@
 // # Guarantees
 //
 //   - Never upstream: a client connects to nothing but the stores in its
-//     Config. It sends no events and opens no network connection of its own.
+//     Config. It opens no network connection of its own, except to the
+//     analytics events endpoint when Config.Events names one (off by
+//     default; see package events).
 //   - Concurrency: one Client per process is the norm; every method is safe
 //     for concurrent use by any number of goroutines.
 //   - Speed: flags are decoded once per store read and cached (see package

@@ -181,3 +181,31 @@ func TestEventsOffByDefault(t *testing.T) {
 		t.Errorf("stats with events off: %+v", st)
 	}
 }
+
+// TestEventsWithHooks: with hooks configured, evaluations are still
+// recorded (the hooks path records too).
+func TestEventsWithHooks(t *testing.T) {
+	r := newEventReceiver(t)
+	e := newEnv(t)
+	e.init(testFlags, testSegments)
+	c := e.client(client.Config{Hooks: []client.Hook{namedBase{name: "h"}},
+		Events: events.Config{Endpoint: r.srv.URL, FlushInterval: time.Hour}})
+	if err := c.WaitForInitialization(bg); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.StringVariation("prereq-flag", evalctx.New("u"), "d")
+	if !c.FlushAndWait(10 * time.Second) {
+		t.Fatal("flush timed out")
+	}
+	evs := r.take()
+	for _, ev := range evs {
+		if ev["kind"] == "summary" {
+			f := ev["features"].(map[string]any)
+			if f["prereq-flag"] == nil || f["bool-flag"] == nil {
+				t.Errorf("summary %v lacks the flag or its prerequisite", f)
+			}
+			return
+		}
+	}
+	t.Errorf("no summary: %v", evs)
+}

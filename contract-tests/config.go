@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/daemonflag/daemonflag/bigsegments"
+	"github.com/daemonflag/daemonflag/events"
 	"github.com/daemonflag/daemonflag/jsonvalue"
 	"github.com/daemonflag/daemonflag/store/cache"
 )
 
 // sdkConfig is the "configuration" of POST /, as the harness sends it.
-// Properties the service does not use (events, tags, wrapper, tls,
+// Properties the service does not use (tags, wrapper, tls,
 // clientSide, ...) are accepted and ignored.
 type sdkConfig struct {
 	Credential          string               `json:"credential"`
@@ -24,6 +25,7 @@ type sdkConfig struct {
 	PersistentDataStore *persistentDataStore `json:"persistentDataStore"`
 	BigSegments         *bigSegmentsConfig   `json:"bigSegments"`
 	Hooks               *hooksConfig         `json:"hooks"`
+	Events              *eventsConfig        `json:"events"`
 
 	// The relay's connection (relayconfig.go).
 	TLS        *tlsConfig        `json:"tls"`
@@ -113,6 +115,7 @@ type clientPlan struct {
 
 	bigSegments *bigsegmentsPlan
 	hooks       []hookConfig
+	events      *events.Config // nil: no events
 }
 
 type bigsegmentsPlan struct {
@@ -245,6 +248,12 @@ func (c *sdkConfig) plan() (_ *clientPlan, err error) {
 		}
 		p.bigSegments = bp
 	}
+
+	ev, err := c.eventsPlan(ep)
+	if err != nil {
+		return nil, err
+	}
+	p.events = ev
 
 	if c.Hooks != nil {
 		for i, h := range c.Hooks.Hooks {

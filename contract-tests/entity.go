@@ -75,6 +75,14 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 	for _, h := range p.hooks {
 		cfg.Hooks = append(cfg.Hooks, newPostingHook(h, logger))
 	}
+	if p.events != nil {
+		cfg.Events = *p.events
+		cfg.Events.Logger = logger
+		m := p.relay.meta // the same identity as the relay's requests
+		cfg.Events.ApplicationID, cfg.Events.ApplicationVersion = m.ApplicationID, m.ApplicationVersion
+		cfg.Events.WrapperName, cfg.Events.WrapperVersion = m.WrapperName, m.WrapperVersion
+		cfg.Events.InstanceID = m.InstanceID
+	}
 	if e.client, err = client.New(cfg); err != nil {
 		return nil, err
 	}

@@ -30,6 +30,8 @@ var capabilities = []string{
 	"user-type",
 	"persistent-data-store-redis",
 	"persistent-data-store-dynamodb",
+	"migrations",
+	"anonymous-redaction",
 }
 
 // maxBody bounds a request body.
@@ -176,6 +178,11 @@ type commandRequest struct {
 	ContextConvert    *contextConvertParams `json:"contextConvert"`
 	ContextComparison *contextComparePair   `json:"contextComparison"`
 	SecureModeHash    *secureModeHashParams `json:"secureModeHash"`
+
+	IdentifyEvent      *identifyEventParams      `json:"identifyEvent"`
+	CustomEvent        *customEventParams        `json:"customEvent"`
+	MigrationVariation *migrationVariationParams `json:"migrationVariation"`
+	MigrationOperation *migrationOperationParams `json:"migrationOperation"`
 }
 
 // errBadRequest marks command errors that are the request's fault (400).
@@ -210,10 +217,20 @@ func (s *service) command(w http.ResponseWriter, r *http.Request, e *entity) {
 		resp, err = contextComparison(req.ContextComparison)
 	case "secureModeHash":
 		resp, err = e.secureModeHash(req.SecureModeHash)
+	case "identifyEvent":
+		resp, err = e.identifyEvent(req.IdentifyEvent)
+	case "customEvent":
+		resp, err = e.customEvent(req.CustomEvent)
+	case "flushEvents":
+		resp, err = e.flushEvents(r.Context())
+	case "migrationVariation":
+		resp, err = e.migrationVariation(r.Context(), req.MigrationVariation)
+	case "migrationOperation":
+		resp, err = e.migrationOperation(r.Context(), req.MigrationOperation)
 	case "":
 		err = badRequest("no command")
 	default:
-		err = badRequest("unknown or unsupported command %q (daemonflag sends no events)", req.Command)
+		err = badRequest("unknown or unsupported command %q", req.Command)
 	}
 	switch {
 	case errors.Is(err, errBadRequest):

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/daemonflag/daemonflag/evalctx"
+	"github.com/daemonflag/daemonflag/internal/ldheaders"
 )
 
 // SDKKeyEnv is the environment variable read for the SDK key when
@@ -91,10 +92,20 @@ type Config struct {
 	// store). Every evaluation then allocates. Zero: this SDK summarizes.
 	Unsummarized bool
 
-	// Tags is the value of the X-LaunchDarkly-Tags header (LaunchDarkly's
-	// application metadata, "application-id/my-app application-version/1.2").
-	// Empty: no header.
-	Tags string
+	// ApplicationID and ApplicationVersion are LaunchDarkly's application
+	// metadata, sent in the X-LaunchDarkly-Tags header ("application-id/ID
+	// application-version/VERSION"). LaunchDarkly accepts ASCII letters,
+	// digits, '.', '-' and '_', at most 64; an invalid value is dropped with
+	// a warning. Empty: not sent.
+	ApplicationID, ApplicationVersion string
+
+	// WrapperName and WrapperVersion name a library wrapping daemonflag
+	// (X-LaunchDarkly-Wrapper). Empty WrapperName: no header.
+	WrapperName, WrapperVersion string
+
+	// InstanceID is sent as X-LaunchDarkly-Instance-Id, identifying one SDK
+	// instance. Empty: not sent.
+	InstanceID string
 
 	// UserAgent is the User-Agent header. Empty: "daemonflag/<version>".
 	UserAgent string
@@ -133,6 +144,7 @@ type settings struct {
 	Config
 	bulkURL string
 	private []evalctx.Ref
+	meta    http.Header // identification headers (tags, wrapper, instance)
 }
 
 func (cfg Config) settle() (*settings, error) {
@@ -171,6 +183,10 @@ func (cfg Config) settle() (*settings, error) {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
+	s.meta = ldheaders.Metadata{
+		ApplicationID: s.ApplicationID, ApplicationVersion: s.ApplicationVersion,
+		WrapperName: s.WrapperName, WrapperVersion: s.WrapperVersion, InstanceID: s.InstanceID,
+	}.Headers(s.Logger)
 	for _, p := range s.PrivateAttributes {
 		r := evalctx.NewRef(p)
 		if err := r.Err(); err != nil {

@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -73,6 +74,27 @@ func FuzzRedact(f *testing.F) {
 					t.Fatalf("name left with all private: %s", out)
 				}
 			}
+		}
+	})
+}
+
+// FuzzSpoolName checks the spool's file-name decoder: no panic, and every
+// name it accepts round-trips through the name the spool writes.
+func FuzzSpoolName(f *testing.F) {
+	f.Add("00000000000000000001-3-4-0c1d5e6f-1111-4222-8333-444455556666.json")
+	f.Add("1-0-0-x.json")
+	f.Add("-1--2-.json")
+	f.Fuzz(func(t *testing.T, name string) {
+		sf, ok := parseSpoolName(name)
+		if !ok {
+			return
+		}
+		if sf.events < 0 || sf.count < sf.events || len(sf.id) != 36 {
+			t.Fatalf("accepted %q as %+v", name, sf)
+		}
+		again, ok := parseSpoolName(fmt.Sprintf("%020d-%d-%d-%s.json", sf.seq, sf.events, sf.count, sf.id))
+		if !ok || again.seq != sf.seq || again.events != sf.events || again.count != sf.count || again.id != sf.id {
+			t.Fatalf("%q does not round-trip: %+v vs %+v", name, sf, again)
 		}
 	})
 }

@@ -536,6 +536,13 @@ func (p *Processor) flush(ctx context.Context) {
 func (p *Processor) drainSpool(ctx context.Context) bool {
 	for {
 		sp, ok, err := p.spool.oldest()
+		if errors.Is(err, errCorruptSpool) {
+			p.log.Error("skipping a damaged spooled payload", "err", err, "events", sp.events)
+			p.stats.inSpool.Add(-int64(sp.events))
+			p.stats.rejected.Add(uint64(sp.events))
+			p.stats.spoolBytes.Store(p.spool.bytes)
+			continue
+		}
 		if err != nil {
 			p.log.Error("reading the event spool", "err", err)
 			return false

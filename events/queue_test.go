@@ -260,3 +260,25 @@ func TestSummaryConcurrent(t *testing.T) {
 		t.Errorf("summaries counted %v evaluations, want %d", total, n*workers)
 	}
 }
+
+func TestCorruptSpoolFileIsSetAside(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "00000000000000000000-2-3-0c1d5e6f-1111-4222-8333-444455556666.json")
+	if err := os.WriteFile(bad, []byte("{not an array"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newReceiver(t)
+	p := newTestProcessor(t, Config{Endpoint: r.url, SpoolDir: dir})
+	p.RecordIdentify(mustContext(t, userJSON))
+	flush(t, p)
+	if _, err := os.Stat(bad + ".corrupt"); err != nil {
+		t.Errorf("the damaged file was not kept aside: %v", err)
+	}
+	if countKind(r.requests(), "identify") != 1 {
+		t.Errorf("the new payload was not delivered after the damaged one")
+	}
+	st := p.Stats()
+	if st.EventsRestored != 2 || st.EventsRejected != 2 || st.EventsInSpool != 0 || st.EventsDelivered != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}

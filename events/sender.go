@@ -89,8 +89,8 @@ func (pr *Processor) attempt(ctx context.Context, p *payload) (outcome, error) {
 	if s.Gzip {
 		h.Set("Content-Encoding", "gzip")
 	}
-	if s.Tags != "" {
-		h.Set("X-LaunchDarkly-Tags", s.Tags)
+	for k, v := range s.meta {
+		h[k] = v
 	}
 	if s.Unsummarized {
 		h.Set("X-LaunchDarkly-Unsummarized", "true")

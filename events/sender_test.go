@@ -47,7 +47,7 @@ func TestSendHeaders(t *testing.T) {
 		t.Run(map[bool]string{false: "plain", true: "gzip"}[gz], func(t *testing.T) {
 			r := newReceiver(t)
 			p := newTestProcessor(t, Config{Endpoint: r.url + "/", SDKKey: testKey, Gzip: gz,
-				Tags: "application-id/app", Unsummarized: gz})
+				ApplicationID: "app", ApplicationVersion: "bad version!", WrapperName: "w", InstanceID: "inst-1", Unsummarized: gz})
 			p.RecordCustom(Custom{Key: "k", Context: mustContext(t, userJSON)})
 			flush(t, p)
 			reqs := r.requests()
@@ -60,6 +60,8 @@ func TestSendHeaders(t *testing.T) {
 				"Authorization":               testKey,
 				"X-Launchdarkly-Event-Schema": "4",
 				"X-Launchdarkly-Tags":         "application-id/app",
+				"X-Launchdarkly-Wrapper":      "w",
+				"X-Launchdarkly-Instance-Id":  "inst-1",
 			}
 			if gz {
 				want["Content-Encoding"] = "gzip"

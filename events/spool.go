@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -132,16 +133,33 @@ func writeSynced(name string, data []byte) error {
 	return f.Close()
 }
 
+// errCorruptSpool is returned by oldest for a spooled file that is not a
+// JSON array (a damaged disk, or a hand edit): the file is renamed to
+// NAME.corrupt, kept for inspection, and skipped.
+var errCorruptSpool = errors.New("events: a spooled payload is not a JSON array; it is kept as .corrupt and skipped")
+
 // oldest reads the oldest spooled payload; ok is false when the spool is
-// empty. A file that cannot be read is an error (it stays, and is retried).
+// empty. A file that cannot be read is an error (it stays, and is retried);
+// a corrupt one is set aside (errCorruptSpool, with the removed file's
+// event count).
 func (sp *spool) oldest() (p *payload, ok bool, err error) {
 	if len(sp.files) == 0 {
 		return nil, false, nil
 	}
 	f := sp.files[0]
-	body, err := os.ReadFile(filepath.Join(sp.dir, f.name))
+	path := filepath.Join(sp.dir, f.name)
+	body, err := os.ReadFile(path)
 	if err != nil {
 		return nil, false, fmt.Errorf("events: spool: %w", err)
+	}
+	if len(body) == 0 || body[0] != '[' || !json.Valid(body) {
+		sp.files = sp.files[1:]
+		sp.bytes -= f.size
+		if rerr := os.Rename(path, path+".corrupt"); rerr != nil {
+			_ = os.Remove(path)
+		}
+		return &payload{id: f.id, events: f.events, count: f.count, spooled: true}, false,
+			fmt.Errorf("%w: %s", errCorruptSpool, f.name)
 	}
 	return &payload{id: f.id, body: body, events: f.events, count: f.count, spooled: true}, true, nil
 }

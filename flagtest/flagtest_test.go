@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/daemonflag/daemonflag/client"
 	"github.com/daemonflag/daemonflag/evalctx"
@@ -18,6 +19,7 @@ import (
 	"github.com/daemonflag/daemonflag/jsonvalue"
 	"github.com/daemonflag/daemonflag/model"
 	"github.com/daemonflag/daemonflag/store"
+	"github.com/daemonflag/daemonflag/store/cache"
 )
 
 // eval evaluates key for ec through c and returns the detail.
@@ -581,4 +583,66 @@ func TestStoreFailureIsUpdateError(t *testing.T) {
 	}
 	td.SetError(nil)
 	mustUpdate(t, td, td.Flag("f"))
+}
+
+// TestEventAndClientSideProperties checks the properties that shape events
+// and client-side state, through the client's AllFlagsState.
+func TestEventAndClientSideProperties(t *testing.T) {
+	td := flagtest.New()
+	c := td.Client(t)
+	until := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	mustUpdate(t, td, td.Flag("tracked").TrackEvents(true).DebugEventsUntil(until).ClientSide(true, false))
+	mustUpdate(t, td, td.Flag("server-only").TrackEventsFallthrough(true).SamplingRatio(10).ExcludeFromSummaries(true))
+	mustUpdate(t, td, td.Flag("rule-tracked").Fallthrough(false).IfMatch("key", "alice").TrackEvents(true).Then(true))
+
+	all := c.AllFlagsState(t.Context(), alice, client.WithReasons())
+	tracked, _ := all.Flag("tracked")
+	if !tracked.TrackEvents || tracked.DebugEventsUntilDate != until.UnixMilli() {
+		t.Errorf("tracked = %+v, want trackEvents and debugEventsUntilDate %d", tracked, until.UnixMilli())
+	}
+	// trackEventsFallthrough and a rule's trackEvents make those
+	// evaluations experiments (events carry the reason).
+	if st, _ := all.Flag("server-only"); !st.TrackReason {
+		t.Errorf("server-only = %+v, want the fallthrough tracked", st)
+	}
+	if st, _ := all.Flag("rule-tracked"); !st.TrackReason {
+		t.Errorf("rule-tracked = %+v, want the rule tracked", st)
+	}
+	clientSide := c.AllFlagsState(t.Context(), alice, client.ClientSideOnly())
+	if keys := clientSide.Keys(); len(keys) != 1 || keys[0] != "tracked" {
+		t.Errorf("client-side flags = %v, want only tracked", keys)
+	}
+	it, _, _ := td.Get(t.Context(), store.Features, "server-only")
+	f, err := model.DecodeFlag(it.Data)
+	if err != nil || f.SamplingRatio == nil || *f.SamplingRatio != 10 || !f.ExcludeFromSummaries {
+		t.Errorf("server-only stored as %s (%v)", it.Data, err)
+	}
+	mustUpdate(t, td, td.Flag("server-only").SamplingRatio(-1).ExcludeFromSummaries(false))
+	it, _, _ = td.Get(t.Context(), store.Features, "server-only")
+	if bytes.Contains(it.Data, []byte("samplingRatio")) || bytes.Contains(it.Data, []byte("excludeFromSummaries")) {
+		t.Errorf("cleared properties still stored: %s", it.Data)
+	}
+}
+
+// TestClientWithCacheFollowsNotifications builds a client with a cache whose
+// TTL is an hour: updates reach it through the store's change
+// notifications, a moment after Update returns.
+func TestClientWithCacheFollowsNotifications(t *testing.T) {
+	td := flagtest.New()
+	mustUpdate(t, td, td.Flag("f").VariationForAll(true))
+	cfg := td.ClientConfig()
+	cfg.Cache = cache.Options{TTL: time.Hour}
+	c, err := client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, _ := c.BoolVariation("f", alice, false); !got {
+		t.Fatal("f = false, want true")
+	}
+	mustUpdate(t, td, td.Flag("f").VariationForAll(false))
+	testwait.Eventually(t, "the cached client to see the update", func() bool {
+		got, _ := c.BoolVariation("f", alice, true)
+		return !got
+	})
 }

@@ -173,7 +173,38 @@ func (s *scanner) skip(depth int) error {
 		_, err := s.skipString()
 		return err
 	case c == '{':
-		return s.object(func(string) error { return s.skip(depth + 1) })
+		// Like object, without decoding the names.
+		s.pos++
+		s.ws()
+		if s.peek() == '}' {
+			s.pos++
+			return nil
+		}
+		for {
+			s.ws()
+			if _, err := s.skipString(); err != nil {
+				return err
+			}
+			s.ws()
+			if s.peek() != ':' {
+				return errJSONSyntax
+			}
+			s.pos++
+			s.ws()
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+			s.ws()
+			switch s.peek() {
+			case ',':
+				s.pos++
+			case '}':
+				s.pos++
+				return nil
+			default:
+				return errJSONSyntax
+			}
+		}
 	case c == '[':
 		s.pos++
 		s.ws()

@@ -215,7 +215,7 @@ func (p *sseReader) readValue(dst *[]byte, counted, dropSpace bool) error {
 			}
 		}
 		if dst != nil {
-			*dst = append(*dst, buf[:n]...)
+			*dst = appendGrow(*dst, buf[:n])
 		}
 		if i < 0 {
 			_, _ = p.r.Discard(n)
@@ -225,4 +225,16 @@ func (p *sseReader) readValue(dst *[]byte, counted, dropSpace bool) error {
 		_, _ = p.r.Discard(i + 1)
 		return nil
 	}
+}
+
+// appendGrow appends src to dst, doubling dst's capacity when it must grow
+// (append grows large slices by a quarter: for a big event that copies the
+// data about five times over, doubling about twice).
+func appendGrow(dst, src []byte) []byte {
+	if need := len(dst) + len(src); need > cap(dst) {
+		grown := make([]byte, len(dst), max(2*cap(dst), need, 512))
+		copy(grown, dst)
+		dst = grown
+	}
+	return append(dst, src...)
 }

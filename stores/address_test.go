@@ -42,21 +42,21 @@ func TestParse(t *testing.T) {
 			want(t, a.Backend, stores.Redis)
 			want(t, a.Prefix, "launchdarkly")
 			want(t, a.Redis.Addrs[0], "localhost:6379")
-			want(t, a.Redis.DB, 0)
+			want(t, a.Redis.Redis.DB, 0)
 		}},
 		{"redis db user password prefix", "redis://app:s3cret@10.1.2.3:6380/4?prefix=prod", func(t *testing.T, a stores.Address) {
 			want(t, a.Redis.Addrs[0], "10.1.2.3:6380")
-			want(t, a.Redis.DB, 4)
-			want(t, a.Redis.Username, "app")
-			want(t, a.Redis.Password, "s3cret")
+			want(t, a.Redis.Redis.DB, 4)
+			want(t, a.Redis.Redis.Username, "app")
+			want(t, a.Redis.Redis.Password, "s3cret")
 			want(t, a.Prefix, "prod")
 			want(t, a.String(), "redis://app:xxxxx@10.1.2.3:6380/4?prefix=prod")
 		}},
 		{"rediss", "rediss://:pw@cache.example.com:6380", func(t *testing.T, a stores.Address) {
-			if a.Redis.TLSConfig == nil {
+			if a.Redis.Redis.TLSConfig == nil {
 				t.Error("rediss: no TLS config")
 			}
-			want(t, a.Redis.Password, "pw")
+			want(t, a.Redis.Redis.Password, "pw")
 		}},
 		{"redis cluster", "redis+cluster://h1:7000?addr=h2:7001&addr=h3:7002&prefix={ld}", func(t *testing.T, a stores.Address) {
 			want(t, a.Redis.Cluster, true)
@@ -70,7 +70,7 @@ func TestParse(t *testing.T) {
 		{"redis sentinel", "redis+sentinel://s1:26379?master=mymaster&addr=s2:26379&sentinel_password=top", func(t *testing.T, a stores.Address) {
 			want(t, a.Redis.MasterName, "mymaster")
 			want(t, strings.Join(a.Redis.Addrs, ","), "s1:26379,s2:26379")
-			want(t, a.Redis.SentinelPassword, "top")
+			want(t, a.Redis.Redis.SentinelPassword, "top")
 			if strings.Contains(a.String(), "top") {
 				t.Errorf("String() shows the sentinel password: %s", a)
 			}
@@ -116,7 +116,7 @@ func TestParseErrors(t *testing.T) {
 		{"bolt prefix twice", "bolt:x.db?prefix=a&prefix=b", "given 2 times", stores.ExampleBolt + "?prefix=prod"},
 		{"bolt bad mkdir", "bolt:x.db?mkdir=yes", `mkdir="yes" is not true or false`, stores.ExampleBolt + "?mkdir=true"},
 		{"redis no host", "redis://", "no host", stores.ExampleRedis},
-		{"redis bad db", "redis://h:1/x", "not a database number", stores.ExampleRedis},
+		{"redis bad db", "redis://h:1/x", "invalid database number", stores.ExampleRedis},
 		{"redis bad port", "redis://h:notaport", "", stores.ExampleRedis},
 		{"redis unknown param", "redis://h?timeout=1s", "timeout", stores.ExampleRedis},
 		{"redis opaque", "redis:localhost", "//host", stores.ExampleRedis},
@@ -229,8 +229,8 @@ func FuzzParseAddress(f *testing.F) {
 			if a.Redis == nil || a.Prefix == "" {
 				t.Fatalf("redis address %q parsed incompletely: %+v", addr, a)
 			}
-			if a.Redis.Password != "" && len(a.Redis.Password) > 3 && strings.Contains(a.String(), "@") &&
-				strings.Contains(a.String(), ":"+a.Redis.Password+"@") {
+			if a.Redis.Redis.Password != "" && len(a.Redis.Redis.Password) > 3 && strings.Contains(a.String(), "@") &&
+				strings.Contains(a.String(), ":"+a.Redis.Redis.Password+"@") {
 				t.Fatalf("String() of %q shows the password", addr)
 			}
 		case stores.DynamoDB:

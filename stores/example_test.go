@@ -12,7 +12,7 @@ func ExampleParse() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(a.Backend, a.Prefix, a.Redis.DB, a)
+	fmt.Println(a.Backend, a.Prefix, a.Redis.Redis.DB, a)
 
 	_, err = stores.Parse("flags.db")
 	fmt.Println(err)

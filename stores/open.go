@@ -104,7 +104,7 @@ func redisExampleFor(o *redis.Options) string {
 		return ExampleRedisCluster
 	case o.MasterName != "":
 		return ExampleRedisSentinel
-	case o.TLSConfig != nil || o.TLSCAFile != "":
+	case o.Redis.TLSConfig != nil || o.TLSCAFile != "":
 		return ExampleRedisTLS
 	}
 	return ExampleRedis

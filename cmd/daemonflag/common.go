@@ -39,7 +39,9 @@ func (a *app) openStore(ctx context.Context, cmd, addr string, readOnly bool) (s
 	if err != nil {
 		return nil, stores.Address{}, err
 	}
-	s, err := parsed.Open(ctx, &stores.OpenOptions{ReadOnly: readOnly})
+	// The store's own log lines (a file store's reloads, Redis warnings)
+	// go to stderr, warnings and errors only: the command reports the rest.
+	s, err := parsed.Open(ctx, &stores.OpenOptions{ReadOnly: readOnly, Logger: a.logger(slog.LevelWarn, "text")})
 	if err != nil {
 		return nil, parsed, err
 	}

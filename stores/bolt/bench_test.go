@@ -93,6 +93,24 @@ func BenchmarkInit10000(b *testing.B) {
 	}
 }
 
+// BenchmarkInit10000BigSegments is BenchmarkInit10000 on a file that also
+// holds big-segment memberships (DAEMONFLAG_BENCH_IMPORT_KEYS, default
+// 100,000), which every Init copies into its new file.
+func BenchmarkInit10000BigSegments(b *testing.B) {
+	s := benchStore(b, -1, nil)
+	importMembership(b, s, contextHashes(importKeys(b, 100_000)), "bench.g1")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := s.Init(ctx, flagData(10000, i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(s.Path()); err == nil {
+		b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
+	}
+}
+
 func BenchmarkUpsert10000(b *testing.B) {
 	for _, c := range []struct {
 		name string
@@ -200,6 +218,23 @@ func BenchmarkApplyMembership(b *testing.B) {
 		b.ReportMetric(float64(len(hashes))*float64(gen)/b.Elapsed().Seconds(), "keys/s")
 		in, cp := s.WriteCounts()
 		b.Logf("%d writes in place, %d copied, %d compactions", in, cp, s.Compactions())
+		if fi, err := os.Stat(s.Path()); err == nil {
+			b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
+		}
+	})
+	// NoRuns is Import with every write applied to the membership blocks
+	// in place: what the store would cost without runs and compaction.
+	b.Run("ImportNoRuns", func(b *testing.B) {
+		defer bolt.SetRunMin(1 << 62)()
+		hashes := contextHashes(importKeys(b, 100_000))
+		s := benchStore(b, -1, nil)
+		b.ReportAllocs()
+		gen := 0
+		for b.Loop() {
+			gen++
+			importMembership(b, s, hashes, fmt.Sprintf("bench.g%d", gen))
+		}
+		b.ReportMetric(float64(len(hashes))*float64(gen)/b.Elapsed().Seconds(), "keys/s")
 		if fi, err := os.Stat(s.Path()); err == nil {
 			b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
 		}

@@ -38,3 +38,12 @@ func (s *Store) WriteCountsForceCopy() bool { return s.forceCopy.Load() }
 // ScanChunk is how many memberships ScanMembership reads per read
 // transaction.
 const ScanChunk = scanChunk
+
+// SetRunMin sets the fewest membership changes that one write puts in a run
+// (benchmarks: a huge value measures writes without runs) and returns a
+// function that restores it.
+func SetRunMin(n int) (restore func()) {
+	old := runMin
+	runMin = n
+	return func() { runMin = old }
+}

@@ -111,6 +111,9 @@ func randomChanges(rng *rand.Rand, n int, hashes []string, refs int) []store.Mem
 // calls, run merges, compactions, Inits, copies and small writes, and checks
 // a reader against a model after each step.
 func TestBulkMembershipMatchesModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("model test of bulk membership writes (seconds)")
+	}
 	path := filepath.Join(t.TempDir(), "members.db")
 	writers := []*bolt.Store{
 		mustOpen(t, path, &bolt.Options{NoSync: true}),
@@ -144,9 +147,6 @@ func TestBulkMembershipMatchesModel(t *testing.T) {
 	checkMembers(t, "base", r, mm, sample)
 
 	steps := 70
-	if testing.Short() {
-		steps = 30
-	}
 	maxRuns, merged, prevRuns := 0, false, 0
 	compactions := func() int64 { return writers[0].Compactions() + writers[1].Compactions() }
 	for step := range steps {
@@ -215,7 +215,7 @@ func TestBulkMembershipMatchesModel(t *testing.T) {
 		t.Logf("writer %d: %d in place, %d copied, %d compactions", i, in, cp, w.Compactions())
 	}
 	t.Logf("most runs %d, merged %v", maxRuns, merged)
-	if !testing.Short() && (compactions() == 0 || maxRuns < 16 || !merged) {
+	if compactions() == 0 || maxRuns < 16 || !merged {
 		t.Errorf("compactions %d, most runs %d, merged %v: the test missed a path", compactions(), maxRuns, merged)
 	}
 }

@@ -1,10 +1,12 @@
 package dynamodb
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -658,19 +660,28 @@ func TestAbortedRequestsLeaveServerUsable(t *testing.T) {
 			t.Fatalf("GetAll with a short deadline: %v", err)
 		}
 	}
-	// A client that drops a request halfway through its body.
+	// A client that drops a request halfway through its body. It first
+	// sends a whole request on the connection and reads the answer, so the
+	// server is reading that connection when the second request is cut
+	// off (no sleep needed to be sure it got that far).
 	endpoint, _ := testTable(t)
+	const head = "POST / HTTP/1.1\r\nHost: dynamodb\r\nContent-Type: application/x-amz-json-1.0\r\n" +
+		"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: %d\r\n\r\n%s"
 	for range 2 {
 		c, err := net.Dial("tcp", strings.TrimPrefix(endpoint, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: dynamodb\r\nContent-Type: application/x-amz-json-1.0\r\n"+
-			"X-Amz-Target: DynamoDB_20120810.ListTables\r\nContent-Length: 100\r\n\r\n{")
-		time.Sleep(50 * time.Millisecond)
+		fmt.Fprintf(c, head, 2, "{}")
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("a whole request before the cut one: %v", err)
+		}
+		_ = resp.Body.Close()
+		fmt.Fprintf(c, head, 100, "{")
 		c.Close()
 	}
-	time.Sleep(100 * time.Millisecond)
 	if err := st.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping after aborted requests: %v", err)
 	}

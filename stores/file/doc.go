@@ -23,7 +23,10 @@
 // a notification it waits [Options.Settle] for more writes before reading,
 // so that a file is not read half-written. Files are also polled every
 // [Options.PollInterval] as a safety net (and alone with [Options.PollOnly]).
-// Every changed item is announced at once to [store.Notifier] subscribers.
+// A reload is applied as one batch (the writer's [store.Batcher] write,
+// which the in-memory store applies under one lock), so a reader sees all
+// of an edit or none of it. Every changed item is announced at once to
+// [store.Notifier] subscribers.
 //
 // # Bad edits
 //

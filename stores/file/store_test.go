@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/daemonflag/daemonflag/client"
 	"github.com/daemonflag/daemonflag/evalctx"
 	"github.com/daemonflag/daemonflag/internal/testwait"
+	"github.com/daemonflag/daemonflag/jsonvalue"
 	"github.com/daemonflag/daemonflag/model"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/store/cache"
@@ -328,13 +330,14 @@ func TestPollOnly(t *testing.T) {
 
 // TestClientSeesChangesAndStatus runs a real client on the file store: a
 // bad edit shows in DataStoreStatus with the file and line, the values it
-// had are still served, and the next good edit recovers.
+// had are still served, and the next good edit recovers. The cache's TTL is
+// an hour: everything it sees comes through the store's notifications.
 func TestClientSeesChangesAndStatus(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "flags.yaml")
 	write(t, path, "flags:\n  banner:\n    on: true\n    variations: [hello, bye]\n    fallthrough: {variation: 0}\n")
 	s := open(t, []string{path}, quick())
-	c, err := client.New(client.Config{Store: s, Logger: slog.New(slog.DiscardHandler), Cache: cache.Options{TTL: 10 * time.Millisecond, ProbeInterval: 10 * time.Millisecond}})
+	c, err := client.New(client.Config{Store: s, Logger: slog.New(slog.DiscardHandler), Cache: cache.Options{TTL: time.Hour, ProbeInterval: 10 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,5 +383,108 @@ func TestCloseStopsEverything(t *testing.T) {
 	}
 	if err := s.Notify(t.Context(), func([]store.Change) {}); !errors.Is(err, file.ErrClosed) {
 		t.Errorf("Notify after Close = %v", err)
+	}
+}
+
+// TestReloadIsAtomic changes two flags in one edit while a reader keeps
+// reading: every read sees both old or both new (the writer applies a pass
+// as one batch, which the in-memory store applies under one lock).
+func TestReloadIsAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flags.json")
+	pair := func(v string) string {
+		return `{"flags":{"a":{"on":true,"variations":["` + v + `"],"fallthrough":{"variation":0}},` +
+			`"b":{"on":true,"variations":["` + v + `"],"fallthrough":{"variation":0}}}}`
+	}
+	write(t, path, pair("v1"))
+	s := open(t, []string{path}, quick())
+	done := make(chan struct{})
+	var mixed []string
+	reads := 0
+	go func() {
+		defer close(done)
+		for {
+			all, err := s.GetAll(context.Background(), store.Features)
+			if err != nil {
+				continue // a half-written file read between settles
+			}
+			vals := map[string]string{}
+			for _, ki := range all {
+				f, err := model.DecodeFlag(ki.Item.Data)
+				if err != nil {
+					mixed = append(mixed, err.Error())
+					return
+				}
+				vals[ki.Key] = f.Variations[0].Str()
+			}
+			reads++
+			if vals["a"] != vals["b"] {
+				mixed = append(mixed, vals["a"]+"/"+vals["b"])
+			}
+			if vals["a"] == "v3" && vals["b"] == "v3" {
+				return
+			}
+		}
+	}()
+	replace(t, path, pair("v2"))
+	waitValue(t, s, "b", "v2")
+	replace(t, path, pair("v3"))
+	testwait.Eventually(t, "the reader to see v3", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	if len(mixed) > 0 {
+		t.Errorf("%d of %d reads saw a partly applied reload: %v", len(mixed), reads, mixed)
+	}
+}
+
+// TestFlagChangeListeners checks that an edit reaches a client's flag-change
+// listeners through the store's notifications (the cache's TTL and change
+// poll are an hour).
+func TestFlagChangeListeners(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flags.json")
+	write(t, path, `{"flags":{"a":{"on":true,"variations":[1,2],"fallthrough":{"variation":0}},"b":{"on":true,"variations":[1],"fallthrough":{"variation":0}}}}`)
+	s := open(t, []string{path}, quick())
+	c, err := client.New(client.Config{Store: s, Logger: slog.New(slog.DiscardHandler), Cache: cache.Options{TTL: time.Hour, ChangePollInterval: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var mu sync.Mutex
+	var changed []string
+	remove := c.AddFlagChangeListener(func(ev client.FlagChangeEvent) {
+		mu.Lock()
+		changed = append(changed, ev.Key)
+		mu.Unlock()
+	})
+	defer remove()
+	var values []int
+	removeValue := c.AddFlagValueChangeListener("a", evalctx.New("u"), jsonvalue.Int(0), func(ev client.FlagValueChangeEvent) {
+		mu.Lock()
+		values = append(values, ev.NewValue.Int())
+		mu.Unlock()
+	})
+	defer removeValue()
+	if v, _ := c.IntVariation("a", evalctx.New("u"), 0); v != 1 {
+		t.Fatalf("a = %d", v)
+	}
+	replace(t, path, `{"flags":{"a":{"on":true,"variations":[1,2],"fallthrough":{"variation":1}},"b":{"on":true,"variations":[1],"fallthrough":{"variation":0}}}}`)
+	testwait.Eventually(t, "the listeners to hear of a", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(changed) > 0 && len(values) > 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if changed[0] != "a" || slices.Contains(changed, "b") {
+		t.Errorf("changed = %v, want a only", changed)
+	}
+	if values[0] != 2 {
+		t.Errorf("value listener got %v, want 2", values)
 	}
 }

@@ -211,7 +211,7 @@ func TestACLCluster(t *testing.T) {
 			if err := forEach(append([]any{"ACL", "SETUSER", user}, rules...)...); err != nil {
 				t.Fatal(err)
 			}
-			s := mustOpen(t, Options{Addrs: addrs, Username: user, Password: "c-pass", Prefix: tc.prefix,
+			s := mustOpen(t, Options{Addrs: addrs, Redis: goredis.UniversalOptions{Username: user, Password: "c-pass"}, Prefix: tc.prefix,
 				AllowUnhashedClusterPrefix: tc.extra != nil})
 			if err := everything(ctx, t, s); err != nil {
 				t.Fatalf("Cluster user with the documented commands: %v", err)

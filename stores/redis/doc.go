@@ -69,7 +69,7 @@
 // # Errors
 //
 // Connection failures (a refused dial, a broken connection, a TLS handshake
-// that fails), timeouts (Options.ReadTimeout and WriteTimeout, or the
+// that fails), timeouts (Redis.ReadTimeout and WriteTimeout, or the
 // caller's context deadline) and servers that cannot serve now (LOADING,
 // CLUSTERDOWN, MASTERDOWN, TRYAGAIN, READONLY) give errors wrapping
 // store.ErrUnavailable. A refused connection fails at once, not after
@@ -88,12 +88,15 @@
 // # Connecting
 //
 // [Options] describes the connection, or a URL does (see [ParseURL]):
-// redis://, rediss:// (TLS), redis+cluster://, redis+sentinel://. TLS is
-// enabled by a rediss URL, [Options.TLSConfig] (custom roots, client
-// certificates) or [Options.TLSCAFile]; the server name is checked against
-// each address dialled. Username and Password (ACL) are passed to every
-// node; Sentinels may have their own. [NewFromClient] takes an existing
-// go-redis client instead.
+// redis://, rediss:// (TLS), redis+cluster://, redis+sentinel://. Options
+// holds daemonflag's own parameters (addresses and deployment, prefix, CA
+// file, attempts, notification, logger) and go-redis's own options type
+// for the rest ([Options.Redis]); a URL's go-redis parameters are parsed
+// by go-redis itself. TLS is enabled by a rediss URL, Redis.TLSConfig
+// (custom roots, client certificates) or [Options.TLSCAFile]; the server
+// name is checked against each address dialled. Redis.Username and
+// Redis.Password (ACL) are passed to every node; Sentinels may have their
+// own. [NewFromClient] takes an existing go-redis client instead.
 //
 // # Change notification
 //

@@ -26,8 +26,8 @@ var hints = map[string]string{
 	"MOVED":     "the server is a Redis Cluster node: connect with a cluster client (a redis+cluster:// URL or Options.Cluster)",
 	"ASK":       "the server is a Redis Cluster node: connect with a cluster client (a redis+cluster:// URL or Options.Cluster)",
 	"CROSSSLOT": "the dataset's keys are in different hash slots: use a prefix with a {hash tag}, such as {launchdarkly}",
-	"NOAUTH":    "the server requires authentication: set Username and Password (or the URL's user:password@)",
-	"WRONGPASS": "check Username and Password (or the URL's user:password@)",
+	"NOAUTH":    "the server requires authentication: set Redis.Username and Redis.Password (or the URL's user:password@)",
+	"WRONGPASS": "check Redis.Username and Redis.Password (or the URL's user:password@)",
 	"NOPERM":    "the ACL user lacks a command or key pattern this store needs (the package documentation lists them)",
 }
 

@@ -264,7 +264,7 @@ func TestTimeoutIsUnavailable(t *testing.T) {
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}
-	s := open(Options{Addrs: []string{l.Addr().String()}, ReadTimeout: 100 * time.Millisecond, MaxRetries: -1})
+	s := open(Options{Addrs: []string{l.Addr().String()}, Redis: goredis.UniversalOptions{ReadTimeout: 100 * time.Millisecond, MaxRetries: -1}})
 	start := time.Now()
 	_, _, err = s.Get(ctxT(t), store.Features, "f")
 	wantErr(t, "Get on a silent server", err, true, "timeout")
@@ -274,7 +274,7 @@ func TestTimeoutIsUnavailable(t *testing.T) {
 	// A caller's deadline counts as unavailability too; cancellation does not.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	s2 := open(Options{Addrs: []string{l.Addr().String()}, ReadTimeout: 10 * time.Second, MaxRetries: -1})
+	s2 := open(Options{Addrs: []string{l.Addr().String()}, Redis: goredis.UniversalOptions{ReadTimeout: 10 * time.Second, MaxRetries: -1}})
 	start = time.Now()
 	_, _, err = s2.Get(ctx, store.Features, "f")
 	wantErr(t, "Get past the context deadline", err, true)

@@ -14,7 +14,7 @@ func ExampleParseURL() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(o.Addrs, o.Cluster, o.Username, o.Prefix, o.TLSConfig != nil)
+	fmt.Println(o.Addrs, o.Cluster, o.Redis.Username, o.Prefix, o.Redis.TLSConfig != nil)
 	// Output: [10.0.0.1:7000 10.0.0.2:7000] true flags {launchdarkly} true
 }
 

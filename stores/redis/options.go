@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,8 @@ const DefaultPrefix = "launchdarkly"
 const DefaultAddr = "localhost:6379"
 
 // Default values of the Options fields whose zero value means "default".
+// DefaultDialTimeout and DefaultReadTimeout are go-redis's own; MaxRetries
+// differs from go-redis's 3 (see [Options.Redis]).
 const (
 	DefaultUpsertAttempts = 20
 	DefaultBatchSize      = 1000
@@ -36,42 +39,31 @@ const (
 	DefaultMaxRetries     = 1
 )
 
-// Options configures a [Store]. The zero value connects to a single Redis
+// Options configures a [Store]: daemonflag's own parameters, and go-redis's
+// options for the connection. The zero value connects to a single Redis
 // server at localhost:6379 with prefix "launchdarkly". Every field's zero
 // value is its documented default.
 type Options struct {
 	// URL describes the server(s) in one string; see [ParseURL] for the
-	// forms. Fields set explicitly in Options override what the URL says.
-	// Empty: the connection comes from the other fields.
+	// forms. The URL's parameters apply, and fields set explicitly in
+	// Options (Redis's included) override them. Empty: the connection
+	// comes from the other fields.
 	URL string
 
 	// Addrs are host:port addresses: one address for a single server, the
 	// seed nodes of a Redis Cluster (two or more addresses, or one with
 	// Cluster set), or the Sentinel addresses when MasterName is set. Empty
-	// (and no URL): localhost:6379.
+	// (and no URL): localhost:6379. (Redis.Addrs is not used.)
 	Addrs []string
 
 	// Cluster selects a Redis Cluster client even with a single seed
 	// address. Two or more Addrs without MasterName select it anyway.
+	// (Redis.IsClusterMode is not used.)
 	Cluster bool
 
 	// MasterName selects Redis Sentinel: Addrs are then the Sentinels, and
 	// the client follows the master they name (go-redis's failover client).
 	MasterName string
-
-	// SentinelUsername and SentinelPassword authenticate to the Sentinels
-	// when they require it. Empty: no authentication to Sentinels.
-	SentinelUsername string
-	SentinelPassword string
-
-	// Username and Password authenticate to the data servers: an ACL user
-	// (Redis 6 and later), or Password alone for requirepass. Empty: none.
-	Username string
-	Password string
-
-	// DB is the logical database of a single server or Sentinel master.
-	// Zero: database 0, the only one a Redis Cluster has.
-	DB int
 
 	// Prefix is the first part of every key, followed by a colon. Readers
 	// and writers of a dataset must use the same prefix. Empty:
@@ -92,40 +84,11 @@ type Options struct {
 	// refused with an error.
 	AllowUnhashedClusterPrefix bool
 
-	// TLSConfig enables TLS with this configuration (for example a custom
-	// RootCAs pool or a client certificate). A "rediss" URL enables TLS
-	// with the system roots and the URL's host as server name. Nil and a
-	// "redis" URL and no TLSCAFile: plain TCP.
-	TLSConfig *tls.Config
-
 	// TLSCAFile names a PEM file of CA certificates to verify the servers
-	// with, in place of the system roots. Setting it enables TLS. Empty:
-	// TLSConfig's RootCAs, or the system roots.
+	// with, in place of the system roots. Setting it enables TLS (on top of
+	// Redis.TLSConfig, when set). Empty: Redis.TLSConfig's RootCAs, or the
+	// system roots.
 	TLSCAFile string
-
-	// PoolSize is the maximum number of connections per server. Zero:
-	// go-redis's default, 10 per available CPU.
-	PoolSize int
-
-	// DialTimeout bounds establishing a connection. Zero:
-	// [DefaultDialTimeout] (5 s).
-	DialTimeout time.Duration
-
-	// ReadTimeout and WriteTimeout bound each socket read and write; a
-	// command that exceeds them fails with an error wrapping
-	// store.ErrUnavailable. The context passed to each call bounds it too.
-	// Zero: [DefaultReadTimeout] (3 s) for reads, ReadTimeout for writes.
-	ReadTimeout  time.Duration
-	WriteTimeout time.Duration
-
-	// MaxRetries is how many times go-redis retries a command after a
-	// network error (a refused dial or a connection the server closed) or a
-	// transient server state (LOADING, TRYAGAIN, ...), 8 ms or more apart.
-	// Zero: 1, so a pooled connection broken by a server restart is
-	// replaced without an error, and an outage is still reported within
-	// milliseconds (go-redis's own default is 3, with up to 512 ms between
-	// tries). -1: no retries.
-	MaxRetries int
 
 	// DialAttempts is how many times a call dials a new connection before it
 	// fails, 100 ms apart. Zero: 1, so that an outage is reported at once
@@ -168,6 +131,21 @@ type Options struct {
 	// with the count of lines suppressed), so an outage costs a handful of
 	// records. Nil: slog.Default().
 	Logger *slog.Logger
+
+	// Redis holds go-redis's own options for everything else: credentials
+	// (Username, Password, SentinelUsername, SentinelPassword), DB,
+	// TLSConfig (a "rediss" URL sets one with the system roots), timeouts,
+	// pool and retries, with go-redis's defaults, except that MaxRetries 0
+	// means [DefaultMaxRetries] (1: a pooled connection broken by a server
+	// restart is replaced without an error, and an outage is still reported
+	// within milliseconds; go-redis's own default is 3, with up to 512 ms
+	// between tries; -1: none). The context of each call bounds it
+	// (ContextTimeoutEnabled is always on), CLIENT SETINFO is not sent
+	// (DisableIdentity: it is not in Redis 7.0 and needs an ACL grant), and
+	// maintenance notifications (a Redis Enterprise feature) are off.
+	// Addrs, IsClusterMode and MasterName are ignored in favour of the
+	// fields above.
+	Redis goredis.UniversalOptions
 }
 
 // Values of [Options.Notify].
@@ -177,17 +155,11 @@ const (
 	NotifyOff      = "off"      // no notification: the cache's TTL only
 )
 
-// Recognised URL query parameters, see ParseURL.
+// daemonflag's own URL query parameters, see ParseURL.
 const (
 	qPrefix          = "prefix"
 	qAddr            = "addr"
 	qMaster          = "master"
-	qDB              = "db"
-	qPoolSize        = "pool_size"
-	qDialTimeout     = "dial_timeout"
-	qReadTimeout     = "read_timeout"
-	qWriteTimeout    = "write_timeout"
-	qMaxRetries      = "max_retries"
 	qCAFile          = "ca_file"
 	qAllowUnhashed   = "allow_unhashed_cluster_prefix"
 	qSentinelUser    = "sentinel_username"
@@ -198,10 +170,6 @@ const (
 	qNotify          = "notify"
 	defaultPort      = "6379"
 	defaultSentinel  = "26379"
-	schemeRedis      = "redis"
-	schemeRedisTLS   = "rediss"
-	suffixCluster    = "+cluster"
-	suffixSentinel   = "+sentinel"
 	maxURLParamValue = 4096
 )
 
@@ -216,17 +184,22 @@ const (
 // The port defaults to 6379 (26379 for Sentinel addresses). For a cluster
 // the host and every addr are seed nodes; for Sentinel they are the
 // Sentinels and the user and password are those of the data servers. A
-// "rediss" scheme enables TLS with the URL's host as server name; the
-// password must be percent-encoded where it holds reserved characters.
+// "rediss" scheme enables TLS, verifying each server against the address
+// dialled; the password must be percent-encoded where it holds reserved
+// characters.
 //
-// Query parameters (each at most once, except addr): prefix (the key
-// prefix; a hash tag may be written as is, "?prefix={ld}"), addr, master,
-// db, pool_size, dial_timeout, read_timeout, write_timeout (Go durations
-// such as "500ms"), max_retries, ca_file (a PEM CA bundle; enables TLS),
+// daemonflag's own query parameters (each at most once, except addr):
+// prefix (the key prefix; a hash tag may be written as is, "?prefix={ld}"),
+// addr, master, ca_file (a PEM CA bundle; enables TLS),
 // allow_unhashed_cluster_prefix (true/false), sentinel_username,
 // sentinel_password, dial_attempts, upsert_attempts, batch_size, notify
-// (messages, keyspace or off; see [Options.Notify]). An unknown parameter is an
-// error, so a misspelt option is not silently ignored.
+// (messages, keyspace or off; see [Options.Notify]). Every other parameter
+// is go-redis's, parsed by go-redis's own [goredis.ParseURL] into
+// [Options.Redis]: db, pool_size, dial_timeout, read_timeout, write_timeout
+// (Go durations such as "500ms"), max_retries, client_name, pool_timeout,
+// min_idle_conns, conn_max_idle_time, skip_verify and the others go-redis
+// documents. An unknown parameter is an error, so a misspelt option is not
+// silently ignored.
 func ParseURL(s string) (*Options, error) {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -240,42 +213,30 @@ func ParseURL(s string) (*Options, error) {
 	o := &Options{}
 	scheme := strings.ToLower(u.Scheme)
 	base, mode, hasMode := strings.Cut(scheme, "+")
-	switch base {
-	case schemeRedis:
-	case schemeRedisTLS:
-		// No ServerName: the TLS dialer takes it from each address dialled,
-		// which is right for every node of a cluster or Sentinel set.
-		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	default:
+	if base != "redis" && base != "rediss" {
 		return nil, fmt.Errorf("redis URL: scheme %q is not one of redis, rediss, redis+cluster, redis+sentinel (or rediss+...)", u.Scheme)
 	}
 	sentinel := false
 	switch {
 	case !hasMode:
-	case "+"+mode == suffixCluster:
+	case mode == "cluster":
 		o.Cluster = true
-	case "+"+mode == suffixSentinel:
+	case mode == "sentinel":
 		sentinel = true
 	default:
 		return nil, fmt.Errorf("redis URL: scheme %q: %q is not +cluster or +sentinel", u.Scheme, "+"+mode)
 	}
-	if u.Opaque != "" {
+	switch {
+	case u.Opaque != "":
 		return nil, fmt.Errorf("redis URL: %q has no //host part", u.Scheme+":"+u.Opaque)
-	}
-	if u.Fragment != "" {
+	case u.Fragment != "":
 		return nil, errors.New("redis URL: a #fragment is not allowed")
+	case u.Host == "":
+		return nil, errors.New("redis URL: no host")
 	}
-	if u.User != nil {
-		o.Username = u.User.Username()
-		o.Password, _ = u.User.Password()
-	}
-
 	port := defaultPort
 	if sentinel {
 		port = defaultSentinel
-	}
-	if u.Host == "" {
-		return nil, errors.New("redis URL: no host")
 	}
 	first, err := hostPort(u.Host, port)
 	if err != nil {
@@ -283,101 +244,16 @@ func ParseURL(s string) (*Options, error) {
 	}
 	o.Addrs = []string{first}
 
-	switch p := strings.Trim(u.Path, "/"); {
-	case p == "":
-	case strings.Contains(p, "/"):
-		return nil, fmt.Errorf("redis URL: path %q is not a database number", u.Path)
-	default:
-		db, err := strconv.Atoi(p)
-		if err != nil || db < 0 {
-			return nil, fmt.Errorf("redis URL: path %q is not a database number", u.Path)
-		}
-		o.DB = db
-	}
-
+	// daemonflag's parameters; the rest go to go-redis.
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL: query: %w", err)
 	}
-	one := func(name string) (string, bool, error) {
-		vs, ok := q[name]
-		if !ok {
-			return "", false, nil
-		}
-		delete(q, name)
-		if len(vs) != 1 {
-			return "", false, fmt.Errorf("redis URL: parameter %q is given %d times", name, len(vs))
-		}
-		if len(vs[0]) > maxURLParamValue {
-			return "", false, fmt.Errorf("redis URL: parameter %q is too long", name)
-		}
-		return vs[0], true, nil
+	own, err := takeOwnParams(q, o)
+	if err != nil {
+		return nil, err
 	}
-	str := func(name string, dst *string) error {
-		v, ok, err := one(name)
-		if ok {
-			*dst = v
-		}
-		return err
-	}
-	num := func(name string, dst *int, min int) error {
-		v, ok, err := one(name)
-		if err != nil || !ok {
-			return err
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < min {
-			return fmt.Errorf("redis URL: parameter %s=%q is not a whole number >= %d", name, v, min)
-		}
-		*dst = n
-		return nil
-	}
-	dur := func(name string, dst *time.Duration) error {
-		v, ok, err := one(name)
-		if err != nil || !ok {
-			return err
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return fmt.Errorf("redis URL: parameter %s=%q is not a duration such as 500ms or 3s", name, v)
-		}
-		*dst = d
-		return nil
-	}
-	var allow, master string
-	var dbParam = -1
-	for _, err := range []error{
-		str(qPrefix, &o.Prefix),
-		str(qMaster, &master),
-		num(qDB, &dbParam, 0),
-		num(qPoolSize, &o.PoolSize, 0),
-		dur(qDialTimeout, &o.DialTimeout),
-		dur(qReadTimeout, &o.ReadTimeout),
-		dur(qWriteTimeout, &o.WriteTimeout),
-		num(qMaxRetries, &o.MaxRetries, -1),
-		str(qCAFile, &o.TLSCAFile),
-		str(qAllowUnhashed, &allow),
-		str(qSentinelUser, &o.SentinelUsername),
-		str(qSentinelPass, &o.SentinelPassword),
-		num(qUpsertAttempts, &o.UpsertAttempts, 0),
-		num(qDialAttempts, &o.DialAttempts, 0),
-		num(qBatchSize, &o.BatchSize, 0),
-		str(qNotify, &o.Notify),
-	} {
-		if err != nil {
-			return nil, err
-		}
-	}
-	if dbParam >= 0 {
-		o.DB = dbParam
-	}
-	if allow != "" {
-		b, err := strconv.ParseBool(allow)
-		if err != nil {
-			return nil, fmt.Errorf("redis URL: parameter %s=%q is not true or false", qAllowUnhashed, allow)
-		}
-		o.AllowUnhashedClusterPrefix = b
-	}
+	master := own.master
 	for _, a := range q[qAddr] {
 		hp, err := hostPort(a, port)
 		if err != nil {
@@ -386,29 +262,101 @@ func ParseURL(s string) (*Options, error) {
 		o.Addrs = append(o.Addrs, hp)
 	}
 	delete(q, qAddr)
-	if len(q) > 0 {
-		names := make([]string, 0, len(q))
-		for k := range q {
-			names = append(names, k)
-		}
-		return nil, fmt.Errorf("redis URL: unknown parameter(s) %q", names)
-	}
-
 	switch {
-	case sentinel:
-		if master == "" {
-			return nil, errors.New("redis URL: a redis+sentinel URL needs ?master=NAME")
-		}
-		o.MasterName = master
-	case master != "":
+	case sentinel && master == "":
+		return nil, errors.New("redis URL: a redis+sentinel URL needs ?master=NAME")
+	case !sentinel && master != "":
 		return nil, errors.New("redis URL: ?master= is only for redis+sentinel URLs")
-	case !o.Cluster && len(o.Addrs) > 1:
+	case !sentinel && !o.Cluster && len(o.Addrs) > 1:
 		return nil, errors.New("redis URL: ?addr= is only for redis+cluster and redis+sentinel URLs")
 	}
-	if o.Cluster && o.DB != 0 {
+	o.MasterName = master
+
+	// go-redis parses the rest: user and password, database, TLS and its
+	// own parameters.
+	g := *u
+	g.Scheme, g.Host, g.RawQuery = base, first, q.Encode()
+	ro, err := goredis.ParseURL(g.String())
+	if err != nil {
+		// go-redis's errors name the option, never the password.
+		return nil, fmt.Errorf("redis URL: %w", err)
+	}
+	if o.Cluster && ro.DB != 0 {
 		return nil, errors.New("redis URL: a Redis Cluster has only database 0")
 	}
+	if ro.TLSConfig != nil {
+		// No ServerName: the TLS dialer takes it from each address dialled,
+		// which is right for every node of a cluster or Sentinel set.
+		ro.TLSConfig.ServerName = ""
+	}
+	o.Redis = universalFrom(ro)
+	o.Redis.SentinelUsername, o.Redis.SentinelPassword = own.sentinelUser, own.sentinelPass
 	return o, nil
+}
+
+// ownParams are the daemonflag parameters of a URL that are not fields of
+// Options themselves.
+type ownParams struct{ master, sentinelUser, sentinelPass string }
+
+// takeOwnParams moves daemonflag's parameters (but addr) out of q, into o
+// and the result.
+func takeOwnParams(q url.Values, o *Options) (ownParams, error) {
+	var own ownParams
+	var allow string
+	for _, p := range []struct {
+		name string
+		str  *string
+		num  *int
+	}{
+		{name: qPrefix, str: &o.Prefix}, {name: qMaster, str: &own.master}, {name: qCAFile, str: &o.TLSCAFile},
+		{name: qAllowUnhashed, str: &allow}, {name: qSentinelUser, str: &own.sentinelUser},
+		{name: qSentinelPass, str: &own.sentinelPass}, {name: qNotify, str: &o.Notify},
+		{name: qUpsertAttempts, num: &o.UpsertAttempts}, {name: qDialAttempts, num: &o.DialAttempts},
+		{name: qBatchSize, num: &o.BatchSize},
+	} {
+		vs, ok := q[p.name]
+		if !ok {
+			continue
+		}
+		delete(q, p.name)
+		switch {
+		case len(vs) != 1:
+			return own, fmt.Errorf("redis URL: parameter %q is given %d times", p.name, len(vs))
+		case len(vs[0]) > maxURLParamValue:
+			return own, fmt.Errorf("redis URL: parameter %q is too long", p.name)
+		case p.str != nil:
+			*p.str = vs[0]
+		default:
+			n, err := strconv.Atoi(vs[0])
+			if err != nil || n < 0 {
+				return own, fmt.Errorf("redis URL: parameter %s=%q is not a whole number >= 0", p.name, vs[0])
+			}
+			*p.num = n
+		}
+	}
+	if allow != "" {
+		b, err := strconv.ParseBool(allow)
+		if err != nil {
+			return own, fmt.Errorf("redis URL: parameter %s=%q is not true or false", qAllowUnhashed, allow)
+		}
+		o.AllowUnhashedClusterPrefix = b
+	}
+	return own, nil
+}
+
+// universalFrom carries go-redis's parsed single-server options over to
+// the universal options a Cluster or Sentinel client is built from too.
+func universalFrom(r *goredis.Options) goredis.UniversalOptions {
+	return goredis.UniversalOptions{
+		ClientName: r.ClientName, DB: r.DB, Protocol: r.Protocol,
+		Username: r.Username, Password: r.Password,
+		MaxRetries: r.MaxRetries, MinRetryBackoff: r.MinRetryBackoff, MaxRetryBackoff: r.MaxRetryBackoff,
+		DialTimeout: r.DialTimeout, ReadTimeout: r.ReadTimeout, WriteTimeout: r.WriteTimeout,
+		PoolFIFO: r.PoolFIFO, PoolSize: r.PoolSize, PoolTimeout: r.PoolTimeout,
+		MinIdleConns: r.MinIdleConns, MaxIdleConns: r.MaxIdleConns, MaxActiveConns: r.MaxActiveConns,
+		ConnMaxIdleTime: r.ConnMaxIdleTime, ConnMaxLifetime: r.ConnMaxLifetime,
+		TLSConfig: r.TLSConfig,
+	}
 }
 
 // hostPort validates host[:port] (an IPv6 host in brackets) and adds defPort
@@ -445,77 +393,26 @@ func (opts Options) resolve() (Options, error) {
 			return Options{}, err
 		}
 		o = *p
-		if len(opts.Addrs) > 0 {
-			o.Addrs = opts.Addrs
-		}
-		o.Cluster = o.Cluster || opts.Cluster
-		o.AllowUnhashedClusterPrefix = o.AllowUnhashedClusterPrefix || opts.AllowUnhashedClusterPrefix
-		setStr := func(dst *string, v string) {
-			if v != "" {
-				*dst = v
-			}
-		}
-		setInt := func(dst *int, v int) {
-			if v != 0 {
-				*dst = v
-			}
-		}
-		setDur := func(dst *time.Duration, v time.Duration) {
-			if v != 0 {
-				*dst = v
-			}
-		}
-		setStr(&o.MasterName, opts.MasterName)
-		setStr(&o.SentinelUsername, opts.SentinelUsername)
-		setStr(&o.SentinelPassword, opts.SentinelPassword)
-		setStr(&o.Username, opts.Username)
-		setStr(&o.Password, opts.Password)
-		setStr(&o.Prefix, opts.Prefix)
-		setStr(&o.TLSCAFile, opts.TLSCAFile)
-		setStr(&o.Notify, opts.Notify)
-		setInt(&o.DB, opts.DB)
-		setInt(&o.PoolSize, opts.PoolSize)
-		setInt(&o.MaxRetries, opts.MaxRetries)
-		setInt(&o.UpsertAttempts, opts.UpsertAttempts)
-		setInt(&o.DialAttempts, opts.DialAttempts)
-		setInt(&o.BatchSize, opts.BatchSize)
-		setDur(&o.DialTimeout, opts.DialTimeout)
-		setDur(&o.ReadTimeout, opts.ReadTimeout)
-		setDur(&o.WriteTimeout, opts.WriteTimeout)
-		if opts.TLSConfig != nil {
-			o.TLSConfig = opts.TLSConfig
-		}
-		o.Logger = opts.Logger
+		override(&o, &opts)
+		override(&o.Redis, &opts.Redis)
 		o.URL = ""
 	}
 	if len(o.Addrs) == 0 {
 		o.Addrs = []string{DefaultAddr}
 	}
-	if o.Prefix == "" {
-		o.Prefix = DefaultPrefix
-	}
-	if o.DialTimeout == 0 {
-		o.DialTimeout = DefaultDialTimeout
-	}
-	if o.ReadTimeout == 0 {
-		o.ReadTimeout = DefaultReadTimeout
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = o.ReadTimeout
-	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = DefaultMaxRetries
+	if o.Redis.MaxRetries == 0 {
+		o.Redis.MaxRetries = DefaultMaxRetries
 	}
 	o.applyStoreDefaults()
-	switch {
-	case o.PoolSize < 0:
-		return Options{}, fmt.Errorf("redis: PoolSize %d is negative", o.PoolSize)
-	case o.DB < 0:
-		return Options{}, fmt.Errorf("redis: DB %d is negative", o.DB)
-	case o.DB != 0 && o.MasterName == "" && (o.Cluster || len(o.Addrs) > 1):
+	switch r := o.Redis; {
+	case r.PoolSize < 0:
+		return Options{}, fmt.Errorf("redis: PoolSize %d is negative", r.PoolSize)
+	case r.DB < 0:
+		return Options{}, fmt.Errorf("redis: DB %d is negative", r.DB)
+	case r.DB != 0 && o.MasterName == "" && (o.Cluster || len(o.Addrs) > 1):
 		return Options{}, errors.New("redis: a Redis Cluster has only database 0")
-	case o.MaxRetries < -1:
-		return Options{}, fmt.Errorf("redis: MaxRetries %d is below -1", o.MaxRetries)
+	case r.MaxRetries < -1:
+		return Options{}, fmt.Errorf("redis: MaxRetries %d is below -1", r.MaxRetries)
 	}
 	if o.TLSCAFile != "" {
 		pem, err := os.ReadFile(o.TLSCAFile)
@@ -526,16 +423,25 @@ func (opts Options) resolve() (Options, error) {
 		if !pool.AppendCertsFromPEM(pem) {
 			return Options{}, fmt.Errorf("redis: TLS CA file %s holds no PEM certificate", o.TLSCAFile)
 		}
-		var cfg *tls.Config
-		if o.TLSConfig != nil {
-			cfg = o.TLSConfig.Clone()
-		} else {
-			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if o.Redis.TLSConfig != nil {
+			cfg = o.Redis.TLSConfig.Clone()
 		}
 		cfg.RootCAs = pool
-		o.TLSConfig = cfg
+		o.Redis.TLSConfig = cfg
 	}
 	return o, nil
+}
+
+// override sets each field of dst that is set (not zero) in src; Redis,
+// a struct of its own, is merged separately.
+func override[T any](dst, src *T) {
+	d, s := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
+	for i := range s.NumField() {
+		if f := s.Field(i); !f.IsZero() && s.Type().Field(i).Name != "Redis" {
+			d.Field(i).Set(f)
+		}
+	}
 }
 
 // applyStoreDefaults fills in the defaults of the fields NewFromClient uses.
@@ -554,7 +460,16 @@ func (o *Options) applyStoreDefaults() {
 // newClient creates the go-redis client resolved Options describe: a
 // failover client for Sentinel, a Cluster client, or a single-node client.
 func (o Options) newClient() goredis.UniversalClient {
-	u := o.universal()
+	u := o.Redis
+	u.Addrs, u.MasterName = o.Addrs, o.MasterName
+	u.IsClusterMode = o.Cluster && o.MasterName == ""
+	u.ContextTimeoutEnabled = true
+	u.DisableIdentity = true
+	// Maintenance notifications are a Redis Enterprise feature. In go-redis
+	// v9.17 their "auto" mode also races: the first connection rewrites the
+	// client's options while Watch clones them (redis/go-redis#3739, fixed
+	// after v9.17.3).
+	u.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	dial := max(o.DialAttempts, 1)
 	// go-redis sleeps this long after every failed dial, the last one
 	// included: with a single attempt, do not sleep at all.
@@ -575,34 +490,5 @@ func (o Options) newClient() goredis.UniversalClient {
 		c := u.Simple()
 		c.DialerRetries, c.DialerRetryTimeout = dial, pause
 		return goredis.NewClient(c)
-	}
-}
-
-// universal converts resolved Options into go-redis options.
-func (o Options) universal() *goredis.UniversalOptions {
-	return &goredis.UniversalOptions{
-		Addrs:            o.Addrs,
-		IsClusterMode:    o.Cluster && o.MasterName == "",
-		MasterName:       o.MasterName,
-		SentinelUsername: o.SentinelUsername,
-		SentinelPassword: o.SentinelPassword,
-		Username:         o.Username,
-		Password:         o.Password,
-		DB:               o.DB,
-		TLSConfig:        o.TLSConfig,
-		PoolSize:         o.PoolSize,
-		DialTimeout:      o.DialTimeout,
-		ReadTimeout:      o.ReadTimeout,
-		WriteTimeout:     o.WriteTimeout,
-		MaxRetries:       o.MaxRetries,
-		// The context of each call bounds it, as callers expect.
-		ContextTimeoutEnabled: true,
-		// CLIENT SETINFO is not in Redis 7.0 and needs an extra ACL grant.
-		DisableIdentity: true,
-		// Maintenance notifications are a Redis Enterprise feature. In
-		// go-redis v9.17 their "auto" mode also races: the first connection
-		// rewrites the client's options while Watch clones them
-		// (redis/go-redis#3739, fixed after v9.17.3).
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	}
 }

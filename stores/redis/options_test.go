@@ -1,7 +1,6 @@
 package redis
 
 import (
-	"crypto/tls"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,34 +11,55 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
+// view is what a test compares of parsed Options: daemonflag's fields and
+// the go-redis options a URL can set.
+type view struct {
+	Addrs                         []string
+	Cluster                       bool
+	MasterName, Prefix, TLSCAFile string
+	Allow                         bool
+	Username, Password, SentPass  string
+	DB, PoolSize, MaxRetries      int
+	TLS                           bool
+	Dial, Read, Write             time.Duration
+	Upsert, Batch, DialAttempts   int
+	Notify                        string
+}
+
+func viewOf(o *Options) view {
+	r := o.Redis
+	return view{o.Addrs, o.Cluster, o.MasterName, o.Prefix, o.TLSCAFile, o.AllowUnhashedClusterPrefix,
+		r.Username, r.Password, r.SentinelPassword, r.DB, r.PoolSize, r.MaxRetries, r.TLSConfig != nil,
+		r.DialTimeout, r.ReadTimeout, r.WriteTimeout, o.UpsertAttempts, o.BatchSize, o.DialAttempts, o.Notify}
+}
+
 func TestParseURL(t *testing.T) {
-	tlsOn := &tls.Config{MinVersion: tls.VersionTLS12}
 	cases := []struct {
 		url  string
-		want Options
+		want view
 	}{
-		{"redis://localhost", Options{Addrs: []string{"localhost:6379"}}},
-		{"redis://127.0.0.1:7000/3", Options{Addrs: []string{"127.0.0.1:7000"}, DB: 3}},
-		{"REDIS://h:1/", Options{Addrs: []string{"h:1"}}},
-		{"redis://:s%40cret@h", Options{Addrs: []string{"h:6379"}, Password: "s@cret"}},
-		{"redis://user:pw@h?prefix={ld}", Options{Addrs: []string{"h:6379"}, Username: "user", Password: "pw", Prefix: "{ld}"}},
-		{"redis://user@h", Options{Addrs: []string{"h:6379"}, Username: "user"}},
-		{"redis://[::1]:6380", Options{Addrs: []string{"[::1]:6380"}}},
-		{"redis://[::1]", Options{Addrs: []string{"[::1]:6379"}}},
-		{"rediss://cache.example:6380", Options{Addrs: []string{"cache.example:6380"}, TLSConfig: tlsOn}},
+		{"redis://localhost", view{Addrs: []string{"localhost:6379"}}},
+		{"redis://127.0.0.1:7000/3", view{Addrs: []string{"127.0.0.1:7000"}, DB: 3}},
+		{"REDIS://h:1/", view{Addrs: []string{"h:1"}}},
+		{"redis://:s%40cret@h", view{Addrs: []string{"h:6379"}, Password: "s@cret"}},
+		{"redis://user:pw@h?prefix={ld}", view{Addrs: []string{"h:6379"}, Username: "user", Password: "pw", Prefix: "{ld}"}},
+		{"redis://user@h", view{Addrs: []string{"h:6379"}, Username: "user"}},
+		{"redis://[::1]:6380", view{Addrs: []string{"[::1]:6380"}}},
+		{"redis://[::1]", view{Addrs: []string{"[::1]:6379"}}},
+		{"rediss://cache.example:6380", view{Addrs: []string{"cache.example:6380"}, TLS: true}},
 		{"redis://h?db=2&pool_size=20&dial_timeout=1s&read_timeout=250ms&write_timeout=2s&max_retries=-1",
-			Options{Addrs: []string{"h:6379"}, DB: 2, PoolSize: 20, DialTimeout: time.Second,
-				ReadTimeout: 250 * time.Millisecond, WriteTimeout: 2 * time.Second, MaxRetries: -1}},
-		{"redis://h?upsert_attempts=5&batch_size=100&dial_attempts=3",
-			Options{Addrs: []string{"h:6379"}, UpsertAttempts: 5, BatchSize: 100, DialAttempts: 3}},
+			view{Addrs: []string{"h:6379"}, DB: 2, PoolSize: 20, Dial: time.Second,
+				Read: 250 * time.Millisecond, Write: 2 * time.Second, MaxRetries: -1}},
+		{"redis://h?upsert_attempts=5&batch_size=100&dial_attempts=3&notify=keyspace",
+			view{Addrs: []string{"h:6379"}, Upsert: 5, Batch: 100, DialAttempts: 3, Notify: NotifyKeyspace}},
 		{"redis+cluster://a:7000?addr=b:7001&addr=c&prefix=%7Bld%7D",
-			Options{Addrs: []string{"a:7000", "b:7001", "c:6379"}, Cluster: true, Prefix: "{ld}"}},
+			view{Addrs: []string{"a:7000", "b:7001", "c:6379"}, Cluster: true, Prefix: "{ld}"}},
 		{"redis+cluster://a?allow_unhashed_cluster_prefix=true",
-			Options{Addrs: []string{"a:6379"}, Cluster: true, AllowUnhashedClusterPrefix: true}},
-		{"rediss+cluster://a", Options{Addrs: []string{"a:6379"}, Cluster: true, TLSConfig: tlsOn}},
+			view{Addrs: []string{"a:6379"}, Cluster: true, Allow: true}},
+		{"rediss+cluster://a", view{Addrs: []string{"a:6379"}, Cluster: true, TLS: true}},
 		{"redis+sentinel://u:p@s1?master=mymaster&addr=s2:26380&sentinel_password=sp",
-			Options{Addrs: []string{"s1:26379", "s2:26380"}, MasterName: "mymaster", Username: "u", Password: "p", SentinelPassword: "sp"}},
-		{"redis://h?ca_file=/etc/ca.pem", Options{Addrs: []string{"h:6379"}, TLSCAFile: "/etc/ca.pem"}},
+			view{Addrs: []string{"s1:26379", "s2:26380"}, MasterName: "mymaster", Username: "u", Password: "p", SentPass: "sp"}},
+		{"redis://h?ca_file=/etc/ca.pem", view{Addrs: []string{"h:6379"}, TLSCAFile: "/etc/ca.pem"}},
 	}
 	for _, c := range cases {
 		got, err := ParseURL(c.url)
@@ -47,9 +67,18 @@ func TestParseURL(t *testing.T) {
 			t.Errorf("ParseURL(%q): %v", c.url, err)
 			continue
 		}
-		if !reflect.DeepEqual(*got, c.want) {
-			t.Errorf("ParseURL(%q)\n got %+v\nwant %+v", c.url, *got, c.want)
+		if !reflect.DeepEqual(viewOf(got), c.want) {
+			t.Errorf("ParseURL(%q)\n got %+v\nwant %+v", c.url, viewOf(got), c.want)
 		}
+		if got.Redis.TLSConfig != nil && got.Redis.TLSConfig.ServerName != "" {
+			t.Errorf("ParseURL(%q): TLS server name %q; want each dialled address", c.url, got.Redis.TLSConfig.ServerName)
+		}
+	}
+	// go-redis's own parameters beyond those daemonflag documents pass
+	// through to go-redis.
+	o, err := ParseURL("redis://h?client_name=flags&min_idle_conns=2&pool_timeout=4s")
+	if err != nil || o.Redis.ClientName != "flags" || o.Redis.MinIdleConns != 2 || o.Redis.PoolTimeout != 4*time.Second {
+		t.Errorf("go-redis parameters: %+v, %v", o, err)
 	}
 }
 
@@ -66,11 +95,11 @@ func TestParseURLErrors(t *testing.T) {
 		"redis://h:99999":                   "port",
 		"redis://h:abc":                     "port",
 		"redis://h/x":                       "database",
-		"redis://h/1/2":                     "database",
+		"redis://h/1/2":                     "path",
 		"redis://h?prefix=a&prefix=b":       "2 times",
-		"redis://h?colour=blue":             "unknown parameter",
-		"redis://h?read_timeout=fast":       "duration",
-		"redis://h?pool_size=-2":            "whole number",
+		"redis://h?colour=blue":             "unexpected option: colour",
+		"redis://h?read_timeout=fast":       "read_timeout",
+		"redis://h?batch_size=-2":           "whole number",
 		"redis://h?master=m":                "only for redis+sentinel",
 		"redis://h?addr=b":                  "only for redis+cluster",
 		"redis+sentinel://h":                "master=NAME",
@@ -102,17 +131,17 @@ func TestOptionsResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(o.Addrs, []string{DefaultAddr}) || o.Prefix != DefaultPrefix || o.ReadTimeout != DefaultReadTimeout ||
-		o.WriteTimeout != DefaultReadTimeout || o.DialTimeout != DefaultDialTimeout || o.MaxRetries != DefaultMaxRetries ||
+	if !reflect.DeepEqual(o.Addrs, []string{DefaultAddr}) || o.Prefix != DefaultPrefix || o.Redis.MaxRetries != DefaultMaxRetries ||
 		o.UpsertAttempts != DefaultUpsertAttempts || o.BatchSize != DefaultBatchSize {
 		t.Errorf("defaults: %+v", o)
 	}
-	// Explicit fields override the URL's.
-	o, err = Options{URL: "redis://u:p@h:1/2?prefix=a&read_timeout=1s", Prefix: "b", Password: "q", ReadTimeout: 2 * time.Second}.resolve()
+	// Explicit fields override the URL's, go-redis's included.
+	o, err = Options{URL: "redis://u:p@h:1/2?prefix=a&read_timeout=1s", Prefix: "b",
+		Redis: goredis.UniversalOptions{Password: "q", ReadTimeout: 2 * time.Second}}.resolve()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Prefix != "b" || o.Password != "q" || o.Username != "u" || o.DB != 2 || o.ReadTimeout != 2*time.Second || o.Addrs[0] != "h:1" {
+	if o.Prefix != "b" || o.Redis.Password != "q" || o.Redis.Username != "u" || o.Redis.DB != 2 || o.Redis.ReadTimeout != 2*time.Second || o.Addrs[0] != "h:1" {
 		t.Errorf("merge: %+v", o)
 	}
 	// A CA file enables TLS; a bad one is an error.
@@ -127,7 +156,8 @@ func TestOptionsResolve(t *testing.T) {
 	if _, err := (Options{TLSCAFile: bad}).resolve(); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("CA file without certificates: %v", err)
 	}
-	for _, o := range []Options{{PoolSize: -1}, {DB: -1}, {MaxRetries: -2}, {Addrs: []string{"a:1", "b:1"}, DB: 1}} {
+	for _, o := range []Options{{Redis: goredis.UniversalOptions{PoolSize: -1}}, {Redis: goredis.UniversalOptions{DB: -1}},
+		{Redis: goredis.UniversalOptions{MaxRetries: -2}}, {Addrs: []string{"a:1", "b:1"}, Redis: goredis.UniversalOptions{DB: 1}}} {
 		if _, err := o.resolve(); err == nil {
 			t.Errorf("resolve(%+v): no error", o)
 		}
@@ -187,34 +217,4 @@ func TestGlobEscape(t *testing.T) {
 	}
 }
 
-func FuzzParseURL(f *testing.F) {
-	for _, s := range []string{
-		"redis://localhost", "rediss://u:p@h:6380/1?prefix={ld}", "redis+cluster://a?addr=b&addr=c",
-		"redis+sentinel://s?master=m", "redis://[::1]:1", "redis://h?read_timeout=1s&db=2", "redis://%zz",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		o, err := ParseURL(s)
-		if err != nil {
-			if o != nil {
-				t.Fatalf("ParseURL(%q) returned options with an error", s)
-			}
-			return
-		}
-		if len(o.Addrs) == 0 {
-			t.Fatalf("ParseURL(%q) returned no address", s)
-		}
-		for _, a := range o.Addrs {
-			if _, err := hostPort(a, "1"); err != nil {
-				t.Fatalf("ParseURL(%q) returned address %q that does not parse again: %v", s, a, err)
-			}
-		}
-		if o.MasterName != "" && o.Cluster {
-			t.Fatalf("ParseURL(%q) is both Sentinel and Cluster", s)
-		}
-		if _, err := o.resolve(); err != nil && o.TLSCAFile == "" {
-			t.Fatalf("ParseURL(%q) gave options that do not resolve: %v", s, err)
-		}
-	})
-}
+// FuzzParseURL lives in ./urlfuzz, a test binary of its own (see there).

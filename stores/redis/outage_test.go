@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/daemonflag/daemonflag/internal/testwait"
 	"github.com/daemonflag/daemonflag/store"
 )
@@ -20,7 +22,7 @@ var eventually = testwait.EventuallyNil
 func TestOutageAndRecovery(t *testing.T) {
 	srv := startServer(t, plainArgs)
 	p := testPrefix("outage")
-	s := mustOpen(t, Options{Addrs: []string{srv.addr()}, Prefix: p, ReadTimeout: 300 * time.Millisecond})
+	s := mustOpen(t, Options{Addrs: []string{srv.addr()}, Prefix: p, Redis: goredis.UniversalOptions{ReadTimeout: 300 * time.Millisecond}})
 	ctx := ctxT(t)
 	v1 := mustItem(t, `{"key":"f","version":1}`)
 	if err := s.Init(ctx, []store.Collection{{Kind: store.Features, Items: []store.KeyedItem{{Key: "f", Item: v1}}}}); err != nil {

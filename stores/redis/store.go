@@ -97,8 +97,8 @@ func newStore(c goredis.UniversalClient, o Options) (*Store, error) {
 	case *goredis.Ring:
 		sharded = true
 	case *goredis.Client:
-		if o.DB == 0 {
-			o.DB = c.Options().DB
+		if o.Redis.DB == 0 {
+			o.Redis.DB = c.Options().DB
 		}
 	}
 	switch o.Notify {
@@ -129,7 +129,7 @@ func newStore(c goredis.UniversalClient, o Options) (*Store, error) {
 		log:           log,
 		detachLog:     libLog.attach(log),
 		notify:        o.Notify,
-		db:            o.DB,
+		db:            o.Redis.DB,
 		shardedPubSub: shardedPubSub,
 		token:         hex.EncodeToString(tok[:]),
 		ctx:           ctx,

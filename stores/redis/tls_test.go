@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/daemonflag/daemonflag/store"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // testPKI is a CA made for one test, and certificates it signed.
@@ -152,8 +154,8 @@ func TestTLS(t *testing.T) {
 	}{
 		{"URL and TLSCAFile", Options{URL: base, TLSCAFile: pki.caFile}},
 		{"URL ca_file parameter", Options{URL: base + "?ca_file=" + pki.caFile}},
-		{"TLSConfig with RootCAs", Options{Addrs: []string{srv.addr()}, Password: "tls-secret",
-			TLSConfig: &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}}},
+		{"TLSConfig with RootCAs", Options{Addrs: []string{srv.addr()}, Redis: goredis.UniversalOptions{Password: "tls-secret",
+			TLSConfig: &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}}}},
 		{"localhost name", Options{URL: strings.Replace(base, "127.0.0.1", "localhost", 1), TLSCAFile: pki.caFile}},
 	}
 	for _, c := range ok {
@@ -172,7 +174,7 @@ func TestTLS(t *testing.T) {
 		}
 	})
 	t.Run("plain TCP to the TLS port fails", func(t *testing.T) {
-		s := mustOpen(t, Options{URL: "redis://:tls-secret@" + srv.addr(), Prefix: p, ReadTimeout: 500 * time.Millisecond})
+		s := mustOpen(t, Options{URL: "redis://:tls-secret@" + srv.addr(), Prefix: p, Redis: goredis.UniversalOptions{ReadTimeout: 500 * time.Millisecond}})
 		if _, _, err := s.Get(ctxT(t), store.Features, "f"); err == nil {
 			t.Error("plain TCP to a TLS port: no error")
 		}
@@ -183,8 +185,8 @@ func TestTLS(t *testing.T) {
 				"--tls-cert-file", certFile, "--tls-key-file", keyFile, "--tls-ca-cert-file", pki.caFile,
 				"--tls-auth-clients", "yes"}
 		})
-		with := mustOpen(t, Options{URL: "rediss://" + mtls.addr(), Prefix: p, TLSConfig: &tls.Config{
-			RootCAs: pki.pool, Certificates: []tls.Certificate{clientCert}, MinVersion: tls.VersionTLS12}})
+		with := mustOpen(t, Options{URL: "rediss://" + mtls.addr(), Prefix: p, Redis: goredis.UniversalOptions{TLSConfig: &tls.Config{
+			RootCAs: pki.pool, Certificates: []tls.Certificate{clientCert}, MinVersion: tls.VersionTLS12}}})
 		if err := roundTrip(t, with); err != nil {
 			t.Errorf("with a client certificate: %v", err)
 		}
