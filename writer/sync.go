@@ -94,6 +94,9 @@ type SyncPass struct {
 	// [store.Writer.Init], which Sync does when the store is not
 	// initialized (the first run, or a wiped store).
 	Initialized bool
+	// Healed is true when the pass wrote the last complete dataset again
+	// because the store had lost it (see [Sync]).
+	Healed bool
 	// Written counts items upserted because they were new or changed.
 	Written int
 	// Deleted counts tombstones written for items the files no longer
@@ -127,6 +130,13 @@ type SyncPass struct {
 // logged and otherwise ignored: the store keeps the last good dataset until
 // the files are fixed. A store error is logged and the pass is tried again,
 // with backoff. Sync never writes a dataset that fails validation.
+//
+// Sync also heals a store that lost its dataset: at every poll (and at
+// every change notification, when the store implements [store.Notifier])
+// it checks the store's "$inited" marker, and when the marker is gone (a
+// Redis restarted without persistence, a flushed database) it writes the
+// last complete dataset again at once with Init, logs one line with the
+// number of such heals, and reports the pass with SyncPass.Healed.
 func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 	if len(opts.Files) == 0 {
 		return errors.New("sync: no flag data files")
@@ -195,8 +205,50 @@ func Sync(ctx context.Context, s store.Store, opts SyncOptions) error {
 			})
 		})
 	}
-	sy.loop(ctx, events, errs)
+	sy.loop(ctx, events, errs, sy.notifications(ctx))
 	return nil
+}
+
+// notifications subscribes to the store's change notifications, when it
+// has them, so that a lost dataset is noticed before the next poll. A nil
+// channel never delivers.
+func (sy *syncer) notifications(ctx context.Context) <-chan struct{} {
+	n, ok := sy.s.(store.Notifier)
+	if !ok {
+		return nil
+	}
+	ch := make(chan struct{}, 1)
+	err := n.Notify(ctx, func([]store.Change) {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		sy.log.Debug("store notifications unavailable; checking the store at every poll", "err", err)
+		return nil
+	}
+	return ch
+}
+
+// healIfLost writes the last complete dataset again when the store no
+// longer holds one (its "$inited" marker is gone: a Redis restarted without
+// persistence, a flushed database), and reports whether it ran a pass.
+func (sy *syncer) healIfLost(ctx context.Context) bool {
+	if sy.written == nil || sy.pending != nil {
+		return false // nothing written yet, or a retry is due anyway
+	}
+	inited, err := sy.s.Initialized(ctx)
+	if err != nil || inited {
+		return false // an outage is the retry's business; all is well
+	}
+	sy.heals++
+	sy.log.Warn("the store lost its dataset; writing the last complete dataset again", "heals", sy.heals)
+	sy.healing = true
+	defer func() { sy.healing = false }()
+	// With the versions it had, so that the store holds what it held.
+	sy.run(ctx, sy.written.withVersions(sy.versions))
+	return true
 }
 
 // syncer is the state of one Sync.
@@ -212,9 +264,13 @@ type syncer struct {
 	hash        [32]byte // content of the files at the last read
 	pending     *Dataset // a valid dataset not (completely) written yet
 	retryDelay  time.Duration
+	written     *Dataset     // the last dataset written completely
+	versions    itemVersions // and the versions it was written with
+	healing     bool         // the pass being run rewrites a lost dataset
+	heals       int          // how often the store lost its dataset
 }
 
-func (sy *syncer) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error) {
+func (sy *syncer) loop(ctx context.Context, events <-chan fsnotify.Event, errs <-chan error, notes <-chan struct{}) {
 	poll := time.NewTicker(sy.o.PollInterval)
 	defer poll.Stop()
 	settle := time.NewTimer(time.Hour)
@@ -226,10 +282,12 @@ func (sy *syncer) loop(ctx context.Context, events <-chan fsnotify.Event, errs <
 		retry.Reset(sy.retryDelay)
 	}
 	for {
-		check, ran := false, false
+		check, ran, heal := false, false, false
 		select {
 		case <-ctx.Done():
 			return
+		case <-notes:
+			heal = true
 		case <-events:
 			settle.Reset(sy.o.Settle)
 			settling = true
@@ -239,6 +297,7 @@ func (sy *syncer) loop(ctx context.Context, events <-chan fsnotify.Event, errs <
 			settling = false
 			check = true
 		case <-poll.C:
+			heal = true
 			switch fp, _ := sy.stat(); {
 			case fp != sy.fingerprint:
 				// A file changing in place (truncated, then written) can be
@@ -260,6 +319,9 @@ func (sy *syncer) loop(ctx context.Context, events <-chan fsnotify.Event, errs <
 		}
 		if check {
 			ran = sy.check(ctx)
+		}
+		if heal && !ran {
+			ran = sy.healIfLost(ctx)
 		}
 		// A pass that failed on the store is tried again after the delay
 		// (a newer change, when one comes first, replaces it).
@@ -430,7 +492,8 @@ func (sy *syncer) logInvalid(err error) {
 // run writes a valid dataset; on a store error it keeps it pending, to be
 // tried again after the retry delay.
 func (sy *syncer) run(ctx context.Context, d *Dataset) SyncPass {
-	pass := syncDataset(ctx, sy.s, d, sy.o)
+	pass, plan := syncDataset(ctx, sy.s, d, sy.o)
+	pass.Healed = sy.healing
 	for _, w := range pass.Warnings {
 		sy.log.Warn("flag data", "warning", w.String())
 	}
@@ -451,6 +514,7 @@ func (sy *syncer) run(ctx context.Context, d *Dataset) SyncPass {
 	default:
 		sy.pending = nil
 		sy.retryDelay = 0
+		sy.written, sy.versions = d, planVersions(plan)
 		switch {
 		case pass.Initialized:
 			sy.log.Info("store initialized with the whole dataset", "written", pass.Written, "deleted", pass.Deleted)
@@ -466,7 +530,7 @@ func (sy *syncer) run(ctx context.Context, d *Dataset) SyncPass {
 
 // syncDataset makes the store's dataset equal to d: Init when the store is
 // not initialized, otherwise upserts of what differs.
-func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) SyncPass {
+func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) (SyncPass, []planned) {
 	var pass SyncPass
 	v, err := validateOpts(d, nil, o.AllowMalformed)
 	if v != nil {
@@ -474,27 +538,27 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) 
 	}
 	if err != nil {
 		pass.Err = err
-		return pass
+		return pass, nil
 	}
 	inited, err := s.Initialized(ctx)
 	if err != nil {
 		pass.Err = fmt.Errorf("read store: %w", err)
-		return pass
+		return pass, nil
 	}
 	if !inited {
-		sum, err := Write(ctx, s, d, WriteOptions{AllowDelete: o.AllowDelete, AllowMalformed: o.AllowMalformed})
+		sum, plan, err := write(ctx, s, d, WriteOptions{AllowDelete: o.AllowDelete, AllowMalformed: o.AllowMalformed})
 		pass.Initialized, pass.Written, pass.Deleted, pass.Err = err == nil, sum.Changed, sum.Deleted, err
-		return pass
+		return pass, plan
 	}
 	plan, err := v.plan(ctx, s)
 	if err != nil {
 		pass.Err = err
-		return pass
+		return pass, nil
 	}
 	if !o.AllowDelete {
 		if err := checkDeletions(plan); err != nil {
 			pass.Err = err
-			return pass
+			return pass, nil
 		}
 	}
 	var todo []planned
@@ -521,7 +585,7 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) 
 		}
 	}
 	pass.Err = err
-	return pass
+	return pass, plan
 }
 
 // applyPass writes the changes of one pass, in the plan's order

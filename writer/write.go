@@ -61,17 +61,23 @@ func WriteDataset(ctx context.Context, s store.Store, d *Dataset) (WriteSummary,
 // Items are stored in LaunchDarkly's canonical JSON form (the form
 // model.Flag.MarshalJSON writes), with unknown properties kept.
 func Write(ctx context.Context, s store.Store, d *Dataset, opts WriteOptions) (WriteSummary, error) {
+	sum, _, err := write(ctx, s, d, opts)
+	return sum, err
+}
+
+// write is Write, also returning the plan (nil when there was none).
+func write(ctx context.Context, s store.Store, d *Dataset, opts WriteOptions) (WriteSummary, []planned, error) {
 	var sum WriteSummary
 	v, err := validateOpts(d, nil, opts.AllowMalformed)
 	if v != nil {
 		sum.Warnings = v.warnings
 	}
 	if err != nil {
-		return sum, err
+		return sum, nil, err
 	}
 	plan, err := v.plan(ctx, s)
 	if err != nil {
-		return sum, err
+		return sum, nil, err
 	}
 	colls := []store.Collection{{Kind: store.Segments}, {Kind: store.Features}}
 	for _, p := range plan {
@@ -97,17 +103,48 @@ func Write(ctx context.Context, s store.Store, d *Dataset, opts WriteOptions) (W
 	sum.Changes = planChanges(plan)
 	if !opts.AllowDelete {
 		if err := checkDeletions(plan); err != nil {
-			return sum, err
+			return sum, plan, err
 		}
 	}
 	if opts.DryRun {
 		sum.DryRun = true
-		return sum, nil
+		return sum, plan, nil
 	}
 	if err := s.Init(ctx, colls); err != nil {
-		return sum, fmt.Errorf("write dataset: %w", err)
+		return sum, plan, fmt.Errorf("write dataset: %w", err)
 	}
-	return sum, nil
+	return sum, plan, nil
+}
+
+// itemVersions are the versions a plan gives the dataset's items, by kind
+// and key.
+type itemVersions map[store.Kind]map[string]int
+
+func planVersions(plan []planned) itemVersions {
+	out := itemVersions{store.Features: {}, store.Segments: {}}
+	for _, p := range plan {
+		if p.action == actionWrite || p.action == actionNone {
+			out[p.kind][p.key] = p.item.Version
+		}
+	}
+	return out
+}
+
+// withVersions returns a copy of d whose items carry the versions vs gives
+// them (items vs does not name keep theirs).
+func (d *Dataset) withVersions(vs itemVersions) *Dataset {
+	out := &Dataset{Flags: make(map[string]*Item, len(d.Flags)), Segments: make(map[string]*Item, len(d.Segments)), Warnings: d.Warnings}
+	for _, kind := range []store.Kind{store.Features, store.Segments} {
+		dst := out.items(kind)
+		for k, it := range d.items(kind) {
+			c := *it
+			if v, ok := vs[kind][k]; ok {
+				c.Version, c.HasVersion = v, true
+			}
+			dst[k] = &c
+		}
+	}
+	return out
 }
 
 // action says what a planned item needs.

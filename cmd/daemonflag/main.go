@@ -80,7 +80,7 @@ type command struct {
 
 // commands returns the subcommands in the order help lists them.
 func commands() []*command {
-	return []*command{cmdWrite, cmdSync, cmdRelay, cmdValidate, cmdEval, cmdInspect, cmdExport, cmdCopy, cmdBigSegments, cmdVersion}
+	return []*command{cmdWrite, cmdSync, cmdRelay, cmdValidate, cmdEval, cmdInspect, cmdExport, cmdCopy, cmdWatch, cmdBigSegments, cmdVersion}
 }
 
 func findCommand(name string) *command {

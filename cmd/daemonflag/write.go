@@ -184,6 +184,11 @@ synchronized-on time every D, so that clients do not report big segments as
 stale while this process runs (use it when big segments are imported with
 "daemonflag bigsegments import" and no other writer keeps them fresh).
 
+When the store loses its dataset (its "$inited" marker is gone: a Redis
+restarted without persistence, a flushed database), sync notices it at the next
+poll (--interval) and writes the last complete dataset again at once, with the
+versions it had, logging one line with the number of such heals.
+
 A pass that would delete every live flag of the store, or more than half of
 them, writes nothing and is logged (at the start, sync exits 1) unless
 --allow-delete is given. --allow-malformed is as for write. --dry-run runs one

@@ -137,6 +137,9 @@ func Open(ctx context.Context, paths []string, opts *Options) (*Store, error) {
 		OnPass: func(p writer.SyncPass) {
 			if !started {
 				started = true
+				s.mu.Lock()
+				s.status.LoadedAt = time.Now()
+				s.mu.Unlock()
 				first <- p
 				return
 			}
@@ -159,7 +162,6 @@ func Open(ctx context.Context, paths []string, opts *Options) (*Store, error) {
 		if p.Err != nil {
 			return fail(fmt.Errorf("file store: %w", p.Err))
 		}
-		s.status.LoadedAt = time.Now()
 		return s, nil
 	case err := <-syncErr:
 		var ve *writer.ValidationError
