@@ -3,7 +3,9 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -129,8 +131,13 @@ func TestWrongPrefix(t *testing.T) {
 		}
 		c.finish()
 
-		// The command-line tools say the same.
-		r := mustRun(t, time.Minute, childEnv(), daemonflagBin(t), "inspect", "--store", wrongAddr, "--json")
+		// The command-line tools say the same; inspect, a health check,
+		// exits 1 for a store that is not initialized.
+		r := runCommand(t, time.Minute, childEnv(), daemonflagBin(t), "inspect", "--store", wrongAddr, "--json")
+		var ee *exec.ExitError
+		if !errors.As(r.err, &ee) || ee.ExitCode() != 1 || !strings.Contains(r.stderr, "not initialized") {
+			t.Errorf("inspect of a wrong prefix: %v, stderr %s; want exit 1 saying it is not initialized", r.err, r.stderr)
+		}
 		var info struct {
 			Prefix      string `json:"prefix"`
 			Initialized bool   `json:"initialized"`
