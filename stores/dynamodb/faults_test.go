@@ -229,8 +229,12 @@ func TestInitFailsWhenItemsStayUnprocessed(t *testing.T) {
 	}
 	// No silent success: the dataset is not marked complete, and readers
 	// are told an init was interrupted.
-	if ok, err := st.Initialized(t.Context()); ok || !errors.Is(err, store.ErrInitInProgress) {
-		t.Fatalf("Initialized = %v, %v after a failed Init; want false and ErrInitInProgress", ok, err)
+	if ok, err := st.Initialized(t.Context()); ok || !errors.Is(err, store.ErrInitInProgress) || !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Initialized = %v, %v after a failed Init; want false and ErrInitInProgress (and ErrUnavailable)", ok, err)
+	}
+	// Ping only asks whether the table answers.
+	if err := st.Ping(t.Context()); err != nil {
+		t.Errorf("Ping during an interrupted init: %v", err)
 	}
 	if fc.batchCalls < 4 {
 		t.Fatalf("%d BatchWriteItem calls, want at least 4 attempts", fc.batchCalls)
