@@ -114,6 +114,9 @@ func TestLoadsJSONAndYAMLMerged(t *testing.T) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Errorf("Ping = %v", err)
 	}
+	if st := s.Status(); st.Err != nil || st.LoadedAt.IsZero() || len(st.Files) != 2 {
+		t.Errorf("Status = %+v, want the two files loaded without error", st)
+	}
 	if _, err := s.Upsert(t.Context(), store.Features, "f", store.Item{Version: 99, Data: []byte(`{"key":"f","version":99}`)}); !errors.Is(err, file.ErrReadOnly) {
 		t.Errorf("Upsert = %v, want ErrReadOnly", err)
 	}
