@@ -151,8 +151,12 @@ func TestNotifyEndsWithContextAndClose(t *testing.T) {
 	}
 	closed := subscribe(t, r)
 	live := subscribe(t, w)
+	if n := w.Subscribers(); n != 3 {
+		t.Errorf("Subscribers = %d, want 3", n)
+	}
 	cancel()
 	r.Close()
+	testwait.Eventually(t, "the ended subscriptions to go", func() bool { return w.Subscribers() == 1 })
 	if _, err := w.Upsert(ctx, store.Features, "f", item("f", 1).Item); err != nil {
 		t.Fatal(err)
 	}

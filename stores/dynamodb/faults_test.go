@@ -40,6 +40,8 @@ type faultClient struct {
 	throttleReads bool
 	batchCalls    int
 	written       []string // "put ns/key", "delete ns/key", in completion order
+	// gate, when set, holds every BatchWriteItem until it is closed.
+	gate chan struct{}
 }
 
 func throttled(op string) error {
@@ -60,6 +62,13 @@ func take(counter *int) bool {
 }
 
 func (f *faultClient) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInput, opts ...func(*ddb.Options)) (*ddb.BatchWriteItemOutput, error) {
+	if f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	f.batchCalls++
 	throttle := take(&f.throttleBatch)
