@@ -145,6 +145,14 @@ func TestBinaryMissingBoltPaths(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "nodir")); !os.IsNotExist(err) {
 		t.Fatalf("the refused write created the directory: %v", err)
 	}
+	// A dry run on a file that does not exist yet: everything is new.
+	r = mustCLI(t, dir, "", "write", "--store", "bolt:./new.db", "--dry-run", testdata(t, "eval-flags.json"))
+	if !strings.Contains(r.stdout, "dry run: 9 new, 0 changed, 0 deleted; nothing written to bolt:./new.db (prefix \"launchdarkly\") (which does not exist yet)") {
+		t.Fatalf("dry run on a new file: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new.db")); !os.IsNotExist(err) {
+		t.Fatalf("the dry run created the file: %v", err)
+	}
 	mustCLI(t, dir, "", "write", "--store", "bolt:./nodir/x.db?mkdir=true", testdata(t, "eval-flags.json"))
 	if r := mustCLI(t, dir, "", "inspect", "--store", "bolt:./nodir/x.db"); !strings.Contains(r.stdout, "flags:        8") {
 		t.Fatalf("inspect of the new store: %s", r)
