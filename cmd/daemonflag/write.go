@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"time"
 
 	"github.com/daemonflag/daemonflag/store"
+	"github.com/daemonflag/daemonflag/store/memstore"
 	"github.com/daemonflag/daemonflag/stores"
 	"github.com/daemonflag/daemonflag/writer"
 )
@@ -87,8 +89,15 @@ func runWrite(ctx context.Context, a *app, cmd *command, args []string) error {
 // the summary.
 func (a *app) writeDataset(ctx context.Context, s store.Store, parsed stores.Address, d *writer.Dataset, opts writer.WriteOptions) error {
 	sum, err := writer.Write(ctx, s, d, opts)
+	where := describe(parsed)
+	if opts.DryRun && errors.Is(err, fs.ErrNotExist) {
+		// A store file that does not exist yet holds nothing: the plan is
+		// every item new.
+		sum, err = writer.Write(ctx, memstore.New(), d, opts)
+		where += " (which does not exist yet)"
+	}
 	if opts.DryRun && (sum.DryRun || sum.Changes != nil) {
-		printPlan(a.stdout, sum, describe(parsed))
+		printPlan(a.stdout, sum, where)
 	}
 	var de *writer.DeletionError
 	if errors.As(err, &de) {
