@@ -114,6 +114,9 @@ func TestLoadsJSONAndYAMLMerged(t *testing.T) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Errorf("Ping = %v", err)
 	}
+	if st := s.Status(); st.Err != nil || st.LoadedAt.IsZero() || len(st.Files) != 2 {
+		t.Errorf("Status = %+v, want the two files loaded without error", st)
+	}
 	if _, err := s.Upsert(t.Context(), store.Features, "f", store.Item{Version: 99, Data: []byte(`{"key":"f","version":99}`)}); !errors.Is(err, file.ErrReadOnly) {
 		t.Errorf("Upsert = %v, want ErrReadOnly", err)
 	}
@@ -347,6 +350,7 @@ func TestClientSeesChangesAndStatus(t *testing.T) {
 	if got := banner(); got != "hello" {
 		t.Fatalf("banner = %q", got)
 	}
+	testwait.Eventually(t, "the cache to subscribe", func() bool { return s.Subscribers() > 0 })
 	replace(t, path, "flags:\n  banner:\n    on: true\n    variations: [hello, bye]\n    fallthrough: {variation: 1}\n")
 	testwait.Eventually(t, "the client to see the edit", func() bool { return banner() == "bye" })
 
@@ -473,6 +477,7 @@ func TestFlagChangeListeners(t *testing.T) {
 	if v, _ := c.IntVariation("a", evalctx.New("u"), 0); v != 1 {
 		t.Fatalf("a = %d", v)
 	}
+	testwait.Eventually(t, "the cache to subscribe", func() bool { return s.Subscribers() > 0 })
 	replace(t, path, `{"flags":{"a":{"on":true,"variations":[1,2],"fallthrough":{"variation":1}},"b":{"on":true,"variations":[1],"fallthrough":{"variation":0}}}}`)
 	testwait.Eventually(t, "the listeners to hear of a", func() bool {
 		mu.Lock()
