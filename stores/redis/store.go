@@ -19,8 +19,9 @@ import (
 
 // Store is a Redis-backed flag store and big-segment store. It implements
 // [store.Store], [store.Pinger], [store.BigSegmentReader],
-// [store.BigSegmentWriter] and [store.MembershipScanner]. It is safe for
-// concurrent use.
+// [store.BigSegmentWriter], [store.MembershipScanner], [store.Notifier],
+// [store.Batcher] and [store.WriteTimeReader]. It is safe for concurrent
+// use.
 type Store struct {
 	client goredis.UniversalClient
 	owned  bool // Close closes client
