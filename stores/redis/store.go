@@ -44,6 +44,7 @@ type Store struct {
 	token         string // this store object's id in its change messages
 	hub           changefeed.Hub
 	publishOff    atomic.Bool // the ACL user may not publish
+	timing        subscriptionTiming
 	ctx           context.Context
 	cancel        context.CancelFunc // on Close
 }
@@ -133,6 +134,7 @@ func newStore(c goredis.UniversalClient, o Options) (*Store, error) {
 		db:            o.Redis.DB,
 		shardedPubSub: shardedPubSub,
 		token:         hex.EncodeToString(tok[:]),
+		timing:        currentSubscriptionTiming(),
 		ctx:           ctx,
 		cancel:        cancel,
 	}, nil
