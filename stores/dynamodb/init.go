@@ -125,6 +125,9 @@ func (s *Store) Init(ctx context.Context, data []store.Collection) error {
 	if err := s.putItem(ctx, "init: marking an init in progress", mark); err != nil {
 		return err
 	}
+	// Readers that poll the change log re-check now, and so find the mark
+	// (Initialized) before they would read a mix.
+	s.logChanges(ctx, []store.Change{store.ChangeAll})
 
 	// 3. and 4. Puts level by level, then deletions.
 	if len(deletes) > 0 {

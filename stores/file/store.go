@@ -272,6 +272,11 @@ func (s *Store) Notify(ctx context.Context, fn func([]store.Change)) error {
 	return s.mem.Notify(ctx, fn)
 }
 
+// Subscribers returns the number of Notify subscriptions listening: a test
+// can wait for a client's cache, which subscribes in the background, to
+// listen before it edits the files.
+func (s *Store) Subscribers() int { return s.mem.Subscribers() }
+
 // Init implements store.Writer: it returns [ErrReadOnly].
 func (s *Store) Init(context.Context, []store.Collection) error { return ErrReadOnly }
 

@@ -350,6 +350,7 @@ func TestClientSeesChangesAndStatus(t *testing.T) {
 	if got := banner(); got != "hello" {
 		t.Fatalf("banner = %q", got)
 	}
+	testwait.Eventually(t, "the cache to subscribe", func() bool { return s.Subscribers() > 0 })
 	replace(t, path, "flags:\n  banner:\n    on: true\n    variations: [hello, bye]\n    fallthrough: {variation: 1}\n")
 	testwait.Eventually(t, "the client to see the edit", func() bool { return banner() == "bye" })
 
@@ -476,6 +477,7 @@ func TestFlagChangeListeners(t *testing.T) {
 	if v, _ := c.IntVariation("a", evalctx.New("u"), 0); v != 1 {
 		t.Fatalf("a = %d", v)
 	}
+	testwait.Eventually(t, "the cache to subscribe", func() bool { return s.Subscribers() > 0 })
 	replace(t, path, `{"flags":{"a":{"on":true,"variations":[1,2],"fallthrough":{"variation":1}},"b":{"on":true,"variations":[1],"fallthrough":{"variation":0}}}}`)
 	testwait.Eventually(t, "the listeners to hear of a", func() bool {
 		mu.Lock()
