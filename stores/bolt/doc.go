@@ -22,8 +22,12 @@
 //	PATH.lock   the writer lock (flock(2), exclusive, only while writing)
 //
 // plus, only while a write is running or after a writer died mid-write,
-// temporary files PATH.tmp-*. PATH itself is a complete, ordinary bbolt file:
-// it can be copied, backed up or inspected with the bbolt command.
+// temporary files PATH.tmp-*, and after an Init replaced a damaged live file,
+// that file as PATH.corrupt-<Unix ms>. PATH itself is a complete, ordinary
+// bbolt file: it can be copied, backed up or inspected with the bbolt
+// command. Copying a file over PATH in place (cp backup PATH) is safe for
+// readers: they report the damage while it lasts and read the new contents
+// after.
 //
 // # Protocol
 //
