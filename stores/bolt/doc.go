@@ -25,9 +25,10 @@
 // temporary files PATH.tmp-*, and after an Init replaced a damaged live file,
 // that file as PATH.corrupt-<Unix ms>. PATH itself is a complete, ordinary
 // bbolt file: it can be copied, backed up or inspected with the bbolt
-// command. Copying a file over PATH in place (cp backup PATH) is safe for
-// readers: they report the damage while it lasts and read the new contents
-// after.
+// command. Do not copy a file over PATH in place (cp backup PATH): readers
+// survive it and recover once the copy is complete, but one that reads
+// during the copy may see pages of both files. Restore a backup with a
+// writer (daemonflag copy, or Init), which publishes it with one rename.
 //
 // # Protocol
 //
