@@ -102,6 +102,12 @@ var eventContexts = []string{
 }
 
 func TestEventsInteropWithLaunchDarkly(t *testing.T) {
+	for _, allPrivate := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allAttributesPrivate=%v", allPrivate), func(t *testing.T) { eventsInterop(t, allPrivate) })
+	}
+}
+
+func eventsInterop(t *testing.T, allPrivate bool) {
 	url := redisURL(t)
 	prefix := randomPrefix("events")
 	registerRedisPrefix(url, prefix)
@@ -112,13 +118,14 @@ func TestEventsInteropWithLaunchDarkly(t *testing.T) {
 
 	oursRecv, ldRecv := newBulkReceiver(t), newBulkReceiver(t)
 	ours, err := client.New(client.Config{Store: st, Logger: quietLogger, Cache: cache.Options{},
-		Events: events.Config{Endpoint: oursRecv.URL, SDKKey: "sdk-key", FlushInterval: time.Hour, PrivateAttributes: []string{"email"}}})
+		Events: events.Config{Endpoint: oursRecv.URL, SDKKey: "sdk-key", FlushInterval: time.Hour, PrivateAttributes: []string{"email"},
+			AllAttributesPrivate: allPrivate}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ours.Close() })
 	cfg := ldConfig(url, prefix, ldSetup{})
-	cfg.Events = ldcomponents.SendEvents().FlushInterval(time.Hour).PrivateAttributes("email")
+	cfg.Events = ldcomponents.SendEvents().FlushInterval(time.Hour).PrivateAttributes("email").AllAttributesPrivate(allPrivate)
 	cfg.ServiceEndpoints = interfaces.ServiceEndpoints{Events: ldRecv.URL}
 	ldc, err := ld.MakeCustomClient("sdk-key", cfg, 10*time.Second)
 	if err != nil {

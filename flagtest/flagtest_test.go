@@ -597,7 +597,7 @@ func TestEventAndClientSideProperties(t *testing.T) {
 	mustUpdate(t, td, td.Flag("server-only").TrackEventsFallthrough(true).SamplingRatio(10).ExcludeFromSummaries(true))
 	mustUpdate(t, td, td.Flag("rule-tracked").Fallthrough(false).IfMatch("key", "alice").TrackEvents(true).Then(true))
 
-	all := c.AllFlagsState(t.Context(), alice, client.WithReasons())
+	all := c.AllFlagsState(t.Context(), alice, client.AllFlagsOptions{WithReasons: true})
 	tracked, _ := all.Flag("tracked")
 	if !tracked.TrackEvents || tracked.DebugEventsUntilDate != until.UnixMilli() {
 		t.Errorf("tracked = %+v, want trackEvents and debugEventsUntilDate %d", tracked, until.UnixMilli())
@@ -610,7 +610,7 @@ func TestEventAndClientSideProperties(t *testing.T) {
 	if st, _ := all.Flag("rule-tracked"); !st.TrackReason {
 		t.Errorf("rule-tracked = %+v, want the rule tracked", st)
 	}
-	clientSide := c.AllFlagsState(t.Context(), alice, client.ClientSideOnly())
+	clientSide := c.AllFlagsState(t.Context(), alice, client.AllFlagsOptions{ClientSideOnly: true})
 	if keys := clientSide.Keys(); len(keys) != 1 || keys[0] != "tracked" {
 		t.Errorf("client-side flags = %v, want only tracked", keys)
 	}

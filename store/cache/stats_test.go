@@ -19,7 +19,7 @@ func TestStats(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	c := newCache(t, s, Options{TTL: time.Hour})
+	c := newCache(t, wrap(s), Options{TTL: time.Hour}) // wrap: no notifications, whose re-reads would make counts vary
 	if !c.Initialized(ctx) {
 		t.Fatal("not initialized")
 	}
@@ -66,7 +66,7 @@ func TestStatsCountErrorsAndRefreshes(t *testing.T) {
 	if err := s.Init(ctx, []store.Collection{{Kind: store.Features, Items: []store.KeyedItem{flagJSON("a", 1, "")}}}); err != nil {
 		t.Fatal(err)
 	}
-	c := newCache(t, s, Options{TTL: 20 * time.Millisecond, Jitter: -1})
+	c := newCache(t, wrap(s), Options{TTL: 20 * time.Millisecond, Jitter: -1})
 	c.GetFlag(ctx, "a")
 	// Read until a refresh has run: the entry is served while it does.
 	deadline := time.Now().Add(10 * time.Second)
@@ -99,7 +99,7 @@ func TestReadObserver(t *testing.T) {
 	}
 	var mu sync.Mutex
 	seen := map[string]int{}
-	c := newCache(t, s, Options{TTL: time.Hour, ReadObserver: func(op string, d time.Duration, err error) {
+	c := newCache(t, wrap(s), Options{TTL: time.Hour, ReadObserver: func(op string, d time.Duration, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if d <= 0 || err != nil {
