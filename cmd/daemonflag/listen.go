@@ -42,6 +42,7 @@ type daemonHealth struct {
 	writes      atomic.Int64 // items written (upserts, tombstones, Inits' items)
 	writeErrors atomic.Int64 // passes or relay failures that wrote nothing or not everything
 	inits       atomic.Int64 // whole-dataset writes
+	reseeds     atomic.Int64 // whole-dataset writes after a successful pass: the store had lost its data
 	lastWrite   atomic.Int64 // Unix nanoseconds of the last successful write; 0: never
 	relayStats  *relay.Stats // nil for sync
 }
@@ -50,12 +51,15 @@ type daemonHealth struct {
 func (h *daemonHealth) syncPass(p writer.SyncPass) {
 	h.passes.Add(1)
 	h.writes.Add(int64(p.Written + p.Deleted))
-	if p.Initialized && p.Err == nil {
-		h.inits.Add(1)
-	}
 	if p.Err != nil {
 		h.writeErrors.Add(1)
 		return
+	}
+	if p.Initialized {
+		h.inits.Add(1)
+		if h.lastWrite.Load() != 0 {
+			h.reseeds.Add(1)
+		}
 	}
 	h.lastWrite.Store(time.Now().UnixNano())
 }
@@ -142,8 +146,7 @@ func (h *daemonHealth) writeMetrics(ctx context.Context, w *bufio.Writer) {
 		metric("daemonflag_writes_total", "counter", "Items written to the store (upserts and tombstones).", float64(h.writes.Load()))
 		metric("daemonflag_write_errors_total", "counter", "Passes that wrote nothing or not everything (invalid files, refused deletions, store errors).", float64(h.writeErrors.Load()))
 		metric("daemonflag_dataset_inits_total", "counter", "Whole-dataset writes (the first, and each after the store lost its data).", float64(h.inits.Load()))
-		reseeds := max(h.inits.Load()-1, 0)
-		metric("daemonflag_reseeds_total", "counter", "Whole-dataset writes after the first: the store had lost its data.", float64(reseeds))
+		metric("daemonflag_reseeds_total", "counter", "Whole-dataset writes after a successful pass: the store had lost its data.", float64(h.reseeds.Load()))
 		return
 	}
 	s := h.relayStats.Snapshot()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/daemonflag/daemonflag/relay"
+	"github.com/daemonflag/daemonflag/stores"
 	"github.com/daemonflag/daemonflag/stores/bolt"
 	"github.com/daemonflag/daemonflag/writer"
 )
@@ -104,8 +105,9 @@ func TestDaemonHealthSync(t *testing.T) {
 	if _, err := writer.WriteDataset(ctx, s, ds); err != nil {
 		t.Fatal(err)
 	}
-	h.syncPass(writer.SyncPass{Initialized: true, Written: 2})
+	h.syncPass(writer.SyncPass{Written: 2}) // the store held a dataset already: upserts
 	h.syncPass(writer.SyncPass{Err: io.ErrUnexpectedEOF})
+	h.syncPass(writer.SyncPass{Initialized: true}) // the store lost it: written again
 	if code, body := get(t, base+"/readyz"); code != 200 || body != "ready\n" {
 		t.Errorf("/readyz after a write = %d %q", code, body)
 	}
@@ -116,8 +118,8 @@ func TestDaemonHealthSync(t *testing.T) {
 	m := parseMetrics(t, body)
 	for name, want := range map[string]float64{
 		"daemonflag_info": 1, "daemonflag_store_up": 1, "daemonflag_store_initialized": 1, "daemonflag_dataset_written": 1,
-		"daemonflag_sync_passes_total": 2, "daemonflag_writes_total": 2, "daemonflag_write_errors_total": 1,
-		"daemonflag_dataset_inits_total": 1, "daemonflag_reseeds_total": 0,
+		"daemonflag_sync_passes_total": 3, "daemonflag_writes_total": 2, "daemonflag_write_errors_total": 1,
+		"daemonflag_dataset_inits_total": 1, "daemonflag_reseeds_total": 1,
 	} {
 		if got, ok := m[name]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v\n%s", name, got, ok, want, body)
@@ -179,6 +181,40 @@ func TestDaemonHealthRelay(t *testing.T) {
 	<-relayDone
 	if code, body := get(t, base+"/readyz"); code != 503 || !strings.Contains(body, "not connected upstream") {
 		t.Errorf("/readyz after the relay stopped = %d %q", code, body)
+	}
+}
+
+// TestDaemonHealthStoreDown: a store that does not answer makes /readyz
+// 503 and daemonflag_store_up 0.
+func TestDaemonHealthStoreDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close() // nothing listens there now
+	s, err := stores.Open(context.Background(), "redis://"+closed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h := &daemonHealth{daemon: "sync", store: s, started: time.Now()}
+	h.syncPass(writer.SyncPass{Initialized: true, Written: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bound, _, err := listen(ctx, "127.0.0.1:0", h, newTestLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(t, "http://"+bound+"/readyz"); code != 503 || !strings.HasPrefix(body, "store unreachable") {
+		t.Errorf("/readyz = %d %q", code, body)
+	}
+	if code, _ := get(t, "http://"+bound+"/healthz"); code != 200 {
+		t.Errorf("/healthz = %d while the store is down", code)
+	}
+	_, body := get(t, "http://"+bound+"/metrics")
+	if m := parseMetrics(t, body); m["daemonflag_store_up"] != 0 || m["daemonflag_dataset_written"] != 1 {
+		t.Errorf("metrics:\n%s", body)
 	}
 }
 

@@ -33,8 +33,9 @@ const (
 
 // Store is a DynamoDB store in LaunchDarkly's layout. It implements
 // [store.Store], [store.Pinger], [store.BigSegmentReader],
-// [store.BigSegmentWriter] and [store.MembershipScanner]. It is safe for
-// concurrent use; Close it once when done.
+// [store.BigSegmentWriter], [store.MembershipScanner], [store.Notifier],
+// [store.Batcher] and [store.WriteTimeReader]. It is safe for concurrent
+// use; Close it once when done.
 type Store struct {
 	client   api
 	table    string
