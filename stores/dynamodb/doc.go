@@ -57,8 +57,8 @@
 // table may hold a mix of two datasets (the cache keeps serving what it
 // had). One Query of the "$inited" partition reads both. Init also logs a
 // full re-check in the change log right after the mark (and again at the
-// end), so readers that listen (below) look at Initialized within one poll
-// instead of reading the mix. The next complete Init clears the mark.
+// end), so readers in other processes that listen (below) look at
+// Initialized within one poll instead of reading the mix. The next complete Init clears the mark.
 //
 // # Change notification
 //
