@@ -104,7 +104,7 @@ func BenchmarkAllFlagsState(b *testing.B) {
 	{
 		ours := newOurClient(b, url, prefix, ourSetup{})
 		ldc := newLDClient(b, url, prefix, ldSetup{})
-		ov := ours.AllFlagsState(bg, oc).Values()
+		ov := ours.AllFlagsState(bg, oc, client.AllFlagsOptions{}).Values()
 		lv := ldc.AllFlagsState(lc).ToValuesMap()
 		if len(ov) != len(keys) || len(lv) != len(keys) {
 			b.Fatalf("AllFlagsState: ours has %d flags, LaunchDarkly %d, want %d", len(ov), len(lv), len(keys))
@@ -122,10 +122,10 @@ func BenchmarkAllFlagsState(b *testing.B) {
 				b.ReportAllocs()
 				if temp == "warm" {
 					c := newOurClient(b, url, prefix, ourSetup{})
-					c.AllFlagsState(bg, oc)
+					c.AllFlagsState(bg, oc, client.AllFlagsOptions{})
 					b.ResetTimer()
 					for b.Loop() {
-						c.AllFlagsState(bg, oc)
+						c.AllFlagsState(bg, oc, client.AllFlagsOptions{})
 					}
 					return
 				}
@@ -133,7 +133,7 @@ func BenchmarkAllFlagsState(b *testing.B) {
 					b.StopTimer()
 					c, closeFn := openOurClient(b, url, prefix, ourSetup{})
 					b.StartTimer()
-					c.AllFlagsState(bg, oc)
+					c.AllFlagsState(bg, oc, client.AllFlagsOptions{})
 					b.StopTimer()
 					closeFn()
 					b.StartTimer()

@@ -257,7 +257,7 @@ func (d *interopData) compareClients(t *testing.T, ours *client.Client, ldc *ld.
 		if oerr != nil {
 			continue
 		}
-		oa, _ := json.Marshal(ours.AllFlagsState(t.Context(), oc, client.WithReasons()))
+		oa, _ := json.Marshal(ours.AllFlagsState(t.Context(), oc, client.AllFlagsOptions{WithReasons: true}))
 		la, _ := json.Marshal(ldc.AllFlagsState(lc, flagstate.OptionWithReasons()))
 		if diff := jsonDiff(jsonAny(oa), jsonAny(la), ""); diff != "" {
 			failures++

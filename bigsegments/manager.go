@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/daemonflag/daemonflag/evaluation"
 	"github.com/daemonflag/daemonflag/store"
@@ -24,8 +23,13 @@ type Manager struct {
 	interval   time.Duration
 	logger     *slog.Logger
 
-	cache   *lruCache
-	flights singleflight.Group
+	cache *lruCache
+	// flights holds the store read in flight per context key.
+	flightsMu sync.Mutex
+	flights   map[string]*flight
+	// lookupsFailing: the last membership read failed (logged once, until
+	// one succeeds).
+	lookupsFailing atomic.Bool
 
 	status    statusHolder
 	listeners listeners
@@ -57,6 +61,7 @@ func New(opts Options) (*Manager, error) {
 		interval:   o.StatusPollInterval,
 		logger:     o.Logger,
 		cache:      newLRUCache(o.CacheSize),
+		flights:    map[string]*flight{},
 		ctx:        ctx,
 		cancel:     cancel,
 		done:       make(chan struct{}),
@@ -84,7 +89,6 @@ func (m *Manager) Membership(ctx context.Context, contextKey string) (evaluation
 		var err error
 		set, err = m.fetch(ctx, contextKey)
 		if err != nil {
-			m.logger.Debug("big segment membership lookup failed", "err", err)
 			return nil, evaluation.BigSegmentsStoreError
 		}
 	}
@@ -109,39 +113,69 @@ func (m *Manager) evaluationStatus(ctx context.Context) evaluation.BigSegmentsSt
 	}
 }
 
+// flight is one membership read shared by every lookup of its key.
+type flight struct {
+	done chan struct{}
+	set  *memberSet
+	err  error
+}
+
 // fetch reads contextKey's membership from the store and caches it. Callers
 // that arrive while a read of the same key is running wait for its result
-// instead of starting another. The read is not canceled when the caller that
-// started it gives up (others may be waiting), only when the Manager is
-// closed; each caller stops waiting when its own ctx is done.
+// instead of starting another. With a ctx that can never end, the read runs
+// on the caller's goroutine; otherwise on its own, so that the caller stops
+// waiting when its ctx is done while the read goes on for the others. The
+// read is canceled only when the Manager is closed.
 func (m *Manager) fetch(ctx context.Context, contextKey string) (*memberSet, error) {
-	ch := m.flights.DoChan(contextKey, func() (any, error) {
-		// A read that finished between our cache miss and this flight has
+	m.flightsMu.Lock()
+	f := m.flights[contextKey]
+	if f == nil {
+		// A read that finished between our cache miss and now has
 		// already filled the cache.
 		if set, ok := m.cache.get(contextKey, time.Now()); ok {
+			m.flightsMu.Unlock()
 			return set, nil
 		}
-		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		defer cancel()
-		stop := context.AfterFunc(m.ctx, cancel)
-		defer stop()
-		stored, err := m.store.Membership(rctx, store.ContextHash(contextKey))
-		if err != nil {
-			return nil, fmt.Errorf("bigsegments: read membership: %w", err)
+		f = &flight{done: make(chan struct{})}
+		m.flights[contextKey] = f
+		m.flightsMu.Unlock()
+		if ctx.Done() == nil {
+			m.read(contextKey, f)
+			return f.set, f.err
 		}
-		set := newMemberSet(stored)
-		m.cache.put(contextKey, set, time.Now().Add(m.ttl))
-		return set, nil
-	})
+		go m.read(contextKey, f)
+	} else {
+		m.flightsMu.Unlock()
+	}
 	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*memberSet), nil
+	case <-f.done:
+		return f.set, f.err
 	case <-ctx.Done():
 		return nil, fmt.Errorf("bigsegments: read membership: %w", ctx.Err())
 	}
+}
+
+// read makes flight f's store read. A failure is logged once, when lookups
+// start failing, and a success after failures once.
+func (m *Manager) read(contextKey string, f *flight) {
+	stored, err := m.store.Membership(m.ctx, store.ContextHash(contextKey))
+	if err != nil {
+		f.err = fmt.Errorf("bigsegments: read membership: %w", err)
+		if m.lookupsFailing.CompareAndSwap(false, true) && m.ctx.Err() == nil {
+			m.logger.Warn("big segment membership lookups failing; evaluations that need one report STORE_ERROR until the store answers",
+				"err", err)
+		}
+	} else {
+		f.set = newMemberSet(stored)
+		m.cache.put(contextKey, f.set, time.Now().Add(m.ttl))
+		if m.lookupsFailing.CompareAndSwap(true, false) {
+			m.logger.Info("big segment membership lookups succeed again")
+		}
+	}
+	m.flightsMu.Lock()
+	delete(m.flights, contextKey)
+	m.flightsMu.Unlock()
+	close(f.done)
 }
 
 // Close stops the status poller and waits for it to return, and cancels

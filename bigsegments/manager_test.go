@@ -2,7 +2,9 @@ package bigsegments_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -436,4 +438,55 @@ func TestNewRejectsBadOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A big-segment store outage is logged when lookups start failing and when
+// they succeed again, not once per failed lookup.
+func TestLookupOutageLogsStateChangesOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, r store.BigSegmentReader, w store.BigSegmentWriter) {
+		apply(t, w, include("alice", "s.g1"))
+		touch(t, w, time.Now())
+		p := &probe{BigSegmentReader: r}
+		var logs lockedBuffer
+		m := newManager(t, bigsegments.Options{Store: p, CacheTTL: time.Minute,
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		p.failMembership.Store(true)
+		for i := range 500 {
+			if _, st := m.Membership(context.Background(), fmt.Sprint("user-", i)); st != evaluation.BigSegmentsStoreError {
+				t.Fatalf("failing lookup: %s", st)
+			}
+		}
+		p.failMembership.Store(false)
+		if got, _ := lookup(t, m, "alice", "s.g1"); got != "included" {
+			t.Fatalf("after recovery: %s", got)
+		}
+		lines := logs.linesWith("membership")
+		if len(lines) != 2 || !strings.Contains(lines[0], "failing") || !strings.Contains(lines[1], "again") {
+			t.Errorf("log lines for 500 failed lookups and a recovery, want 2:\n%s", strings.Join(lines, "\n"))
+		}
+	})
+}
+
+// lockedBuffer collects log output from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) linesWith(sub string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return out
 }

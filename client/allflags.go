@@ -14,40 +14,23 @@ import (
 	"github.com/daemonflag/daemonflag/store"
 )
 
-// AllFlagsOption changes what [Client.AllFlagsState] includes.
-type AllFlagsOption interface {
-	apply(*allFlagsOptions)
-}
-
-type allFlagsOptions struct {
-	clientSideOnly        bool
-	withReasons           bool
-	detailsOnlyForTracked bool
-}
-
-type optionFunc func(*allFlagsOptions)
-
-func (f optionFunc) apply(o *allFlagsOptions) { f(o) }
-
-// ClientSideOnly includes only the flags made available to client-side
-// (JavaScript) SDKs: "clientSideAvailability": {"usingEnvironmentId": true},
-// or the older "clientSide": true. By default every flag is included.
-func ClientSideOnly() AllFlagsOption {
-	return optionFunc(func(o *allFlagsOptions) { o.clientSideOnly = true })
-}
-
-// WithReasons includes each flag's evaluation reason. By default reasons are
-// included only for flags in an experiment (whose TrackReason is set).
-func WithReasons() AllFlagsOption {
-	return optionFunc(func(o *allFlagsOptions) { o.withReasons = true })
-}
-
-// DetailsOnlyForTrackedFlags leaves out the version and reason of flags that
-// need neither for events: flags without event tracking, experiment, or
-// debugging until a time still in the future. This shrinks the JSON passed to
-// a front end. The value and variation index are always included.
-func DetailsOnlyForTrackedFlags() AllFlagsOption {
-	return optionFunc(func(o *allFlagsOptions) { o.detailsOnlyForTracked = true })
+// AllFlagsOptions selects what [Client.AllFlagsState] includes. The zero
+// value includes every flag, with reasons only for flags in an experiment,
+// and every flag's version.
+type AllFlagsOptions struct {
+	// ClientSideOnly includes only the flags made available to client-side
+	// (JavaScript) SDKs: "clientSideAvailability": {"usingEnvironmentId":
+	// true}, or the older "clientSide": true. False: every flag.
+	ClientSideOnly bool
+	// WithReasons includes each flag's evaluation reason. False: reasons
+	// only for flags in an experiment (whose TrackReason is set).
+	WithReasons bool
+	// DetailsOnlyForTrackedFlags leaves out the version and reason of flags
+	// that need neither for events: flags without event tracking,
+	// experiment, or debugging until a time still in the future. This
+	// shrinks the JSON passed to a front end. The value and variation index
+	// are always included. False: details for every flag.
+	DetailsOnlyForTrackedFlags bool
 }
 
 // FlagState is one flag's entry in [AllFlags].
@@ -60,7 +43,7 @@ type FlagState struct {
 	// Version is the flag's version.
 	Version int
 	// Reason is the evaluation reason, or the zero Reason when not included
-	// (see [WithReasons]).
+	// (see [AllFlagsOptions.WithReasons]).
 	Reason evaluation.Reason
 	// TrackEvents is true when every evaluation of the flag needs a full
 	// event: the flag has trackEvents, or the evaluation is part of an
@@ -72,8 +55,8 @@ type FlagState struct {
 	// DebugEventsUntilDate is the flag's debugEventsUntilDate (Unix
 	// milliseconds), or 0.
 	DebugEventsUntilDate int64
-	// OmitDetails is true when [DetailsOnlyForTrackedFlags] leaves out the
-	// version and reason.
+	// OmitDetails is true when [AllFlagsOptions.DetailsOnlyForTrackedFlags]
+	// leaves out the version and reason.
 	OmitDetails bool
 	// Prerequisites are the keys of the flag's direct prerequisites that
 	// were evaluated, in order.
@@ -196,23 +179,21 @@ func (f FlagState) appendMetadata(b []byte) []byte {
 
 // AllFlagsState evaluates every flag for the context ec, for passing to a
 // front end (bootstrapping a client-side SDK) or for an overview. It runs no
-// hooks. Options select the flags and details included; see
-// [ClientSideOnly], [WithReasons] and [DetailsOnlyForTrackedFlags].
+// hooks and sends no events. opts selects the flags and details included.
+// Each flag is evaluated once per call, however many flags name it as a
+// prerequisite (see evaluation.Memo), so long prerequisite chains cost
+// linear time.
 //
 // The state is invalid (Valid false, no flags, "$valid": false in JSON)
 // when the client is offline or closed, ec is invalid, the flags cannot be
 // read (the store fails and the cache holds no earlier list), or the store
 // holds no dataset and the client has read no flags (LaunchDarkly's daemon
 // mode returns an empty valid state there, which a front end would take for
-// "no flags exist"); Err says why. A flag that fails to evaluate is still included, with a null value
-// and, with reasons, its error reason.
-func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts ...AllFlagsOption) AllFlags {
-	var o allFlagsOptions
-	for _, opt := range opts {
-		if opt != nil {
-			opt.apply(&o)
-		}
-	}
+// "no flags exist"); Err says why. A flag that fails to evaluate is still
+// included, with a null value and, with reasons, its error reason; so is a
+// flag stored malformed (MALFORMED_FLAG; left out with ClientSideOnly, since
+// its availability cannot be read): one bad item concerns its key only.
+func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts AllFlagsOptions) AllFlags {
 	if err := c.notReady(); err != nil {
 		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrClientNotReady, err)}
 	}
@@ -222,22 +203,23 @@ func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts ...
 	if err := ec.Err(); err != nil {
 		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrInvalidContext, err)}
 	}
-	flags, err := c.cache.AllFlags(ctx)
+	flags, malformed, err := c.cache.AllFlagsWithMalformed(ctx)
 	if err != nil {
 		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrDataUnavailable, err)}
 	}
-	if len(flags) == 0 && !c.cache.Initialized(ctx) {
+	if len(flags) == 0 && len(malformed) == 0 && !c.cache.Initialized(ctx) {
 		// No writer has stored a dataset: an empty but valid state would
 		// tell a front end that no flags exist.
 		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrDataUnavailable, store.ErrNotInitialized)}
 	}
 	now := time.Now().UnixMilli()
-	states := make(map[string]FlagState, len(flags))
+	states := make(map[string]FlagState, len(flags)+len(malformed))
+	memo := evaluation.NewMemo(ec)
 	for _, f := range flags {
-		if o.clientSideOnly && !f.Availability().UsingEnvironmentID {
+		if opts.ClientSideOnly && !f.Availability().UsingEnvironmentID {
 			continue
 		}
-		res := c.eval.Evaluate(ctx, f, ec)
+		res := c.eval.EvaluateMemo(ctx, f, memo)
 		st := FlagState{
 			Value:          res.Detail.Value,
 			VariationIndex: res.Detail.VariationIndex,
@@ -250,14 +232,23 @@ func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts ...
 		if f.DebugEventsUntilDate != nil {
 			st.DebugEventsUntilDate = *f.DebugEventsUntilDate
 		}
-		if o.detailsOnlyForTracked && !st.TrackEvents && !st.TrackReason &&
+		if opts.DetailsOnlyForTrackedFlags && !st.TrackEvents && !st.TrackReason &&
 			(st.DebugEventsUntilDate == 0 || st.DebugEventsUntilDate <= now) {
 			st.OmitDetails = true
 		}
-		if !o.withReasons && !st.TrackReason {
+		if !opts.WithReasons && !st.TrackReason {
 			st.Reason = evaluation.Reason{}
 		}
 		states[f.Key] = st
+	}
+	if !opts.ClientSideOnly {
+		for _, key := range malformed {
+			st := FlagState{Value: jsonvalue.Null(), VariationIndex: evaluation.NoVariation}
+			if opts.WithReasons {
+				st.Reason = evaluation.ErrorReason(evaluation.ErrorMalformedFlag)
+			}
+			states[key] = st
+		}
 	}
 	return AllFlags{flags: states, valid: true}
 }

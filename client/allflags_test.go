@@ -42,10 +42,10 @@ func TestAllFlagsState(t *testing.T) {
 		"client-new":"cs-new","client-old":"cs-old","top":"top","pre1":"p1","pre2":"p2"`
 	cases := []struct {
 		name string
-		opts []client.AllFlagsOption
+		opts client.AllFlagsOptions
 		want string
 	}{
-		{"default", nil, `{"$valid":true,` + values + `,"$flagsState":{
+		{"default", client.AllFlagsOptions{}, `{"$valid":true,` + values + `,"$flagsState":{
 			"flag1":{"variation":1,"version":100},
 			"flag2":{"variation":2,"version":200,"trackEvents":true},
 			"flag3":{"variation":1,"version":300,"debugEventsUntilDate":` + fmt.Sprint(future) + `},
@@ -57,7 +57,7 @@ func TestAllFlagsState(t *testing.T) {
 			"top":{"variation":0,"version":900,"prerequisites":["pre1","pre2"]},
 			"pre1":{"variation":0,"version":1},
 			"pre2":{"variation":0,"version":2}}}`},
-		{"with reasons", []client.AllFlagsOption{client.WithReasons()}, `{"$valid":true,` + values + `,"$flagsState":{
+		{"with reasons", client.AllFlagsOptions{WithReasons: true}, `{"$valid":true,` + values + `,"$flagsState":{
 			"flag1":{"variation":1,"version":100,"reason":{"kind":"OFF"}},
 			"flag2":{"variation":2,"version":200,"reason":{"kind":"OFF"},"trackEvents":true},
 			"flag3":{"variation":1,"version":300,"reason":{"kind":"OFF"},"debugEventsUntilDate":` + fmt.Sprint(future) + `},
@@ -71,7 +71,7 @@ func TestAllFlagsState(t *testing.T) {
 			"pre2":{"variation":0,"version":2,"reason":{"kind":"FALLTHROUGH"}}}}`},
 		// Untracked flags lose version and reason; tracked, debugged (until
 		// a future time) and experiment flags keep them.
-		{"details only for tracked flags", []client.AllFlagsOption{client.WithReasons(), client.DetailsOnlyForTrackedFlags()},
+		{"details only for tracked flags", client.AllFlagsOptions{WithReasons: true, DetailsOnlyForTrackedFlags: true},
 			`{"$valid":true,` + values + `,"$flagsState":{
 			"flag1":{"variation":1},
 			"flag2":{"variation":2,"version":200,"reason":{"kind":"OFF"},"trackEvents":true},
@@ -84,7 +84,7 @@ func TestAllFlagsState(t *testing.T) {
 			"top":{"variation":0,"prerequisites":["pre1","pre2"]},
 			"pre1":{"variation":0},
 			"pre2":{"variation":0}}}`},
-		{"details only for tracked flags without reasons", []client.AllFlagsOption{client.DetailsOnlyForTrackedFlags()},
+		{"details only for tracked flags without reasons", client.AllFlagsOptions{DetailsOnlyForTrackedFlags: true},
 			`{"$valid":true,` + values + `,"$flagsState":{
 			"flag1":{"variation":1},
 			"flag2":{"variation":2,"version":200,"trackEvents":true},
@@ -97,14 +97,14 @@ func TestAllFlagsState(t *testing.T) {
 			"top":{"variation":0,"prerequisites":["pre1","pre2"]},
 			"pre1":{"variation":0},
 			"pre2":{"variation":0}}}`},
-		{"client-side only", []client.AllFlagsOption{client.ClientSideOnly()}, `{"$valid":true,
+		{"client-side only", client.AllFlagsOptions{ClientSideOnly: true}, `{"$valid":true,
 			"client-new":"cs-new","client-old":"cs-old","$flagsState":{
 			"client-new":{"variation":0,"version":700},
 			"client-old":{"variation":0,"version":800}}}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			st := c.AllFlagsState(bg, ec, tc.opts...)
+			st := c.AllFlagsState(bg, ec, tc.opts)
 			if !st.Valid() || st.Err() != nil {
 				t.Fatalf("valid=%v err=%v", st.Valid(), st.Err())
 			}
@@ -117,7 +117,7 @@ func TestAllFlagsState(t *testing.T) {
 	}
 
 	t.Run("accessors", func(t *testing.T) {
-		st := c.AllFlagsState(bg, ec, client.WithReasons())
+		st := c.AllFlagsState(bg, ec, client.AllFlagsOptions{WithReasons: true})
 		if got := strings.Join(st.Keys(), ","); got != "broken,client-new,client-old,experiment,flag1,flag2,flag3,flag4,pre1,pre2,top" {
 			t.Errorf("Keys() = %s", got)
 		}
@@ -150,7 +150,7 @@ func TestAllFlagsState(t *testing.T) {
 	})
 
 	t.Run("invalid context", func(t *testing.T) {
-		st := c.AllFlagsState(bg, evalctx.Context{}, client.WithReasons())
+		st := c.AllFlagsState(bg, evalctx.Context{}, client.AllFlagsOptions{WithReasons: true})
 		if st.Valid() || !errors.Is(st.Err(), client.ErrInvalidContext) || len(st.Keys()) != 0 {
 			t.Errorf("valid=%v err=%v keys=%v", st.Valid(), st.Err(), st.Keys())
 		}
@@ -168,15 +168,15 @@ func TestAllFlagsStateStoreDown(t *testing.T) {
 	fr := &faultyReader{Reader: e.reader}
 	fr.setFail(errInjected)
 	c := e.client(client.Config{Store: fr})
-	st := c.AllFlagsState(bg, evalctx.New("u"))
+	st := c.AllFlagsState(bg, evalctx.New("u"), client.AllFlagsOptions{})
 	if st.Valid() || !errors.Is(st.Err(), client.ErrDataUnavailable) || !errors.Is(st.Err(), store.ErrUnavailable) {
 		t.Fatalf("valid=%v err=%v", st.Valid(), st.Err())
 	}
 
 	fr.setFail(nil)
-	eventually(t, "a valid state", func() bool { return c.AllFlagsState(bg, evalctx.New("u")).Valid() })
+	eventually(t, "a valid state", func() bool { return c.AllFlagsState(bg, evalctx.New("u"), client.AllFlagsOptions{}).Valid() })
 	fr.setFail(errInjected)
-	st = c.AllFlagsState(bg, evalctx.New("u"))
+	st = c.AllFlagsState(bg, evalctx.New("u"), client.AllFlagsOptions{})
 	if !st.Valid() || st.Value("string-flag").Str() != "a" {
 		t.Errorf("while the store fails after a good read: valid=%v err=%v", st.Valid(), st.Err())
 	}
@@ -187,13 +187,13 @@ func TestAllFlagsStateStoreDown(t *testing.T) {
 func TestAllFlagsStateNoDataset(t *testing.T) {
 	e := newEnv(t)
 	c := e.client(client.Config{})
-	st := c.AllFlagsState(bg, evalctx.New("u"))
+	st := c.AllFlagsState(bg, evalctx.New("u"), client.AllFlagsOptions{})
 	if st.Valid() || !errors.Is(st.Err(), store.ErrNotInitialized) {
 		t.Errorf("empty store: valid=%v err=%v", st.Valid(), st.Err())
 	}
 	e.init(nil, nil)
 	eventually(t, "a valid empty state", func() bool {
-		st := c.AllFlagsState(bg, evalctx.New("u"))
+		st := c.AllFlagsState(bg, evalctx.New("u"), client.AllFlagsOptions{})
 		return st.Valid() && len(st.Keys()) == 0
 	})
 }

@@ -210,13 +210,13 @@ func BenchmarkAllFlagsState(b *testing.B) {
 	e.init(flags, nil)
 	c := e.client(client.Config{})
 	ctx := context.Background()
-	if st := c.AllFlagsState(ctx, benchContext); !st.Valid() || len(st.Keys()) != 100 {
+	if st := c.AllFlagsState(ctx, benchContext, client.AllFlagsOptions{}); !st.Valid() || len(st.Keys()) != 100 {
 		b.Fatalf("benchmark setup: %v", st.Err())
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		st := c.AllFlagsState(ctx, benchContext, client.WithReasons())
+		st := c.AllFlagsState(ctx, benchContext, client.AllFlagsOptions{WithReasons: true})
 		if _, err := st.MarshalJSON(); err != nil {
 			b.Fatal(err)
 		}
@@ -224,3 +224,38 @@ func BenchmarkAllFlagsState(b *testing.B) {
 }
 
 type atomicCounter struct{ atomic.Int64 }
+
+// BenchmarkAllFlagsStateChain: every flag is the prerequisite of the next
+// (issue 14: quadratic before each flag was evaluated once per call).
+// Chains longer than the evaluator's nesting limit (1,000) evaluate their
+// deep end as MALFORMED_FLAG, as single evaluations do.
+func BenchmarkAllFlagsStateChain(b *testing.B) {
+	for _, n := range []int{2000, 5000, 100000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			if n > 5000 && testing.Short() {
+				b.Skip("-short")
+			}
+			e := newEnv(b)
+			flags := make([]string, n)
+			for i := range flags {
+				pre := ""
+				if i > 0 {
+					pre = fmt.Sprintf(`{"key":"c%06d","variation":1}`, i-1)
+				}
+				flags[i] = fmt.Sprintf(`{"key":"c%06d","version":1,"on":true,"variations":[false,true],"offVariation":0,
+					"fallthrough":{"variation":1},"prerequisites":[%s]}`, i, pre)
+			}
+			e.init(flags, nil)
+			c := e.client(client.Config{})
+			ctx := context.Background()
+			st := c.AllFlagsState(ctx, benchContext, client.AllFlagsOptions{})
+			if !st.Valid() || len(st.Keys()) != n || !st.Value("c000999").Bool() {
+				b.Fatalf("benchmark setup: %v, %d flags", st.Err(), len(st.Keys()))
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				c.AllFlagsState(ctx, benchContext, client.AllFlagsOptions{})
+			}
+		})
+	}
+}

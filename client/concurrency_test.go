@@ -70,7 +70,7 @@ func TestConcurrentUse(t *testing.T) {
 			c.BoolVariation("missing", ec, false)
 		})
 	}
-	worker(func(int) { c.AllFlagsState(bg, evalctx.New("u"), client.WithReasons()) })
+	worker(func(int) { c.AllFlagsState(bg, evalctx.New("u"), client.AllFlagsOptions{WithReasons: true}) })
 	worker(func(int) {
 		remove := c.AddFlagChangeListener(func(client.FlagChangeEvent) {})
 		removeValue := c.AddFlagValueChangeListener("bool-flag", evalctx.New("u"), jsonvalue.Null(), func(client.FlagValueChangeEvent) {})

@@ -181,3 +181,58 @@ func TestEventsOffByDefault(t *testing.T) {
 		t.Errorf("stats with events off: %+v", st)
 	}
 }
+
+// TestEventsWithHooks: with hooks configured, evaluations are still
+// recorded (the hooks path records too).
+func TestEventsWithHooks(t *testing.T) {
+	r := newEventReceiver(t)
+	e := newEnv(t)
+	e.init(testFlags, testSegments)
+	c := e.client(client.Config{Hooks: []client.Hook{namedBase{name: "h"}},
+		Events: events.Config{Endpoint: r.srv.URL, FlushInterval: time.Hour}})
+	if err := c.WaitForInitialization(bg); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.StringVariation("prereq-flag", evalctx.New("u"), "d")
+	if !c.FlushAndWait(10 * time.Second) {
+		t.Fatal("flush timed out")
+	}
+	evs := r.take()
+	for _, ev := range evs {
+		if ev["kind"] == "summary" {
+			f := ev["features"].(map[string]any)
+			if f["prereq-flag"] == nil || f["bool-flag"] == nil {
+				t.Errorf("summary %v lacks the flag or its prerequisite", f)
+			}
+			return
+		}
+	}
+	t.Errorf("no summary: %v", evs)
+}
+
+// TestLegacyExperimentsForceFullEvents: trackEventsFallthrough and a
+// matched rule's trackEvents give full feature events with the reason,
+// also from the methods without detail.
+func TestLegacyExperimentsForceFullEvents(t *testing.T) {
+	r := newEventReceiver(t)
+	c := eventsClient(t, r, []string{
+		`{"key":"ft","version":1,"on":true,"variations":[false,true],"fallthrough":{"variation":1},"trackEventsFallthrough":true}`,
+		`{"key":"rt","version":1,"on":true,"variations":[false,true],"fallthrough":{"variation":0},
+			"rules":[{"id":"r1","variation":1,"trackEvents":true,"clauses":[{"attribute":"key","op":"in","values":["vip"]}]}]}`,
+	})
+	_, _ = c.BoolVariation("ft", evalctx.New("u"), false)
+	_, _ = c.BoolVariation("rt", evalctx.New("vip"), false)
+	_, _ = c.BoolVariation("rt", evalctx.New("other"), false) // no rule matched: summary only
+	if !c.FlushAndWait(10 * time.Second) {
+		t.Fatal("flush timed out")
+	}
+	var reasons []string
+	for _, e := range r.take() {
+		if e["kind"] == "feature" {
+			reasons = append(reasons, e["key"].(string)+":"+e["reason"].(map[string]any)["kind"].(string))
+		}
+	}
+	if len(reasons) != 2 || reasons[0] != "ft:FALLTHROUGH" || reasons[1] != "rt:RULE_MATCH" {
+		t.Errorf("feature events %v", reasons)
+	}
+}

@@ -167,7 +167,7 @@ func ExampleClient_AllFlagsState() {
 	defer done()
 
 	// The bootstrap JSON for a client-side SDK: only client-side flags.
-	state := c.AllFlagsState(context.Background(), evalctx.New("user-1"), client.ClientSideOnly(), client.WithReasons())
+	state := c.AllFlagsState(context.Background(), evalctx.New("user-1"), client.AllFlagsOptions{ClientSideOnly: true, WithReasons: true})
 	js, _ := json.Marshal(state)
 	fmt.Println(string(js))
 	// Output:

@@ -24,7 +24,7 @@ func TestNotReadyWithoutData(t *testing.T) {
 	if !v || d.Reason.ErrorKind != evaluation.ErrorClientNotReady || !errors.Is(err, client.ErrClientNotReady) {
 		t.Errorf("strict client on an empty store: %v, %+v, %v; want the default with CLIENT_NOT_READY", v, d.Reason, err)
 	}
-	if all := strict.AllFlagsState(context.Background(), ec); all.Valid() || !errors.Is(all.Err(), client.ErrClientNotReady) {
+	if all := strict.AllFlagsState(context.Background(), ec, client.AllFlagsOptions{}); all.Valid() || !errors.Is(all.Err(), client.ErrClientNotReady) {
 		t.Errorf("strict AllFlagsState: valid %v, err %v", all.Valid(), all.Err())
 	}
 	_, d, err = lenient.BoolVariationDetail("bool-flag", ec, true)

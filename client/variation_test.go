@@ -275,7 +275,7 @@ func TestNotReady(t *testing.T) {
 					}
 				}
 			}
-			st := c.AllFlagsState(bg, evalctx.New("u"))
+			st := c.AllFlagsState(bg, evalctx.New("u"), client.AllFlagsOptions{})
 			if st.Valid() || !errors.Is(st.Err(), client.ErrClientNotReady) {
 				t.Errorf("AllFlagsState: valid=%v err=%v", st.Valid(), st.Err())
 			}
@@ -352,7 +352,7 @@ func TestMalformedFlagInStore(t *testing.T) {
 	if st := c.DataStoreStatus(); st.State != cache.Available {
 		t.Errorf("status = %+v", st)
 	}
-	if st := c.AllFlagsState(bg, u); !st.Valid() || st.Value("string-flag").Str() != "a" {
+	if st := c.AllFlagsState(bg, u, client.AllFlagsOptions{}); !st.Valid() || st.Value("string-flag").Str() != "a" {
 		t.Errorf("AllFlagsState: valid=%v err=%v", st.Valid(), st.Err())
 	}
 	t.Logf("log:\n%s", logs)

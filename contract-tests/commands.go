@@ -122,17 +122,11 @@ func (e *entity) evaluateAll(ctx context.Context, p *evaluateAllParams) (any, er
 	if err != nil {
 		return nil, err
 	}
-	var opts []client.AllFlagsOption
-	if p.WithReasons {
-		opts = append(opts, client.WithReasons())
-	}
-	if p.ClientSideOnly {
-		opts = append(opts, client.ClientSideOnly())
-	}
-	if p.DetailsOnlyForTrackedFlags {
-		opts = append(opts, client.DetailsOnlyForTrackedFlags())
-	}
-	state := e.client.AllFlagsState(ctx, ec, opts...)
+	state := e.client.AllFlagsState(ctx, ec, client.AllFlagsOptions{
+		WithReasons:                p.WithReasons,
+		ClientSideOnly:             p.ClientSideOnly,
+		DetailsOnlyForTrackedFlags: p.DetailsOnlyForTrackedFlags,
+	})
 	return map[string]any{"state": state}, nil
 }
 

@@ -32,6 +32,7 @@ var capabilities = []string{
 	"persistent-data-store-dynamodb",
 	"migrations",
 	"anonymous-redaction",
+	"inline-context-all",
 }
 
 // maxBody bounds a request body.

@@ -33,7 +33,7 @@ func TestStatusAndStop(t *testing.T) {
 	for _, want := range []string{"server-side", "strongly-typed", "all-flags-with-reasons", "all-flags-client-side-only",
 		"all-flags-details-only-for-tracked-flags", "big-segments", "context-type", "context-comparison",
 		"secure-mode-hash", "evaluation-hooks", "user-type", "persistent-data-store-redis", "persistent-data-store-dynamodb",
-		"migrations", "anonymous-redaction",
+		"migrations", "anonymous-redaction", "inline-context-all",
 		"server-side-polling", "polling-gzip", "etag-caching", "filtering", "filtering-strict", "tags", "wrapper",
 		"instance-id", "tls:verify-peer", "tls:skip-verify-peer", "tls:custom-ca", "http-proxy",
 		"retry-conformance-fdv1-streaming", "retry-conformance-fdv1-polling"} {

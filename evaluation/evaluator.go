@@ -103,6 +103,14 @@ type state struct {
 	bigStatus BigSegmentsStatus
 	nesting   int // prerequisite and segment levels entered
 
+	// For a Memo (see memo.go): the deepest nesting reached, and whether a
+	// cycle or the nesting limit was met (a result that depends on the path
+	// to the flag, not only on the flag and the context).
+	memo    *Memo
+	peak    int
+	cycle   bool
+	tooDeep bool
+
 	members     [membershipCacheSize]cachedMembership
 	nMembers    int
 	moreMembers []cachedMembership

@@ -9,9 +9,10 @@ import "github.com/daemonflag/daemonflag/model"
 // number of prerequisites evaluated and reported.
 func (st *state) checkPrerequisites(f *model.Flag, flags *chain) (failed int, malformed bool, n int) {
 	if st.nesting >= maxNesting {
+		st.tooDeep = true
 		return -1, true, 0
 	}
-	st.nesting++
+	st.enter()
 	failed, malformed, n = st.prerequisitesOf(f, &chain{key: f.Key, up: flags})
 	st.nesting--
 	return failed, malformed, n
@@ -28,9 +29,16 @@ func (st *state) prerequisitesOf(f *model.Flag, flags *chain) (int, bool, int) {
 		if flags.has(pf.Key) {
 			// A cycle: A needs B needs ... needs A. A diamond (two paths to
 			// the same flag) is not on the chain and evaluates normally.
+			st.cycle = true
 			return -1, true, i
 		}
-		ok, pn := st.evalFlag(pf, flags, &d)
+		var ok bool
+		var pn int
+		if st.memo != nil {
+			ok, pn = st.memoFlag(pf, flags, &d)
+		} else {
+			ok, pn = st.evalFlag(pf, flags, &d)
+		}
 		if !ok {
 			return -1, true, i
 		}

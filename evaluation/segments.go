@@ -29,10 +29,15 @@ func (st *state) segmentMatchClause(c *model.Clause, segs *chain) (match, valid 
 // segmentContains reports whether the context is in the segment; valid is
 // false for a segment cycle or a malformed segment rule.
 func (st *state) segmentContains(s *model.Segment, segs *chain) (in, valid bool) {
-	if segs.has(s.Key) || st.nesting >= maxNesting {
+	if segs.has(s.Key) {
+		st.cycle = true
 		return false, false
 	}
-	st.nesting++
+	if st.nesting >= maxNesting {
+		st.tooDeep = true
+		return false, false
+	}
+	st.enter()
 	in, valid = st.segmentContainsInner(s, &chain{key: s.Key, up: segs})
 	st.nesting--
 	return in, valid

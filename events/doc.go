@@ -25,8 +25,9 @@
 //     also after a restart.
 //   - Privacy: private attributes (per context, global, or all) are removed
 //     from every context written and listed in "_meta.redactedAttributes";
-//     anonymous contexts in feature and debug events keep only kind, key and
-//     anonymous. Contexts, their attributes and the SDK key never appear in a
+//     anonymous contexts in feature, custom and migration_op events keep only
+//     kind, key and anonymous (debug, index and identify events keep their
+//     attributes, as LaunchDarkly's SDK writes them). Contexts, their attributes and the SDK key never appear in a
 //     log line.
 //   - Payload IDs: every payload has a random (version 4) UUID in
 //     X-LaunchDarkly-Payload-ID, the same on its retry and when it is resent

@@ -125,6 +125,11 @@ func TestGoldenPayloads(t *testing.T) {
 			ec := mustContext(t, `{"kind":"user","key":"anon","anonymous":true,"name":"Ann","email":"a@x"}`)
 			p.RecordEvaluation(&Evaluation{FlagKey: f.Key, Flag: f, Context: ec, Detail: detail(jsonvalue.String("a"), 0, fall), Default: jsonvalue.String("z")})
 		}},
+		{"raw-with-context", Config{}, func(t *testing.T, p *Processor) {
+			ec := mustContext(t, `{"kind":"user","key":"anon","anonymous":true,"name":"Ann"}`)
+			p.RecordRaw([]byte(`{"kind":"migration_op","operation":"read"}`), ec)
+			p.RecordRaw([]byte(`{}`), ec)
+		}},
 		{"unsummarized", Config{Unsummarized: true}, func(t *testing.T, p *Processor) {
 			f := mustFlag(t, trackedFlag)
 			u := mustFlag(t, untrackedFlag)

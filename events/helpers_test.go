@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/daemonflag/daemonflag/evalctx"
 	"github.com/daemonflag/daemonflag/evaluation"
@@ -112,4 +113,8 @@ func decodeEvents(t testing.TB, body []byte) []map[string]any {
 		t.Fatalf("payload: %v\n%s", err, body)
 	}
 	return evs
+}
+
+func contextWithTimeout(t testing.TB, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
 }

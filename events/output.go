@@ -50,7 +50,17 @@ type queued struct {
 // appendEvent appends one event's JSON.
 func (r *redactor) appendEvent(dst []byte, e *queued, unsummarized bool) []byte {
 	if e.kind == kindRaw {
-		return append(dst, e.raw...)
+		if e.ctx.Err() != nil || len(e.raw) < 2 {
+			return append(dst, e.raw...)
+		}
+		// A pre-encoded object gets the redacted context as its first
+		// property, as LaunchDarkly writes migration_op events.
+		dst = append(dst, `{"context":`...)
+		dst = r.appendContext(dst, e.ctx, true)
+		if e.raw[1] != '}' {
+			dst = append(dst, ',')
+		}
+		return append(dst, e.raw[1:]...)
 	}
 	dst = append(dst, `{"kind":`...)
 	switch e.kind {
@@ -72,10 +82,13 @@ func (r *redactor) appendEvent(dst []byte, e *queued, unsummarized bool) []byte 
 		dst = append(dst, `,"context":`...)
 		dst = r.appendContext(dst, e.ctx, false)
 	case kindCustom:
+		// LaunchDarkly's Go SDK v7 (go-sdk-events v3) writes the whole
+		// context, anonymous contexts redacted, rather than the older
+		// "contextKeys".
 		dst = append(dst, `,"key":`...)
 		dst = jsonvalue.String(e.key).AppendJSON(dst)
-		dst = append(dst, `,"contextKeys":`...)
-		dst = appendContextKeys(dst, e.ctx)
+		dst = append(dst, `,"context":`...)
+		dst = r.appendContext(dst, e.ctx, true)
 		if !e.data.IsNull() {
 			dst = append(dst, `,"data":`...)
 			dst = e.data.AppendJSON(dst)
@@ -92,17 +105,17 @@ func (r *redactor) appendEvent(dst []byte, e *queued, unsummarized bool) []byte 
 			dst = strconv.AppendInt(dst, int64(e.version), 10)
 		}
 		dst = append(dst, `,"context":`...)
-		dst = r.appendContext(dst, e.ctx, true)
+		// Debug events keep anonymous contexts' attributes (private ones
+		// are still removed), as LaunchDarkly's SDK writes them.
+		dst = r.appendContext(dst, e.ctx, e.kind == kindFeature)
 		if e.variation >= 0 {
 			dst = append(dst, `,"variation":`...)
 			dst = strconv.AppendInt(dst, int64(e.variation), 10)
 		}
 		dst = append(dst, `,"value":`...)
 		dst = e.value.AppendJSON(dst)
-		if !e.def.IsNull() {
-			dst = append(dst, `,"default":`...)
-			dst = e.def.AppendJSON(dst)
-		}
+		dst = append(dst, `,"default":`...) // null included (prerequisites have none)
+		dst = e.def.AppendJSON(dst)
 		if e.withReason && e.reason.Kind != "" {
 			dst = append(dst, `,"reason":`...)
 			dst = e.reason.AppendJSON(dst)
@@ -124,22 +137,6 @@ func (r *redactor) appendEvent(dst []byte, e *queued, unsummarized bool) []byte 
 				dst = strconv.AppendInt(dst, e.debugUntil, 10)
 			}
 		}
-	}
-	return append(dst, '}')
-}
-
-// appendContextKeys writes {"kind": "key", ...} for every individual
-// context, as custom and migration_op events carry them.
-func appendContextKeys(dst []byte, ec evalctx.Context) []byte {
-	dst = append(dst, '{')
-	for i := range ec.IndividualContextCount() {
-		ic := ec.IndividualContextByIndex(i)
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsonvalue.String(string(ic.Kind())).AppendJSON(dst)
-		dst = append(dst, ':')
-		dst = jsonvalue.String(ic.Key()).AppendJSON(dst)
 	}
 	return append(dst, '}')
 }

@@ -295,12 +295,15 @@ func (p *Processor) RecordCustom(c Custom) {
 }
 
 // RecordRaw queues an event already encoded as one JSON object (used for
-// migration_op events). raw must not be modified afterwards.
-func (p *Processor) RecordRaw(raw []byte) {
+// migration_op events). When ec is valid, its context (redacted, anonymous
+// contexts as in feature events) is added as the object's first property
+// "context" when the payload is written. raw must not be modified
+// afterwards.
+func (p *Processor) RecordRaw(raw []byte, ec evalctx.Context) {
 	if p == nil || p.disabled.Load() {
 		return
 	}
-	p.enqueue(&queued{kind: kindRaw, raw: raw})
+	p.enqueue(&queued{kind: kindRaw, raw: raw, ctx: ec})
 }
 
 // enqueue adds an event unless Capacity events are held; drops are counted

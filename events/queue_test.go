@@ -282,3 +282,20 @@ func TestCorruptSpoolFileIsSetAside(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestSummaryMergesRedecodedFlags: the cache decodes a flag again at each
+// refresh; evaluations of the same version count in one counter.
+func TestSummaryMergesRedecodedFlags(t *testing.T) {
+	sink := &memSink{}
+	p := newTestProcessor(t, Config{Sink: sink})
+	ec := mustContext(t, userJSON)
+	for range 3 {
+		f := mustFlag(t, untrackedFlag) // a new *model.Flag each time
+		p.RecordEvaluation(&Evaluation{FlagKey: f.Key, Flag: f, Context: ec, Detail: detail(jsonvalue.Bool(true), 1, evaluation.FallthroughReason(false))})
+	}
+	flush(t, p)
+	body := string(sink.all()[0].Events)
+	if !strings.Contains(body, `"counters":[{"variation":1,"version":3,"value":true,"count":3}]`) {
+		t.Errorf("summary: %s", body)
+	}
+}

@@ -18,7 +18,7 @@ import (
 //     and is listed only when that property exists;
 //   - kind, key and anonymous are never removed; "name" can be;
 //   - with all attributes private (globally, or for an anonymous context in
-//     a feature or debug event) every other attribute is removed and listed
+//     a feature, custom or migration_op event) every other attribute is removed and listed
 //     by name;
 //   - a multi-kind context is redacted per kind.
 type redactor struct {
@@ -27,8 +27,8 @@ type redactor struct {
 }
 
 // appendContext appends ec's event JSON to dst. ec must be valid;
-// anonymousPrivate makes an anonymous individual context all-private (feature
-// and debug events).
+// anonymousPrivate makes an anonymous individual context all-private (feature,
+// custom and migration_op events).
 func (r *redactor) appendContext(dst []byte, ec evalctx.Context, anonymousPrivate bool) []byte {
 	if !ec.Multiple() {
 		return r.appendSingle(dst, ec, true, anonymousPrivate)

@@ -14,7 +14,9 @@ import (
 // after a flag version's first evaluation: each flag version (a distinct
 // *model.Flag, which the cache never modifies) has a slot found with one
 // lock-free map read, holding a counter per variation behind a short
-// mutex. Flushing takes each slot's counts and zeroes them; a slot unused
+// mutex. (A refresh of the cache decodes the flag again, giving a new
+// pointer and so a new slot; counters of one version merge when the
+// summary is taken.) Flushing takes each slot's counts and zeroes them; a slot unused
 // for two flush intervals is removed.
 type summarizer struct {
 	flags sync.Map // *model.Flag -> *flagSlot
@@ -181,7 +183,15 @@ func (s *summarizer) take() summary {
 			} else {
 				c.value = slot.flag.Variations[i-1]
 			}
-			fs.counters = append(fs.counters, c)
+			// The cache decodes a flag again at each refresh, so one flag
+			// version can have several slots: their counters merge.
+			if j := slices.IndexFunc(fs.counters, func(o counterSummary) bool {
+				return o.hasFlag == c.hasFlag && o.version == c.version && o.variation == c.variation
+			}); j >= 0 {
+				fs.counters[j].count += n
+			} else {
+				fs.counters = append(fs.counters, c)
+			}
 			slot.counts[i] = 0
 		}
 		slot.total, slot.hasDef = 0, false

@@ -5,7 +5,8 @@
 // rules take any clause operator, negated or not, on any context kind;
 // fallthroughs and rules serve percentage rollouts and experiments; flags
 // have prerequisites; segments (with rules, weights and big-segment
-// memberships) can be built too; and flags can be given as JSON.
+// memberships) can be built too; and flags can be given as JSON, one by
+// one or as a whole flag data file.
 //
 // Three lines in any test:
 //

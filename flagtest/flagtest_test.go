@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/daemonflag/daemonflag/model"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/store/cache"
+	"github.com/daemonflag/daemonflag/writer"
 )
 
 // eval evaluates key for ec through c and returns the detail.
@@ -595,7 +597,7 @@ func TestEventAndClientSideProperties(t *testing.T) {
 	mustUpdate(t, td, td.Flag("server-only").TrackEventsFallthrough(true).SamplingRatio(10).ExcludeFromSummaries(true))
 	mustUpdate(t, td, td.Flag("rule-tracked").Fallthrough(false).IfMatch("key", "alice").TrackEvents(true).Then(true))
 
-	all := c.AllFlagsState(t.Context(), alice, client.WithReasons())
+	all := c.AllFlagsState(t.Context(), alice, client.AllFlagsOptions{WithReasons: true})
 	tracked, _ := all.Flag("tracked")
 	if !tracked.TrackEvents || tracked.DebugEventsUntilDate != until.UnixMilli() {
 		t.Errorf("tracked = %+v, want trackEvents and debugEventsUntilDate %d", tracked, until.UnixMilli())
@@ -608,7 +610,7 @@ func TestEventAndClientSideProperties(t *testing.T) {
 	if st, _ := all.Flag("rule-tracked"); !st.TrackReason {
 		t.Errorf("rule-tracked = %+v, want the rule tracked", st)
 	}
-	clientSide := c.AllFlagsState(t.Context(), alice, client.ClientSideOnly())
+	clientSide := c.AllFlagsState(t.Context(), alice, client.AllFlagsOptions{ClientSideOnly: true})
 	if keys := clientSide.Keys(); len(keys) != 1 || keys[0] != "tracked" {
 		t.Errorf("client-side flags = %v, want only tracked", keys)
 	}
@@ -640,9 +642,52 @@ func TestClientWithCacheFollowsNotifications(t *testing.T) {
 	if got, _ := c.BoolVariation("f", alice, false); !got {
 		t.Fatal("f = false, want true")
 	}
+	// The cache subscribes in the background after client.New; a change
+	// made before it listens reaches it only with the TTL.
+	testwait.Eventually(t, "the cache to subscribe", func() bool { return td.Subscribers() > 0 })
 	mustUpdate(t, td, td.Flag("f").VariationForAll(false))
 	testwait.Eventually(t, "the cached client to see the update", func() bool {
 		got, _ := c.BoolVariation("f", alice, true)
 		return !got
 	})
+}
+
+func TestUpdateFlagData(t *testing.T) {
+	td := flagtest.New()
+	c := td.Client(t)
+	err := td.UpdateFlagData("flags.yaml", []byte(`
+flags:
+  beta-ui:
+    on: true
+    variations: [false, true]
+    fallthrough: {variation: 0}
+    rules:
+      - id: testers
+        variation: 1
+        clauses: [{attribute: "", op: segmentMatch, values: [testers]}]
+segments:
+  testers:
+    included: [alice]
+flagValues:
+  banner: Welcome
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, eval(t, c, "beta-ui", alice), true, evaluation.ReasonRuleMatch)
+	want(t, eval(t, c, "beta-ui", bob), false, evaluation.ReasonFallthrough)
+	want(t, eval(t, c, "banner", bob), "Welcome", evaluation.ReasonFallthrough)
+	// The builder continues from the file's flags.
+	mustUpdate(t, td, td.Flag("beta-ui").Target("user", true, "bob"))
+	want(t, eval(t, c, "beta-ui", bob), true, evaluation.ReasonTargetMatch)
+
+	// An invalid file stores nothing and names the place.
+	err = td.UpdateFlagData("bad.json", []byte(`{"flags":{"x":{"on":true,"variations":[1],"fallthrough":{"variation":4}}}}`))
+	var ve *writer.ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "bad.json:1:") {
+		t.Errorf("UpdateFlagData of an invalid file = %v, want a *writer.ValidationError with the position", err)
+	}
+	if _, found, _ := td.Get(t.Context(), store.Features, "x"); found {
+		t.Error("a flag of an invalid file was stored")
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/store/cache"
 	"github.com/daemonflag/daemonflag/store/memstore"
+	"github.com/daemonflag/daemonflag/writer"
 )
 
 // TestData is an in-memory store of flags and segments that tests change
@@ -110,6 +111,34 @@ func (d *TestData) UpdateFlagJSON(data []byte) error {
 		return fmt.Errorf("flagtest: %w", err)
 	}
 	return d.Update(&FlagBuilder{f: *f})
+}
+
+// UpdateFlagData stores every flag and segment of a flag data file in
+// LaunchDarkly's format ({"flags": ..., "segments": ..., "flagValues": ...},
+// JSON or YAML), as `daemonflag write` would read it: name selects the
+// format as in writer.Parse (".yaml" or ".yml" is YAML), and the data must
+// pass writer.Validate; otherwise the *writer.ValidationError is returned
+// and nothing is stored. Segments are stored before flags; keys the file
+// does not hold are left alone.
+func (d *TestData) UpdateFlagData(name string, data []byte) error {
+	ds, err := writer.Parse(name, data)
+	if err != nil {
+		return err
+	}
+	if _, err := writer.Validate(ds); err != nil {
+		return err
+	}
+	for _, k := range ds.SegmentKeys() {
+		if err := d.UpdateSegmentJSON(ds.Segments[k].Data); err != nil {
+			return err
+		}
+	}
+	for _, k := range ds.FlagKeys() {
+		if err := d.UpdateFlagJSON(ds.Flags[k].Data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Delete deletes the flag: the store keeps a tombstone with a version above

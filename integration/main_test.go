@@ -58,6 +58,7 @@ var binaries sync.Map // package path -> *builtBinary
 // per test run and returns the path of the executable.
 func binary(t testing.TB, pkg string) string {
 	t.Helper()
+	skipShort(t)
 	v, _ := binaries.LoadOrStore(pkg, &builtBinary{})
 	b := v.(*builtBinary)
 	b.once.Do(func() {
@@ -84,6 +85,16 @@ func binary(t testing.TB, pkg string) string {
 		t.Fatal(b.err)
 	}
 	return b.path
+}
+
+// skipShort skips t under -short: the scenarios of this package run
+// several processes (and build them), which -short leaves out so that
+// "go test -short ./..." stays fast; ./scripts/test.sh runs them all.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("multi-process scenario; skipped with -short")
+	}
 }
 
 // EnvCLI names a daemonflag executable to test instead of building

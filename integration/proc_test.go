@@ -52,6 +52,7 @@ type proc struct {
 // kernel kills it if the test process dies first (see sysProcAttr).
 func startProc(t testing.TB, name, path string, args []string, o procOptions) *proc {
 	t.Helper()
+	skipShort(t)
 	p := &proc{t: t, name: name, log: &logBuffer{}, exited: make(chan struct{})}
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), o.env...)

@@ -129,8 +129,12 @@ func TestWrongPrefix(t *testing.T) {
 		}
 		c.finish()
 
-		// The command-line tools say the same.
-		r := mustRun(t, time.Minute, childEnv(), daemonflagBin(t), "inspect", "--store", wrongAddr, "--json")
+		// The command-line tools say the same; inspect is a health check, so
+		// a store that is not initialized makes it exit 1.
+		r := runCommand(t, time.Minute, childEnv(), daemonflagBin(t), "inspect", "--store", wrongAddr, "--json")
+		if r.err == nil || !strings.Contains(r.stderr, "not initialized") {
+			t.Errorf("inspect at the wrong prefix: err=%v stderr=%q; want exit status 1 saying not initialized", r.err, r.stderr)
+		}
 		var info struct {
 			Prefix      string `json:"prefix"`
 			Initialized bool   `json:"initialized"`

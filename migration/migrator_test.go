@@ -33,7 +33,7 @@ type fakeEvaluator struct {
 func (f *fakeEvaluator) MigrationVariationCtx(_ context.Context, key string, ec evalctx.Context, def Stage) (Stage, *Tracker, error) {
 	idx := slices.Index(Stages, f.stage)
 	d := evaluation.Detail{Value: jsonvalue.String(string(f.stage)), VariationIndex: idx, Reason: evaluation.FallthroughReason(false)}
-	t := NewTracker(Evaluation{FlagKey: key, Flag: f.flag, Context: ec, Detail: d, Default: def}, func(b []byte) {
+	t := NewTracker(Evaluation{FlagKey: key, Flag: f.flag, Context: ec, Detail: d, Default: def}, func(b []byte, _ evalctx.Context) {
 		f.mu.Lock()
 		f.sent = append(f.sent, b)
 		f.mu.Unlock()
@@ -343,7 +343,7 @@ func TestImpossibleTrackerStates(t *testing.T) {
 	mk := func() *Tracker {
 		var sent [][]byte
 		tr := NewTracker(Evaluation{FlagKey: "mig", Flag: f, Context: ec, Detail: evaluation.Detail{Value: jsonvalue.String("off")}, Default: Off},
-			func(b []byte) { sent = append(sent, b) })
+			func(b []byte, _ evalctx.Context) { sent = append(sent, b) })
 		return tr
 	}
 	cases := map[string]func(tr *Tracker){

@@ -43,7 +43,7 @@ type Evaluation struct {
 // one operation only.
 type Tracker struct {
 	ev     Evaluation
-	record func([]byte)
+	record func([]byte, evalctx.Context)
 	now    func() time.Time
 
 	mu         sync.Mutex
@@ -58,9 +58,11 @@ type Tracker struct {
 }
 
 // NewTracker returns a tracker for an evaluation; record receives the
-// encoded event (nil: the event is built and checked, then dropped). The
-// client calls it with its event processor.
-func NewTracker(ev Evaluation, record func([]byte)) *Tracker {
+// encoded event without its context, and the context, which the event
+// processor adds redacted (as "context", LaunchDarkly's format); nil: the
+// event is built and checked, then dropped. The client calls it with its
+// event processor's RecordRaw.
+func NewTracker(ev Evaluation, record func([]byte, evalctx.Context)) *Tracker {
 	return &Tracker{ev: ev, record: record, now: time.Now}
 }
 
@@ -142,7 +144,8 @@ func sample(ratio int) bool {
 	return rand.IntN(ratio) == 0
 }
 
-// Event returns the "migration_op" event's JSON, or an error matching
+// Event returns the "migration_op" event's JSON without its "context"
+// (which the event processor adds, redacted), or an error matching
 // [ErrTracker] for an impossible state.
 func (t *Tracker) Event() ([]byte, error) {
 	t.mu.Lock()
@@ -175,17 +178,7 @@ func (t *Tracker) eventLocked() ([]byte, error) {
 	b = strconv.AppendInt(b, t.now().UnixMilli(), 10)
 	b = append(b, `,"operation":`...)
 	b = jsonvalue.String(string(t.op)).AppendJSON(b)
-	b = append(b, `,"contextKeys":{`...)
-	for i := range ev.Context.IndividualContextCount() {
-		ic := ev.Context.IndividualContextByIndex(i)
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsonvalue.String(string(ic.Kind())).AppendJSON(b)
-		b = append(b, ':')
-		b = jsonvalue.String(ic.Key()).AppendJSON(b)
-	}
-	b = append(b, `},"evaluation":{"key":`...)
+	b = append(b, `,"evaluation":{"key":`...)
 	b = jsonvalue.String(ev.FlagKey).AppendJSON(b)
 	b = append(b, `,"value":`...)
 	b = ev.Detail.Value.AppendJSON(b)
@@ -218,7 +211,7 @@ func (t *Tracker) eventLocked() ([]byte, error) {
 	if t.hasLatency[0] || t.hasLatency[1] {
 		b = append(b, ',')
 		b = appendOrigins(b, "latency_ms", t.hasLatency, func(b []byte, i int) []byte {
-			return strconv.AppendFloat(b, float64(t.latency[i].Microseconds())/1000, 'f', -1, 64)
+			return strconv.AppendInt(b, t.latency[i].Milliseconds(), 10) // whole ms, as LaunchDarkly sends
 		})
 	}
 	if t.errs[0] || t.errs[1] {
@@ -272,7 +265,7 @@ func (t *Tracker) Send() error {
 	}
 	t.sent = true
 	if t.record != nil && sample(samplingRatio(t.ev.Flag)) {
-		t.record(b)
+		t.record(b, t.ev.Context)
 	}
 	return nil
 }

@@ -189,7 +189,7 @@ func Test_2_3_1_ProviderHooks(t *testing.T) {
 	}
 }
 
-func Test_2_4_1_InitializationWaitsForTheDataset(t *testing.T) {
+func Test_2_4_1_and_5_3_1_InitializationWaitsForTheDataset(t *testing.T) {
 	f := newFixture(t, Options{}, "testdata/evaluation-flags.json")
 	ev := watchEvents(f.api, of.ProviderReady, of.ProviderError)
 	f.start(t)
@@ -199,10 +199,10 @@ func Test_2_4_1_InitializationWaitsForTheDataset(t *testing.T) {
 	}
 }
 
-// Test_2_4_2_InitializationFailsWithoutDataset also covers 2.8 and 5.3.2:
+// Test_2_4_2_and_5_1_4_and_5_3_2_InitializationFailsWithoutDataset also covers 2.8:
 // the provider cannot be ready while the store holds no dataset, and says
 // so itself once a writer fills the store.
-func Test_2_4_2_InitializationFailsWithoutDataset(t *testing.T) {
+func Test_2_4_2_and_5_1_4_and_5_3_2_InitializationFailsWithoutDataset(t *testing.T) {
 	f := newFixture(t, Options{InitTimeout: 300 * time.Millisecond})
 	ev := watchEvents(f.api, of.ProviderReady, of.ProviderError)
 	err := f.api.SetProviderAndWait(context.Background(), f.p)

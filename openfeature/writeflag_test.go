@@ -2,6 +2,7 @@ package openfeature
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"testing"
 
@@ -29,3 +30,5 @@ func mustContext(t *testing.T, flat of.FlattenedContext) evalctx.Context {
 	}
 	return c
 }
+
+func writeFileT(path, content string) error { return os.WriteFile(path, []byte(content), 0o644) }

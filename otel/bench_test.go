@@ -26,6 +26,7 @@ func BenchmarkHookNoRecordingSpanNoAlloc(b *testing.B) {
 	hook.Bind(c)
 	ctx, span := noop.NewTracerProvider().Tracer("bench").Start(context.Background(), "request")
 	defer span.End()
+	boolSink, _ = c.BoolVariationCtx(ctx, "fixed", benchUser, false) // warm the cache
 	b.ReportAllocs()
 	for b.Loop() {
 		boolSink, _ = c.BoolVariationCtx(ctx, "fixed", benchUser, false)

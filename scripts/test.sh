@@ -146,6 +146,8 @@ if ((!$#)); then
 			fi
 		)
 	done
+	step "deploy/: systemd units (systemd-analyze verify), static build"
+	"$repo/deploy/check.sh"
 fi
 
 step "NoAlloc benchmarks must not allocate"

@@ -37,7 +37,9 @@
 //
 // Every store Open returns implements store.Store and store.Pinger. The
 // bbolt, Redis and DynamoDB stores also implement store.BigSegmentReader,
-// store.BigSegmentWriter and store.MembershipScanner; a file store does not
-// (it has no big segments), and its writes fail with file.ErrReadOnly.
+// store.BigSegmentWriter, store.MembershipScanner, store.Notifier (change
+// notification: bbolt file events, Redis pub/sub, a DynamoDB change-log
+// item), store.Batcher and store.WriteTimeReader; a file store does not
+// have big segments, and its writes fail with file.ErrReadOnly.
 // Callers discover the optional interfaces with a type assertion.
 package stores

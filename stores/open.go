@@ -117,6 +117,9 @@ type backend interface {
 	store.BigSegmentReader
 	store.BigSegmentWriter
 	store.MembershipScanner
+	store.Notifier
+	store.Batcher
+	store.WriteTimeReader
 }
 
 // Compile-time checks that every backend keeps the promise.

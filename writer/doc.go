@@ -23,9 +23,21 @@
 // # Validation
 //
 // Nothing is written unless the whole dataset is valid ([Validate]): every
-// item decodes, every variation index is in range, and no prerequisites or
-// segments form a cycle. References to keys the dataset does not define are
-// warnings, as LaunchDarkly allows them.
+// item decodes, every variation index is in range, no prerequisites or
+// segments form a cycle, and no prerequisite chain is deeper than the
+// evaluator follows ([MaxNesting]). An unknown top-level property of a file
+// is an error. References to keys the dataset does not define, unknown
+// properties inside an item and invalid "matches" regular expressions are
+// warnings, as LaunchDarkly allows them. [WriteOptions.AllowMalformed]
+// writes items that decode but are malformed, as LaunchDarkly stores them.
+//
+// # Safety
+//
+// A write, sync pass or copy that would delete every live flag of the
+// store, or more than half of them, is refused with a *[DeletionError]
+// unless AllowDelete is set. [WriteOptions.DryRun] returns the plan
+// ([WriteSummary.Changes]) without writing. [Export] and [Inspect] decode
+// stored items one by one, so one bad item is named and the rest served.
 //
 // # Versions
 //
@@ -37,9 +49,12 @@
 //
 // # Writing
 //
-// [WriteDataset] replaces a store's dataset in one Init. [Sync] keeps a store
-// equal to files as they change, upserting only what changed and never
-// writing an invalid dataset. [UpsertFlag], [UpsertSegment], [DeleteFlag]
+// [Write] (or [WriteDataset], with the default options) replaces a store's
+// dataset in one Init. [Sync] keeps a store equal to files as they change,
+// upserting only what changed (one [store.Batcher] batch per pass where the
+// store has it), never writing an invalid dataset, and writing the dataset
+// again when the store loses it. [Copy] copies a whole store, big-segment
+// memberships included, between any two backends. [UpsertFlag], [UpsertSegment], [DeleteFlag]
 // and [DeleteSegment] change one item. [Export] and [Dataset.WriteJSON] turn
 // a store's dataset back into a flag data file, so export followed by write
 // moves a dataset between stores. [Inspect] reports a store's state.

@@ -1,12 +1,16 @@
 package writer_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/daemonflag/daemonflag/internal/testaddrs"
+	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/stores"
 	"github.com/daemonflag/daemonflag/writer"
 )
@@ -61,6 +65,41 @@ func TestSyncHealsLostDataset(t *testing.T) {
 	if log := r.log.String(); strings.Count(log, "the store lost its dataset; writing the last complete dataset again") != 2 ||
 		!strings.Contains(log, "heals=2") {
 		t.Fatalf("log:\n%s", log)
+	}
+	r.stop(t)
+}
+
+// unfinishedInit is a store whose last Init was interrupted (as a DynamoDB
+// writer killed during one leaves it) until an Init completes.
+type unfinishedInit struct {
+	store.Store
+	done atomic.Bool
+}
+
+func (u *unfinishedInit) Initialized(ctx context.Context) (bool, error) {
+	if !u.done.Load() {
+		return true, fmt.Errorf("dynamodb: an init has not finished: %w", store.ErrInitInProgress)
+	}
+	return u.Store.Initialized(ctx)
+}
+
+func (u *unfinishedInit) Init(ctx context.Context, data []store.Collection) error {
+	err := u.Store.Init(ctx, data)
+	if err == nil {
+		u.done.Store(true)
+	}
+	return err
+}
+
+// TestSyncCompletesUnfinishedInit: a store that reports an unfinished Init
+// (store.ErrInitInProgress) gets a whole Init from Sync, which completes it,
+// instead of endless retries.
+func TestSyncCompletesUnfinishedInit(t *testing.T) {
+	u := &unfinishedInit{Store: wtOpen(t, testaddrs.Bolt(t))}
+	file := wtFile(t, t.TempDir(), "flags.json", `{"flags": {`+wtSyncA+`}}`)
+	r := wtStartSync(t, u, writer.SyncOptions{Files: []string{file}})
+	if p := r.next(t); p.Err != nil || !p.Initialized || !u.done.Load() {
+		t.Fatalf("first pass %+v; want an Init that completes the store", p)
 	}
 	r.stop(t)
 }

@@ -239,6 +239,9 @@ func (sy *syncer) healIfLost(ctx context.Context) bool {
 		return false // nothing written yet, or a retry is due anyway
 	}
 	inited, err := sy.s.Initialized(ctx)
+	if errors.Is(err, store.ErrInitInProgress) {
+		inited, err = false, nil // another writer's unfinished Init: complete it
+	}
 	if err != nil || inited {
 		return false // an outage is the retry's business; all is well
 	}
@@ -541,6 +544,11 @@ func syncDataset(ctx context.Context, s store.Store, d *Dataset, o SyncOptions) 
 		return pass, nil
 	}
 	inited, err := s.Initialized(ctx)
+	if errors.Is(err, store.ErrInitInProgress) {
+		// An Init that did not finish (a writer killed during it) left a
+		// mix: a whole Init completes it.
+		inited, err = false, nil
+	}
 	if err != nil {
 		pass.Err = fmt.Errorf("read store: %w", err)
 		return pass, nil

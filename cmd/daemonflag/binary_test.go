@@ -35,9 +35,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binary builds the command once per test process.
+// binary builds the command once per test process. Under -short the tests
+// that run it as a process are skipped (the in-process ones still run).
 func binary(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs the built binary as a process; skipped with -short")
+	}
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "daemonflag-bin-")
 		if binErr != nil {

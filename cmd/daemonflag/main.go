@@ -80,7 +80,7 @@ type command struct {
 
 // commands returns the subcommands in the order help lists them.
 func commands() []*command {
-	return []*command{cmdWrite, cmdSync, cmdRelay, cmdValidate, cmdEval, cmdInspect, cmdExport, cmdCopy, cmdBigSegments, cmdVersion}
+	return []*command{cmdWrite, cmdSync, cmdRelay, cmdValidate, cmdEval, cmdInspect, cmdExport, cmdCopy, cmdWatch, cmdBigSegments, cmdVersion}
 }
 
 func findCommand(name string) *command {
@@ -101,7 +101,8 @@ Usage:
 Commands:
 %s
 Store addresses (--store ADDR, or the DAEMONFLAG_STORE environment variable):
-  bolt:PATH                                      a bbolt file, e.g. bolt:./flags.db
+  bolt:PATH                                      a bbolt file, e.g. bolt:./flags.db (a writer creates
+                                                 a missing directory only with ?mkdir=true)
   redis://[USER:PASSWORD@]HOST:PORT[/DB]         one Redis server; rediss:// for TLS
   redis+cluster://HOST:PORT?addr=HOST2:PORT2     a Redis Cluster (needs ?prefix={tag})
   redis+sentinel://HOST:PORT?master=NAME         Redis Sentinel

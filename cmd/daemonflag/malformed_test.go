@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -125,4 +127,34 @@ func withOtherPrefix(t *testing.T, addr string) string {
 		rest = addr[i+j:]
 	}
 	return addr[:i] + "prefix=" + p + rest
+}
+
+// TestBinaryMissingBoltPaths: a bbolt file that does not exist is reported
+// as such, with its absolute path, and inspect exits 1; a writer refuses a
+// missing directory unless ?mkdir=true asks for it.
+func TestBinaryMissingBoltPaths(t *testing.T) {
+	dir := t.TempDir()
+	r := cli(t, dir, "", "inspect", "--store", "bolt:./nothing.db")
+	if r.code != 1 || !strings.Contains(r.stderr, filepath.Join(dir, "nothing.db")) || !strings.Contains(r.stderr, "does not exist") {
+		t.Fatalf("inspect of a missing file: %s", r)
+	}
+	r = cli(t, dir, "", "write", "--store", "bolt:./nodir/x.db", testdata(t, "eval-flags.json"))
+	if r.code != 1 || !strings.Contains(r.stderr, "nodir") || !strings.Contains(r.stderr, "mkdir=true") {
+		t.Fatalf("write into a missing directory: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nodir")); !os.IsNotExist(err) {
+		t.Fatalf("the refused write created the directory: %v", err)
+	}
+	// A dry run on a file that does not exist yet: everything is new.
+	r = mustCLI(t, dir, "", "write", "--store", "bolt:./new.db", "--dry-run", testdata(t, "eval-flags.json"))
+	if !strings.Contains(r.stdout, "dry run: 9 new, 0 changed, 0 deleted; nothing written to bolt:./new.db (prefix \"launchdarkly\") (which does not exist yet)") {
+		t.Fatalf("dry run on a new file: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new.db")); !os.IsNotExist(err) {
+		t.Fatalf("the dry run created the file: %v", err)
+	}
+	mustCLI(t, dir, "", "write", "--store", "bolt:./nodir/x.db?mkdir=true", testdata(t, "eval-flags.json"))
+	if r := mustCLI(t, dir, "", "inspect", "--store", "bolt:./nodir/x.db"); !strings.Contains(r.stdout, "flags:        8") {
+		t.Fatalf("inspect of the new store: %s", r)
+	}
 }

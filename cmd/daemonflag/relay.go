@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/daemonflag/daemonflag/relay"
 )
@@ -42,6 +43,12 @@ https://sdk.launchdarkly.com.
 
 When the store loses its dataset (a Redis restarted without persistence), the
 relay writes its last complete dataset again within --heal-interval.
+
+With --listen ADDR (host:port) it serves /healthz (200 while the process
+runs), /readyz (200 while connected upstream, with the dataset written and the
+store answering; 503 with the reason otherwise) and /metrics (Prometheus text
+format: writes, failures and reconnects, connection state, events received,
+re-seeds, last write and last data times).
 
 The relay stops with exit status 1 when the service rejects the SDK key (401
 or 403) or answers another status that retrying cannot fix, unless
@@ -90,6 +97,7 @@ func runRelay(ctx context.Context, a *app, cmd *command, args []string) error {
 	proxy := fs.String("proxy", "", "HTTP(S) proxy `URL` (default: HTTPS_PROXY, HTTP_PROXY, NO_PROXY)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	verbose := fs.Bool("v", false, "log debug messages too")
+	listenAddr := fs.String("listen", "", "serve /healthz, /readyz and /metrics on `ADDR` (host:port; default: no listener)")
 	rest, err := a.parse(cmd, fs, args)
 	if err != nil {
 		return err
@@ -164,6 +172,18 @@ func runRelay(ctx context.Context, a *app, cmd *command, args []string) error {
 	defer s.Close()
 	log := a.logger(level, *logFormat)
 	opts.Logger = log
+	health := &daemonHealth{daemon: "relay", store: s, started: time.Now(), relayStats: &relay.Stats{}}
+	opts.Stats, opts.OnUpdate, opts.OnFailure = health.relayStats, health.relayUpdate, health.relayFailure
+	if *listenAddr != "" {
+		lctx, stop := context.WithCancel(ctx)
+		_, wait, err := listen(lctx, *listenAddr, health, log)
+		if err != nil {
+			stop()
+			return err
+		}
+		defer wait()
+		defer stop()
+	}
 	log.Info("relaying", "store", describe(parsed))
 	err = relay.Run(ctx, s, opts)
 	var he *relay.HTTPError

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"time"
 
 	"github.com/daemonflag/daemonflag/store"
+	"github.com/daemonflag/daemonflag/store/memstore"
 	"github.com/daemonflag/daemonflag/stores"
 	"github.com/daemonflag/daemonflag/writer"
 )
@@ -86,8 +89,15 @@ func runWrite(ctx context.Context, a *app, cmd *command, args []string) error {
 // the summary.
 func (a *app) writeDataset(ctx context.Context, s store.Store, parsed stores.Address, d *writer.Dataset, opts writer.WriteOptions) error {
 	sum, err := writer.Write(ctx, s, d, opts)
+	where := describe(parsed)
+	if opts.DryRun && errors.Is(err, fs.ErrNotExist) {
+		// A store file that does not exist yet holds nothing: the plan is
+		// every item new.
+		sum, err = writer.Write(ctx, memstore.New(), d, opts)
+		where += " (which does not exist yet)"
+	}
 	if opts.DryRun && (sum.DryRun || sum.Changes != nil) {
-		printPlan(a.stdout, sum, describe(parsed))
+		printPlan(a.stdout, sum, where)
 	}
 	var de *writer.DeletionError
 	if errors.As(err, &de) {
@@ -195,10 +205,16 @@ them, writes nothing and is logged (at the start, sync exits 1) unless
 pass without writing: it prints the plan, one line per new, changed and deleted
 item, and exits.
 
+With --listen ADDR (host:port) it serves /healthz (200 while the process
+runs), /readyz (200 once the dataset has been written and the store answers
+holding it; 503 with the reason otherwise) and /metrics (Prometheus text
+format: passes, writes, write errors, last write time, re-seeds).
+
 Logs go to standard error.
 
 Examples:
   daemonflag sync --store bolt:/var/lib/flags/flags.db /etc/flags/*.yaml
+  daemonflag sync --store bolt:/var/lib/flags/flags.db --listen 127.0.0.1:9464 /etc/flags/*.yaml
   daemonflag sync --store bolt:/var/lib/flags/flags.db --dry-run /etc/flags/*.yaml
   daemonflag sync --store 'redis://localhost:6379?prefix=prod' --touch-big-segments 30s flags.json
   daemonflag sync --store bolt:./flags.db --poll-only --interval 5s /mnt/nfs/flags.yaml
@@ -217,6 +233,7 @@ func runSync(ctx context.Context, a *app, cmd *command, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "print the plan of one pass and exit; write nothing")
 	allowDelete := fs.Bool("allow-delete", false, "allow a pass to delete every live flag of the store, or more than half of them")
 	allowMalformed := fs.Bool("allow-malformed", false, "write items LaunchDarkly evaluates as MALFORMED_FLAG, with a warning each")
+	listenAddr := fs.String("listen", "", "serve /healthz, /readyz and /metrics on `ADDR` (host:port; default: no listener)")
 	files, err := a.parse(cmd, fs, args)
 	if err != nil {
 		return err
@@ -260,8 +277,20 @@ func runSync(ctx context.Context, a *app, cmd *command, args []string) error {
 	}
 	defer s.Close()
 	log := a.logger(level, *logFormat)
+	health := &daemonHealth{daemon: "sync", store: s, started: time.Now()}
+	if *listenAddr != "" {
+		lctx, stop := context.WithCancel(ctx)
+		_, wait, err := listen(lctx, *listenAddr, health, log)
+		if err != nil {
+			stop()
+			return err
+		}
+		defer wait()
+		defer stop()
+	}
 	log.Info("syncing", "store", describe(parsed), "files", files)
 	err = writer.Sync(ctx, s, writer.SyncOptions{
+		OnPass:           health.syncPass,
 		Files:            files,
 		PollInterval:     *interval,
 		PollOnly:         *pollOnly,

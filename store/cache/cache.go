@@ -85,6 +85,18 @@ func (x *Cache) AllFlags(ctx context.Context) ([]*model.Flag, error) {
 	return cloneSlice(all), err
 }
 
+// AllFlagsWithMalformed is [Cache.AllFlags], also returning the sorted keys
+// of the flags the store holds but that cannot be decoded and have no last
+// good version (evaluations of them give MALFORMED_FLAG). A malformed item
+// concerns its key only: every other flag is listed.
+func (x *Cache) AllFlagsWithMalformed(ctx context.Context) (flags []*model.Flag, malformed []string, err error) {
+	a, err := x.flags.getAllEntry(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cloneSlice(a.items), cloneSlice(a.malformed), nil
+}
+
 // AllSegments returns every segment that is not deleted, sorted by key; see
 // [Cache.AllFlags].
 func (x *Cache) AllSegments(ctx context.Context) ([]*model.Segment, error) {

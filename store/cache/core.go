@@ -83,7 +83,7 @@ type kindAPI interface {
 	storeKind() store.Kind
 	// applyAll installs a GetAll result read at seq (begun at start; held:
 	// a refresh-ahead read) and describes every item for change detection.
-	applyAll(items []store.KeyedItem, seq uint64, start int64, held bool) map[string]itemInfo
+	applyAll(items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo
 	// prune forgets "not found" entries that expired long ago.
 	prune(now int64)
 	// refreshDependents reads again every cached live item that depends

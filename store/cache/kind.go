@@ -12,6 +12,24 @@ import (
 	"github.com/daemonflag/daemonflag/store"
 )
 
+// hold says which answers of a read wait for the current entry to expire
+// instead of replacing it at once (see install).
+type hold uint8
+
+const (
+	// holdNone: every answer replaces the current entry at once (misses,
+	// reads of named notifications, change polls).
+	holdNone hold = iota
+	// holdChanges: a refresh-ahead read; a different answer waits.
+	holdChanges
+	// holdRemovals: a re-check after store.ChangeAll; only a "not found"
+	// for a live item waits. A writer's new dataset shows at once, while a
+	// store emptied behind the writer's back (or one whose notifier lost
+	// track) loses nothing before the TTL, and nothing at all in
+	// ModeForever.
+	holdRemovals
+)
+
 // ref names one item of one kind.
 type ref struct {
 	kind store.Kind
@@ -97,7 +115,8 @@ func (cl *call[T]) wait(ctx context.Context) error {
 
 // allEntry is the cached answer of GetAll for a kind.
 type allEntry[T any] struct {
-	items     []T // live items, sorted by key; never modified
+	items     []T      // live items, sorted by key; never modified
+	malformed []string // sorted keys of items stored malformed, with no last good value
 	seq       uint64
 	refreshAt int64
 	expires   int64
@@ -177,7 +196,7 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 	if now < e.expires {
 		if st != Unavailable && !waitingOut && s.next.Load() == nil {
 			k.st.refreshes.Add(1)
-			k.start(s, key, true)
+			k.start(s, key, holdChanges)
 		}
 		return e.val, e.err
 	}
@@ -245,14 +264,14 @@ func (k *kind[T]) readNow(ctx context.Context, s *slot[T], key string) (*entry[T
 	if cl == nil && ctx.Done() == nil {
 		mine := &call[T]{done: make(chan struct{})}
 		if s.call.CompareAndSwap(nil, mine) {
-			if !k.c.track(func() { k.run(s, key, mine, false) }) {
+			if !k.c.track(func() { k.run(s, key, mine, holdNone) }) {
 				k.abandon(s, mine)
 			}
 			cl = mine
 		}
 	}
 	if cl == nil {
-		cl = k.start(s, key, false)
+		cl = k.start(s, key, holdNone)
 	}
 	if err := cl.wait(ctx); err != nil {
 		return nil, err
@@ -265,9 +284,9 @@ func (k *kind[T]) readNow(ctx context.Context, s *slot[T], key string) (*entry[T
 }
 
 // start returns the read in flight for key, starting one in the background
-// if there is none. held marks a refresh-ahead read, whose different answer
+// if there is none. h marks a refresh-ahead read, whose different answer
 // waits for the current entry to expire.
-func (k *kind[T]) start(s *slot[T], key string, held bool) *call[T] {
+func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 	for {
 		if cl := s.call.Load(); cl != nil {
 			return cl
@@ -276,7 +295,7 @@ func (k *kind[T]) start(s *slot[T], key string, held bool) *call[T] {
 		if !s.call.CompareAndSwap(nil, cl) {
 			continue
 		}
-		if !k.c.goBackground(func() { k.run(s, key, cl, held) }) {
+		if !k.c.goBackground(func() { k.run(s, key, cl, h) }) {
 			k.abandon(s, cl)
 		}
 		return cl
@@ -284,10 +303,10 @@ func (k *kind[T]) start(s *slot[T], key string, held bool) *call[T] {
 }
 
 // run makes the store read of call cl and publishes its result.
-func (k *kind[T]) run(s *slot[T], key string, cl *call[T], held bool) {
+func (k *kind[T]) run(s *slot[T], key string, cl *call[T], h hold) {
 	ctx, cancel := k.c.callCtx()
 	defer cancel()
-	cl.e, cl.err = k.fetch(ctx, s, key, held)
+	cl.e, cl.err = k.fetch(ctx, s, key, h)
 	s.call.Store(nil)
 	close(cl.done)
 }
@@ -300,15 +319,15 @@ func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
 }
 
 // fetch reads key from the store and installs the result (see install for
-// held).
-func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, held bool) (*entry[T], error) {
+// h).
+func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*entry[T], error) {
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
 	if err != nil {
 		if isItemError(err) {
 			k.c.confirmed()
-			return k.itemError(s, key, seq, start, 0, err, held), nil
+			return k.itemError(s, key, seq, start, 0, err, h), nil
 		}
 		k.c.storeError(seq, err)
 		return nil, unavailableErr(err)
@@ -323,16 +342,16 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, held bool) 
 			return k.put(s, &kept), nil
 		}
 		k.beforeRemoving(ctx, s, key, 0)
-		return k.install(s, k.notFound(seq, start), held), nil
+		return k.install(s, k.notFound(seq, start), h), nil
 	}
 	e, err := k.decode(s.e.Load(), item, seq, start)
 	if err != nil {
-		return k.itemError(s, key, seq, start, e.hash, err, held), nil
+		return k.itemError(s, key, seq, start, e.hash, err, h), nil
 	}
 	if !e.live {
 		k.beforeRemoving(ctx, s, key, 0)
 	}
-	return k.install(s, e, held), nil
+	return k.install(s, e, h), nil
 }
 
 // notFound is the entry for a key the store does not have.
@@ -343,14 +362,15 @@ func (k *kind[T]) notFound(seq uint64, start int64) *entry[T] {
 }
 
 // install installs e, the answer of a read, and returns the entry the slot
-// holds afterwards. The answer of a refresh-ahead read (held) that differs
+// holds afterwards. The answer of a refresh-ahead read (h) that differs
 // from the current, unexpired entry does not replace it yet: it waits in the
 // slot until the current entry expires (see late), so a cached value stays
 // what it was for its whole TTL, as LaunchDarkly's persistent-store contract
 // requires of changes made behind the writer's back.
-func (k *kind[T]) install(s *slot[T], e *entry[T], held bool) *entry[T] {
-	if held {
-		if old := s.e.Load(); old != nil && old.seq < e.seq && k.c.now() < old.expires && !sameAnswer(old, e) {
+func (k *kind[T]) install(s *slot[T], e *entry[T], h hold) *entry[T] {
+	if h != holdNone {
+		if old := s.e.Load(); old != nil && old.seq < e.seq && k.c.now() < old.expires && !sameAnswer(old, e) &&
+			(h == holdChanges || old.live && !e.exists) {
 			for {
 				n := s.next.Load()
 				if n != nil && n.seq > e.seq {
@@ -429,7 +449,7 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
 	switch {
 	case err != nil && isItemError(err):
-		k.itemError(s, key, seq, start, 0, err, false)
+		k.itemError(s, key, seq, start, 0, err, holdNone)
 	case err != nil:
 		k.c.storeError(seq, err)
 	case !found:
@@ -441,7 +461,7 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 	default:
 		e, err := k.decode(s.e.Load(), item, seq, start)
 		if err != nil {
-			k.itemError(s, key, seq, start, e.hash, err, false)
+			k.itemError(s, key, seq, start, e.hash, err, holdNone)
 			return
 		}
 		if !e.live {
@@ -480,8 +500,8 @@ func (k *kind[T]) decode(old *entry[T], item store.Item, seq uint64, start int64
 // itemError installs the outcome of an item that could not be read or
 // decoded: its last good value, refreshed for another TTL, when there is
 // one; otherwise the error itself, cached for one TTL (installed as install
-// does, see held).
-func (k *kind[T]) itemError(s *slot[T], key string, seq uint64, start int64, hash uint64, err error, held bool) *entry[T] {
+// does, see h).
+func (k *kind[T]) itemError(s *slot[T], key string, seq uint64, start int64, hash uint64, err error, h hold) *entry[T] {
 	err = fmt.Errorf("%s %q: %w", k.codec.kind, key, err)
 	k.c.logMalformed(k.codec.kind, key, hash, err)
 	if old := s.e.Load(); old != nil && old.err == nil && old.exists {
@@ -492,7 +512,7 @@ func (k *kind[T]) itemError(s *slot[T], key string, seq uint64, start int64, has
 	}
 	e := &entry[T]{err: asMalformed(err), seq: seq, hash: hash}
 	e.refreshAt, e.expires = k.c.life(start, false)
-	return k.install(s, e, held)
+	return k.install(s, e, h)
 }
 
 // asMalformed makes a decode error satisfy errors.Is(err, store.ErrMalformedItem).
@@ -556,50 +576,59 @@ func (k *kind[T]) direct(ctx context.Context, key string) (T, error) {
 }
 
 // getAll returns every live item of the kind, sorted by key. The slice is
-// shared and must not be modified. The all-items entry follows the rules of
-// single entries (see late).
+// shared and must not be modified.
 func (k *kind[T]) getAll(ctx context.Context) ([]T, error) {
+	a, err := k.getAllEntry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.items, nil
+}
+
+// getAllEntry returns the all-items entry. It follows the rules of single
+// entries (see late).
+func (k *kind[T]) getAllEntry(ctx context.Context) (*allEntry[T], error) {
 	if k.c.opts.Mode == ModeOff {
 		return k.directAll(ctx)
 	}
 	if a := k.all.Load(); a != nil {
 		now := k.c.now()
 		if now < a.refreshAt {
-			return a.items, nil
+			return a, nil
 		}
 		if now >= a.expires {
 			if a = k.promoteAll(a); now < a.refreshAt {
-				return a.items, nil
+				return a, nil
 			}
 		}
 		st := k.c.status.Load().State
 		if now < a.expires {
 			if st != Unavailable && k.allNext.Load() == nil {
-				k.startAll(true)
+				k.startAll(holdChanges)
 			}
-			return a.items, nil
+			return a, nil
 		}
 		if st == Unavailable {
 			if k.c.opts.MaxStale > 0 && now-a.expires > int64(k.c.opts.MaxStale) {
 				return nil, k.c.failFastErr()
 			}
-			return a.items, nil
+			return a, nil
 		}
 		if k.allCall.Load() != nil {
-			return a.items, nil
+			return a, nil
 		}
-		if err := k.startAll(false).wait(ctx); err != nil {
-			return a.items, nil // the last good list
+		if err := k.startAll(holdNone).wait(ctx); err != nil {
+			return a, nil // the last good list
 		}
-		return k.all.Load().items, nil
+		return k.all.Load(), nil
 	}
 	if k.c.status.Load().State == Unavailable {
 		return nil, k.c.failFastErr()
 	}
-	if err := k.startAll(false).wait(ctx); err != nil {
+	if err := k.startAll(holdNone).wait(ctx); err != nil {
 		return nil, err
 	}
-	return k.all.Load().items, nil // at least as new as the read we waited for
+	return k.all.Load(), nil // at least as new as the read we waited for
 }
 
 // promoteAll is promote for the all-items entry.
@@ -615,7 +644,7 @@ func (k *kind[T]) promoteAll(a *allEntry[T]) *allEntry[T] {
 
 // startAll returns the GetAll in flight, starting one if there is none;
 // held as for start.
-func (k *kind[T]) startAll(held bool) *call[[]T] {
+func (k *kind[T]) startAll(h hold) *call[[]T] {
 	for {
 		if cl := k.allCall.Load(); cl != nil {
 			return cl
@@ -627,7 +656,7 @@ func (k *kind[T]) startAll(held bool) *call[[]T] {
 		ok := k.c.goBackground(func() {
 			ctx, cancel := k.c.callCtx()
 			defer cancel()
-			cl.err = k.readAll(ctx, held)
+			cl.err = k.readAll(ctx, h)
 			k.allCall.Store(nil)
 			close(cl.done)
 		})
@@ -641,7 +670,7 @@ func (k *kind[T]) startAll(held bool) *call[[]T] {
 }
 
 // readAll reads every item of the kind and installs the result.
-func (k *kind[T]) readAll(ctx context.Context, held bool) error {
+func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	items, err := k.c.r.GetAll(ctx, k.codec.kind)
@@ -650,17 +679,17 @@ func (k *kind[T]) readAll(ctx context.Context, held bool) error {
 		return unavailableErr(err)
 	}
 	k.c.confirmed()
-	k.applyAll(items, seq, start, held)
+	k.applyAll(items, seq, start, h)
 	return nil
 }
 
 // applyAll installs a GetAll result read at seq (begun at start): every
 // item's slot, the kind's all-items entry, and "not found" for cached keys
-// the result lacks, as install does (see held). If items the cache had are
+// the result lacks, as install does (see h). If items the cache had are
 // missing and the store is not initialized (it lost its data), their last
 // values are kept. In ModeOff nothing is cached. It returns a description
 // of every item read, for change detection.
-func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, held bool) map[string]itemInfo {
+func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	cache := k.c.opts.Mode != ModeOff
@@ -670,6 +699,7 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 		val T
 	}
 	live := make([]liveItem, 0, len(items))
+	var malformed []string
 	changed := false // some answer differs from what the cache serves
 	for _, ki := range items {
 		var s *slot[T]
@@ -681,15 +711,20 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 		e, err := k.decode(old, ki.Item, seq, start)
 		if err != nil {
 			if cache {
-				e = k.itemError(s, ki.Key, seq, start, e.hash, err, held)
+				if got := k.itemError(s, ki.Key, seq, start, e.hash, err, h); got.err == nil {
+					e = got // its last good value
+				} else {
+					malformed = append(malformed, ki.Key)
+				}
 			} else {
 				k.c.logMalformed(k.codec.kind, ki.Key, e.hash, err)
+				malformed = append(malformed, ki.Key)
 			}
 		} else if cache {
 			if old == nil || !sameAnswer(old, e) {
 				changed = true
 			}
-			if got := k.install(s, e, held); !held {
+			if got := k.install(s, e, h); h == holdNone {
 				e = got // at least as new as this read
 			}
 		}
@@ -731,7 +766,9 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 				}
 			} else {
 				changed = true
-				k.install(m.s, k.notFound(seq, start), held)
+				if e := k.install(m.s, k.notFound(seq, start), h); e.live && h == holdRemovals {
+					live = append(live, liveItem{m.key, e.val}) // its removal waits, as its entry's does
+				}
 			}
 		}
 	}
@@ -740,11 +777,12 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 	for i, li := range live {
 		vals[i] = li.val
 	}
+	slices.Sort(malformed)
 	if cache {
-		a := &allEntry[T]{items: vals, seq: seq}
+		a := &allEntry[T]{items: vals, malformed: malformed, seq: seq}
 		a.refreshAt, a.expires = k.c.life(start, true)
 		target := &k.all
-		if cur := k.all.Load(); held && changed && cur != nil && k.c.now() < cur.expires {
+		if cur := k.all.Load(); h == holdChanges && changed && cur != nil && k.c.now() < cur.expires {
 			target = &k.allNext // shown when the current list expires, as single entries are
 		}
 		for {
@@ -766,7 +804,7 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, hel
 }
 
 // directAll reads every item in ModeOff.
-func (k *kind[T]) directAll(ctx context.Context) ([]T, error) {
+func (k *kind[T]) directAll(ctx context.Context) (*allEntry[T], error) {
 	if k.c.isClosed() {
 		return nil, ErrClosed
 	}
@@ -780,6 +818,7 @@ func (k *kind[T]) directAll(ctx context.Context) ([]T, error) {
 	}
 	k.c.confirmed()
 	var live []T
+	var malformed []string
 	keys := make([]string, 0, len(items))
 	byKey := make(map[string]T, len(items))
 	for _, ki := range items {
@@ -789,6 +828,7 @@ func (k *kind[T]) directAll(ctx context.Context) ([]T, error) {
 		v, err := k.codec.decode(ki.Item.Data)
 		if err != nil {
 			k.c.logMalformed(k.codec.kind, ki.Key, maphash.Bytes(hashSeed, ki.Item.Data), err)
+			malformed = append(malformed, ki.Key)
 			continue
 		}
 		if k.codec.deleted != nil && k.codec.deleted(v) {
@@ -801,7 +841,8 @@ func (k *kind[T]) directAll(ctx context.Context) ([]T, error) {
 	for _, key := range keys {
 		live = append(live, byKey[key])
 	}
-	return live, nil
+	slices.Sort(malformed)
+	return &allEntry[T]{items: live, malformed: malformed, seq: seq}, nil
 }
 
 // prune forgets "not found" and error entries that expired more than a TTL

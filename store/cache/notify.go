@@ -11,7 +11,9 @@ import (
 // subscribes when it starts and refreshes what a notification names at once,
 // in the background (warm lookups never wait for it), installing the answers
 // at once rather than at the end of the current entries' TTL: the writer
-// announced them. While change listeners are registered a notification runs
+// announced them. After store.ChangeAll every cached item is read again and
+// installed at once, except that an item the store no longer has keeps its
+// value until its TTL ends (see holdRemovals). While change listeners are registered a notification runs
 // the change poll at once instead, so listeners hear of the change as soon
 // as the cache serves it.
 
@@ -39,9 +41,11 @@ func (c *core) subscribe(n store.Notifier) {
 			if err == nil {
 				if failed {
 					c.log.Info("flag store change notifications restored")
-					// Changes made while not listening were missed.
-					c.onNotice([]store.Change{store.ChangeAll})
 				}
+				// Changes made before the store listened (since the cache
+				// started, or while it could not listen) were not
+				// announced: re-check what is cached.
+				c.onNotice([]store.Change{store.ChangeAll})
 				return
 			}
 			if c.ctx.Err() != nil {
@@ -143,18 +147,22 @@ func (c *core) applyNotice(batch notices) {
 // Keys the cache holds nothing for are left alone: their next lookup reads
 // the store anyway.
 func (k *kind[T]) refreshNotified(ctx context.Context, all bool, keys []string) {
+	h := holdNone
+	if all {
+		h = holdRemovals
+	}
 	if all || len(keys) > maxKeysPerNotice || k.all.Load() != nil {
 		if all && k.all.Load() == nil && k.slots.len() <= maxKeysPerNotice {
 			keys = nil
 			k.slots.each(func(key string, _ *slot[T]) { keys = append(keys, key) })
 		} else {
-			_ = k.readAll(ctx, false) // a failure is the status's business
+			_ = k.readAll(ctx, h) // a failure is the status's business
 			return
 		}
 	}
 	for _, key := range keys {
 		if s := k.slots.load(key); s != nil {
-			_, _ = k.fetch(ctx, s, key, false)
+			_, _ = k.fetch(ctx, s, key, h)
 		}
 	}
 }

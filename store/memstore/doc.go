@@ -20,7 +20,12 @@
 // the changes in write order).
 //
 // [Store.SetError] makes every call fail, to test how code behaves while a
-// store is unavailable.
+// store is unavailable; [Store.Announce] delivers a notification without a
+// write (a [store.ChangeAll] after a lost subscription, say); and
+// [Store.Subscribers] tells a test when a cache has subscribed. The store
+// starts no goroutine but one per Notify subscription, so it works inside a
+// testing/synctest bubble: after synctest.Wait every notification of the
+// writes so far has been delivered.
 //
 // Item bytes are copied when written; the bytes reads return are shared and
 // must not be modified.

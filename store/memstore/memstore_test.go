@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/daemonflag/daemonflag/internal/testwait"
@@ -151,8 +152,12 @@ func TestNotifyEndsWithContextAndClose(t *testing.T) {
 	}
 	closed := subscribe(t, r)
 	live := subscribe(t, w)
+	if n := w.Subscribers(); n != 3 {
+		t.Errorf("Subscribers = %d, want 3", n)
+	}
 	cancel()
 	r.Close()
+	testwait.Eventually(t, "the ended subscriptions to go", func() bool { return w.Subscribers() == 1 })
 	if _, err := w.Upsert(ctx, store.Features, "f", item("f", 1).Item); err != nil {
 		t.Fatal(err)
 	}
@@ -222,4 +227,26 @@ func TestAnnounce(t *testing.T) {
 	if ok, _ := s.Initialized(t.Context()); ok {
 		t.Error("Announce changed the data")
 	}
+}
+
+// TestInSynctestBubble shows the store works on a fake clock: a
+// notification is delivered by the time every goroutine of the bubble is
+// blocked, so synctest.Wait is enough to see it.
+func TestInSynctestBubble(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := memstore.New()
+		l := subscribe(t, s)
+		if _, err := s.Upsert(t.Context(), store.Features, "f", item("f", 1).Item); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := l.get(); len(got) != 1 || got[0].Key != "f" {
+			t.Errorf("after synctest.Wait the subscriber has %v, want the change of f", got)
+		}
+		start := time.Now()
+		s.Close()
+		if time.Since(start) != 0 {
+			t.Error("Close took fake time")
+		}
+	})
 }

@@ -91,3 +91,12 @@ func (s *Store) Announce(changes ...store.Change) {
 	defer s.d.mu.Unlock()
 	s.d.publishLocked(changes)
 }
+
+// Subscribers returns the number of [Store.Notify] subscriptions currently
+// listening on this data, through any handle: a test can wait for a cache
+// to have subscribed before it writes what the cache must be told of.
+func (s *Store) Subscribers() int {
+	s.d.subMu.Lock()
+	defer s.d.subMu.Unlock()
+	return len(s.d.subs)
+}

@@ -165,34 +165,6 @@ func TestStaleReaderDoesNotBlockWriter(t *testing.T) {
 	}
 }
 
-// TestBackgroundRelease checks that an idle reader lets go of a replaced
-// file by itself, so the writer can go back to writing in place.
-func TestBackgroundRelease(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "flags.db")
-	w := mustOpen(t, path, &bolt.Options{StandbyWait: -1})
-	ctx := context.Background()
-	if err := w.Init(ctx, genData(1, 50)); err != nil {
-		t.Fatal(err)
-	}
-	r := mustOpen(t, path, &bolt.Options{ReadOnly: true, CheckInterval: time.Hour, ReleaseInterval: 10 * time.Millisecond})
-	if _, _, err := r.Get(ctx, store.Features, "counter"); err != nil {
-		t.Fatal(err)
-	}
-	for v := 1001; v <= 1004; v++ {
-		c := counterItem(v)
-		if _, err := w.Upsert(ctx, store.Features, c.Key, c.Item); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	in, cp := w.WriteCounts()
-	// Init and the first upsert after it copy; later upserts find the
-	// standby file released.
-	if in < 3 {
-		t.Errorf("in place: %d, copied: %d; want the idle reader to release old files", in, cp)
-	}
-}
-
 func TestInitKeepsOtherPrefixesAndBigSegments(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "flags.db")
 	a := mustOpen(t, path, &bolt.Options{Prefix: "env-a"})

@@ -22,8 +22,13 @@
 //	PATH.lock   the writer lock (flock(2), exclusive, only while writing)
 //
 // plus, only while a write is running or after a writer died mid-write,
-// temporary files PATH.tmp-*. PATH itself is a complete, ordinary bbolt file:
-// it can be copied, backed up or inspected with the bbolt command.
+// temporary files PATH.tmp-*, and after an Init replaced a damaged live file,
+// that file as PATH.corrupt-<Unix ms>. PATH itself is a complete, ordinary
+// bbolt file: it can be copied, backed up or inspected with the bbolt
+// command. Do not copy a file over PATH in place (cp backup PATH): readers
+// survive it and recover once the copy is complete, but one that reads
+// during the copy may see pages of both files. Restore a backup with a
+// writer (daemonflag copy, or Init), which publishes it with one rename.
 //
 // # Protocol
 //

@@ -11,9 +11,10 @@ import (
 // ErrCorrupt reports that a store file is not a valid daemonflag bbolt store:
 // truncated, damaged, written by another program, or of an unknown format.
 // Errors wrapping it also wrap [store.ErrUnavailable], so a client keeps
-// serving its last good values. Reads recover from it as soon as a writer
-// publishes a valid file; a writer cannot repair a corrupt live file (see the
-// package doc).
+// serving its last good values. Reads recover from it as soon as the file is
+// repaired in place or a writer publishes a valid one; a full write (Init)
+// replaces a corrupt live file, while writes that build on it fail with an
+// error saying so (see the package doc).
 var ErrCorrupt = errors.New("bolt store file is corrupt")
 
 // ErrReadOnly is returned by the write methods of a store opened with

@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daemonflag/daemonflag/client"
+	"github.com/daemonflag/daemonflag/evalctx"
+	"github.com/daemonflag/daemonflag/internal/testwait"
 	"github.com/daemonflag/daemonflag/store"
+	"github.com/daemonflag/daemonflag/store/cache"
 	"github.com/daemonflag/daemonflag/stores/bolt"
 )
 
@@ -349,4 +353,37 @@ func TestLastWrite(t *testing.T) {
 	if _, ok, err := other.LastWrite(ctx); ok || err != nil {
 		t.Errorf("LastWrite of a prefix never written = %v, %v", ok, err)
 	}
+}
+
+// TestClientSeesWritesAtOnce runs a client over a read-only store with a TTL
+// of an hour: a write by another process reaches its evaluations through
+// the store's notifications, not the TTL.
+func TestClientSeesWritesAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test")
+	}
+	path := filepath.Join(t.TempDir(), "flags.db")
+	initWith(t, path, stringFlags(1, 10, "before"))
+	r := mustOpen(t, path, &bolt.Options{ReadOnly: true})
+	c, err := client.New(client.Config{Store: r, Cache: cache.Options{TTL: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ec := evalctx.New("user")
+	if v, _ := c.StringVariation("q3", ec, "none"); v != "none" {
+		t.Fatalf("q3 before it exists: %q", v)
+	}
+	// The "not found" of q3 is cached for the TTL, an hour: only a
+	// notification makes the client read q3 again. The flags q0..q4 are
+	// written by another process, one write each.
+	cmd, out, stderr := helper(t, "quick-writer", path, envFlags+"=5")
+	waitLine(t, out, "writes-done")
+	finish(t, "quick writer", cmd, out, stderr)
+	// quickItem flags have no variations: the client serves the default,
+	// but the flag is found.
+	testwait.Eventually(t, "the client to find q3", func() bool {
+		_, d, err := c.StringVariationDetail("q3", ec, "none")
+		return err == nil && d.Reason.Kind != "ERROR"
+	})
 }

@@ -236,13 +236,18 @@ func TestConcurrentReadersOfAFileDamagedInPlace(t *testing.T) {
 		garbage[i] = byte(i*7 + i>>8)
 	}
 	overwriteInPlace(t, path, garbage)
-	// Wait until some reader has met the damage.
-	for {
-		if _, err := r.GetAll(ctx, store.Features); err != nil {
-			wantCorrupt(t, "GetAll of the damaged file", err, path)
-			break
+	// Wait until a read meets the damage (a store that touched the handle
+	// bbolt panicked in would hang here).
+	met := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := r.GetAll(ctx, store.Features); err != nil {
+				met <- err
+				return
+			}
 		}
-	}
+	}()
+	wantCorrupt(t, "GetAll of the damaged file", waitFor(t, met, 5*time.Second, "a read to report the damage"), path)
 	initStore(t, path, 2, 500) // a full write replaces the damaged file
 	close(stop)
 	for range 8 {

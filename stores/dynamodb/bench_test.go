@@ -144,3 +144,35 @@ func BenchmarkApplyMembership10000(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(changes)*n)/time.Since(start).Seconds(), "keys/s")
 }
+
+// BenchmarkUpsert writes a newer version of one flag each time: the
+// conditional PutItem and the change-log update (a GetItem and a
+// conditional PutItem of a small item).
+func BenchmarkUpsert(b *testing.B) {
+	st := newTestStore(b, uniquePrefix("bench-upsert"))
+	v := 0
+	for b.Loop() {
+		v++
+		if _, err := st.Upsert(b.Context(), store.Features, "f", benchFlag("f", v)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUpsertBatch50 writes a newer version of 50 flags in one
+// UpsertBatch: 50 conditional puts and one change-log update.
+func BenchmarkUpsertBatch50(b *testing.B) {
+	st := newTestStore(b, uniquePrefix("bench-batch"))
+	v := 0
+	for b.Loop() {
+		v++
+		updates := make([]store.ItemUpdate, 50)
+		for i := range updates {
+			k := fmt.Sprintf("flag-%02d", i)
+			updates[i] = store.ItemUpdate{Kind: store.Features, Key: k, Item: benchFlag(k, v)}
+		}
+		if _, err := st.UpsertBatch(b.Context(), updates); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -143,6 +143,11 @@ func (s *Store) logChanges(ctx context.Context, changes []store.Change) {
 		return
 	}
 	s.hub.Broadcast(changes)
+	s.appendLog(ctx, changes)
+}
+
+// appendLog is logChanges without telling this store object's subscribers.
+func (s *Store) appendLog(ctx context.Context, changes []store.Change) {
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	for range changeLogTries {

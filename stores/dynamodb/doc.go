@@ -55,8 +55,10 @@
 // deletes it after "$inited", and while the mark is there Initialized
 // returns an error wrapping store.ErrInitInProgress, so a reader knows the
 // table may hold a mix of two datasets (the cache keeps serving what it
-// had). One Query of the "$inited" partition reads both. The next complete
-// Init clears the mark.
+// had). One Query of the "$inited" partition reads both. Init also logs a
+// full re-check in the change log right after the mark (and again at the
+// end), so readers in other processes that listen (below) look at
+// Initialized within one poll instead of reading the mix. The next complete Init clears the mark.
 //
 // # Change notification
 //

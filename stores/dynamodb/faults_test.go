@@ -40,6 +40,8 @@ type faultClient struct {
 	throttleReads bool
 	batchCalls    int
 	written       []string // "put ns/key", "delete ns/key", in completion order
+	// gate, when set, holds every BatchWriteItem until it is closed.
+	gate chan struct{}
 }
 
 func throttled(op string) error {
@@ -60,6 +62,13 @@ func take(counter *int) bool {
 }
 
 func (f *faultClient) BatchWriteItem(ctx context.Context, in *ddb.BatchWriteItemInput, opts ...func(*ddb.Options)) (*ddb.BatchWriteItemOutput, error) {
+	if f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	f.batchCalls++
 	throttle := take(&f.throttleBatch)
@@ -229,8 +238,12 @@ func TestInitFailsWhenItemsStayUnprocessed(t *testing.T) {
 	}
 	// No silent success: the dataset is not marked complete, and readers
 	// are told an init was interrupted.
-	if ok, err := st.Initialized(t.Context()); ok || !errors.Is(err, store.ErrInitInProgress) {
-		t.Fatalf("Initialized = %v, %v after a failed Init; want false and ErrInitInProgress", ok, err)
+	if ok, err := st.Initialized(t.Context()); ok || !errors.Is(err, store.ErrInitInProgress) || !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Initialized = %v, %v after a failed Init; want false and ErrInitInProgress (and ErrUnavailable)", ok, err)
+	}
+	// Ping only asks whether the table answers.
+	if err := st.Ping(t.Context()); err != nil {
+		t.Errorf("Ping during an interrupted init: %v", err)
 	}
 	if fc.batchCalls < 4 {
 		t.Fatalf("%d BatchWriteItem calls, want at least 4 attempts", fc.batchCalls)

@@ -125,6 +125,11 @@ func (s *Store) Init(ctx context.Context, data []store.Collection) error {
 	if err := s.putItem(ctx, "init: marking an init in progress", mark); err != nil {
 		return err
 	}
+	// Readers in other processes, which poll the change log, re-check now,
+	// and so find the mark (Initialized) before they would read a mix. This
+	// store object's own subscribers share the writer: they hear of the
+	// Init when it is complete.
+	s.appendLog(ctx, []store.Change{store.ChangeAll})
 
 	// 3. and 4. Puts level by level, then deletions.
 	if len(deletes) > 0 {

@@ -351,3 +351,37 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return string(b.b)
 }
+
+// TestInitInProgressNotified holds a writer's Init between its
+// init-in-progress mark and its first batch: a reader polling the change
+// log is told to re-check at once, and then finds the init in progress;
+// when the Init completes it is told again and finds a complete dataset.
+func TestInitInProgressNotified(t *testing.T) {
+	gate := make(chan struct{})
+	w, _ := newFaultStore(t, func(f *faultClient) { f.gate = gate }, nil)
+	opts := testOptions(t, w.Prefix())
+	opts.NotifyInterval = 20 * time.Millisecond
+	r, err := New(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	got := newChanges()
+	if err := r.Notify(t.Context(), got.fn); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Init(t.Context(), dataset(30, 2, 1)) }()
+	got.wait(t, "the start of an Init", isAll)
+	if _, err := r.Initialized(t.Context()); !errors.Is(err, store.ErrInitInProgress) {
+		t.Errorf("Initialized after the start of an Init was notified: %v; want ErrInitInProgress", err)
+	}
+	close(gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got.wait(t, "the end of the Init", isAll)
+	if ok, err := r.Initialized(t.Context()); err != nil || !ok {
+		t.Errorf("Initialized after the Init = %v, %v; want true", ok, err)
+	}
+}

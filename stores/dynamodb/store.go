@@ -33,8 +33,9 @@ const (
 
 // Store is a DynamoDB store in LaunchDarkly's layout. It implements
 // [store.Store], [store.Pinger], [store.BigSegmentReader],
-// [store.BigSegmentWriter] and [store.MembershipScanner]. It is safe for
-// concurrent use; Close it once when done.
+// [store.BigSegmentWriter], [store.MembershipScanner], [store.Notifier],
+// [store.Batcher] and [store.WriteTimeReader]. It is safe for concurrent
+// use; Close it once when done.
 type Store struct {
 	client   api
 	table    string
@@ -274,7 +275,8 @@ func (s *Store) queryNamespace(ctx context.Context, op, namespace string, attrs 
 // Initialized reports whether the "$inited" marker item exists. While a
 // writer's Init is in progress, or after one was interrupted (a writer
 // killed midway leaves a mix of the old and the new dataset), it returns an
-// error wrapping [store.ErrInitInProgress] that says when the init started;
+// error wrapping [store.ErrInitInProgress] and store.ErrUnavailable (the
+// store cannot give a consistent dataset now) that says when the init started;
 // the boolean then still reports the "$inited" marker. One consistent Query
 // reads both the marker and the init-in-progress mark.
 func (s *Store) Initialized(ctx context.Context) (bool, error) {
@@ -284,8 +286,8 @@ func (s *Store) Initialized(ctx context.Context) (bool, error) {
 	}
 	if startedAt != nil {
 		return inited, fmt.Errorf("dynamodb: an init of the dataset (table %q, prefix %q) started at %s has not finished: "+
-			"%w; the store may hold a mix of the old and the new dataset until the writer runs again",
-			s.table, s.prefix, startedAt.UTC().Format(time.RFC3339), store.ErrInitInProgress)
+			"%w (%w); the store may hold a mix of the old and the new dataset until the writer runs again",
+			s.table, s.prefix, startedAt.UTC().Format(time.RFC3339), store.ErrInitInProgress, store.ErrUnavailable)
 	}
 	return inited, nil
 }

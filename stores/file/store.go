@@ -137,6 +137,9 @@ func Open(ctx context.Context, paths []string, opts *Options) (*Store, error) {
 		OnPass: func(p writer.SyncPass) {
 			if !started {
 				started = true
+				s.mu.Lock()
+				s.status.LoadedAt = time.Now()
+				s.mu.Unlock()
 				first <- p
 				return
 			}
@@ -159,7 +162,6 @@ func Open(ctx context.Context, paths []string, opts *Options) (*Store, error) {
 		if p.Err != nil {
 			return fail(fmt.Errorf("file store: %w", p.Err))
 		}
-		s.status.LoadedAt = time.Now()
 		return s, nil
 	case err := <-syncErr:
 		var ve *writer.ValidationError
@@ -269,6 +271,11 @@ func (s *Store) Notify(ctx context.Context, fn func([]store.Change)) error {
 	}
 	return s.mem.Notify(ctx, fn)
 }
+
+// Subscribers returns the number of Notify subscriptions listening: a test
+// can wait for a client's cache, which subscribes in the background, to
+// listen before it edits the files.
+func (s *Store) Subscribers() int { return s.mem.Subscribers() }
 
 // Init implements store.Writer: it returns [ErrReadOnly].
 func (s *Store) Init(context.Context, []store.Collection) error { return ErrReadOnly }

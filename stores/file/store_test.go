@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/daemonflag/daemonflag/client"
 	"github.com/daemonflag/daemonflag/evalctx"
 	"github.com/daemonflag/daemonflag/internal/testwait"
+	"github.com/daemonflag/daemonflag/jsonvalue"
 	"github.com/daemonflag/daemonflag/model"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/store/cache"
@@ -111,6 +113,9 @@ func TestLoadsJSONAndYAMLMerged(t *testing.T) {
 	}
 	if err := s.Ping(t.Context()); err != nil {
 		t.Errorf("Ping = %v", err)
+	}
+	if st := s.Status(); st.Err != nil || st.LoadedAt.IsZero() || len(st.Files) != 2 {
+		t.Errorf("Status = %+v, want the two files loaded without error", st)
 	}
 	if _, err := s.Upsert(t.Context(), store.Features, "f", store.Item{Version: 99, Data: []byte(`{"key":"f","version":99}`)}); !errors.Is(err, file.ErrReadOnly) {
 		t.Errorf("Upsert = %v, want ErrReadOnly", err)
@@ -345,6 +350,7 @@ func TestClientSeesChangesAndStatus(t *testing.T) {
 	if got := banner(); got != "hello" {
 		t.Fatalf("banner = %q", got)
 	}
+	testwait.Eventually(t, "the cache to subscribe", func() bool { return s.Subscribers() > 0 })
 	replace(t, path, "flags:\n  banner:\n    on: true\n    variations: [hello, bye]\n    fallthrough: {variation: 1}\n")
 	testwait.Eventually(t, "the client to see the edit", func() bool { return banner() == "bye" })
 
@@ -437,5 +443,53 @@ func TestReloadIsAtomic(t *testing.T) {
 	})
 	if len(mixed) > 0 {
 		t.Errorf("%d of %d reads saw a partly applied reload: %v", len(mixed), reads, mixed)
+	}
+}
+
+// TestFlagChangeListeners checks that an edit reaches a client's flag-change
+// listeners through the store's notifications (the cache's TTL and change
+// poll are an hour).
+func TestFlagChangeListeners(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "flags.json")
+	write(t, path, `{"flags":{"a":{"on":true,"variations":[1,2],"fallthrough":{"variation":0}},"b":{"on":true,"variations":[1],"fallthrough":{"variation":0}}}}`)
+	s := open(t, []string{path}, quick())
+	c, err := client.New(client.Config{Store: s, Logger: slog.New(slog.DiscardHandler), Cache: cache.Options{TTL: time.Hour, ChangePollInterval: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var mu sync.Mutex
+	var changed []string
+	remove := c.AddFlagChangeListener(func(ev client.FlagChangeEvent) {
+		mu.Lock()
+		changed = append(changed, ev.Key)
+		mu.Unlock()
+	})
+	defer remove()
+	var values []int
+	removeValue := c.AddFlagValueChangeListener("a", evalctx.New("u"), jsonvalue.Int(0), func(ev client.FlagValueChangeEvent) {
+		mu.Lock()
+		values = append(values, ev.NewValue.Int())
+		mu.Unlock()
+	})
+	defer removeValue()
+	if v, _ := c.IntVariation("a", evalctx.New("u"), 0); v != 1 {
+		t.Fatalf("a = %d", v)
+	}
+	testwait.Eventually(t, "the cache to subscribe", func() bool { return s.Subscribers() > 0 })
+	replace(t, path, `{"flags":{"a":{"on":true,"variations":[1,2],"fallthrough":{"variation":1}},"b":{"on":true,"variations":[1],"fallthrough":{"variation":0}}}}`)
+	testwait.Eventually(t, "the listeners to hear of a", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(changed) > 0 && len(values) > 0
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if changed[0] != "a" || slices.Contains(changed, "b") {
+		t.Errorf("changed = %v, want a only", changed)
+	}
+	if values[0] != 2 {
+		t.Errorf("value listener got %v, want 2", values)
 	}
 }

@@ -210,3 +210,39 @@ func BenchmarkApplyMembership100k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUpsert200 writes a newer version of 200 flags, as one pass of
+// an edited flag file does: one Upsert each, or one UpsertBatch.
+func BenchmarkUpsert200(b *testing.B) {
+	for _, tg := range benchTargets() {
+		for _, batch := range []bool{false, true} {
+			name := tg.name + "/singly"
+			if batch {
+				name = tg.name + "/batch"
+			}
+			b.Run(name, func(b *testing.B) {
+				s := tg.open(b, "bench-upsert200")
+				ctx := context.Background()
+				v := 0
+				for b.Loop() {
+					v++
+					updates := make([]store.ItemUpdate, 200)
+					for i := range updates {
+						updates[i] = store.ItemUpdate{Kind: store.Features, Key: fmt.Sprintf("f%03d", i), Item: benchFlag("f", v)}
+					}
+					if batch {
+						if _, err := s.UpsertBatch(ctx, updates); err != nil {
+							b.Fatal(err)
+						}
+						continue
+					}
+					for _, u := range updates {
+						if _, err := s.Upsert(ctx, u.Kind, u.Key, u.Item); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			})
+		}
+	}
+}

@@ -16,6 +16,15 @@
 //	p:big_segment_exclude:<hash>     set of "<segmentKey>.g<generation>" refs
 //	p:big_segments_synchronized_on   string: Unix milliseconds, in decimal
 //
+// daemonflag adds, and LaunchDarkly's SDKs ignore:
+//
+//	p:$last_write                    string: Unix milliseconds of our last write
+//	p:$changes                       pub/sub channel of change messages (no key)
+//
+// A change message is JSON: {"w":"<writer id>","all":true} for an Init, or
+// {"w":"<writer id>","c":[["features","f1"],["segments","s1"]]} naming the
+// items written.
+//
 // <hash> is the base64 (standard, padded) SHA-256 of a context key. Item JSON
 // is stored exactly as given; a tombstone is stored as its JSON, such as
 // {"key":"k","version":3,"deleted":true}. The version and deleted flag of a

@@ -25,10 +25,13 @@ var (
 var ErrNotifyOff = errors.New("redis store: change notification is off (Options.Notify)")
 
 // Timing of a subscription: how long a silent subscription waits before it
-// checks the connection with a PING (a hung server answers nothing), and
-// the pauses between attempts to subscribe again.
+// checks the connection with a PING (a hung server answers nothing), how
+// long the server may take to confirm it, and the pauses between attempts
+// to subscribe again. A Store copies them when it is made (tests shorten
+// them).
 var (
 	subscriptionHealthEvery = 10 * time.Second
+	subscribeTimeout        = DefaultDialTimeout + DefaultReadTimeout // until the server confirms
 	resubscribeMin          = 50 * time.Millisecond
 	resubscribeMax          = 5 * time.Second
 )
@@ -129,7 +132,7 @@ func (s *Store) decodeMessage(m *goredis.Message) []store.Change {
 // the first subscription succeeded; if it did not, listen returns.
 func (s *Store) listen(ctx context.Context, sub *changefeed.Sub, key string, channels []string, decode func(*goredis.Message) []store.Change, ready chan<- error) {
 	first := true
-	pause := resubscribeMin
+	pause := s.timing.resubscribeMin
 	for ctx.Err() == nil {
 		ps, err := s.subscribe(ctx, key, channels)
 		if err != nil {
@@ -144,10 +147,10 @@ func (s *Store) listen(ctx context.Context, sub *changefeed.Sub, key string, cha
 				return
 			case <-t.C:
 			}
-			pause = min(2*pause, resubscribeMax)
+			pause = min(2*pause, s.timing.resubscribeMax)
 			continue
 		}
-		pause = resubscribeMin
+		pause = s.timing.resubscribeMin
 		if first {
 			first = false
 			ready <- nil
@@ -181,7 +184,7 @@ func (s *Store) subscribe(ctx context.Context, key string, channels []string) (*
 	default:
 		ps = s.client.Subscribe(ctx, channels...)
 	}
-	cctx, cancel := context.WithTimeout(ctx, DefaultDialTimeout+DefaultReadTimeout)
+	cctx, cancel := context.WithTimeout(ctx, s.timing.subscribe)
 	defer cancel()
 	for n := 0; n < len(channels); {
 		m, err := ps.Receive(cctx)
@@ -202,12 +205,12 @@ var errUnsubscribed = errors.New("the server ended the subscription")
 func (s *Store) receive(ctx context.Context, ps *goredis.PubSub, sub *changefeed.Sub, decode func(*goredis.Message) []store.Change) error {
 	pinged := false
 	for {
-		m, err := ps.ReceiveTimeout(ctx, subscriptionHealthEvery)
+		m, err := ps.ReceiveTimeout(ctx, s.timing.health)
 		if err != nil {
 			var ne net.Error
 			if ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout() {
 				if pinged {
-					return fmt.Errorf("no answer to PING within %v", subscriptionHealthEvery)
+					return fmt.Errorf("no answer to PING within %v", s.timing.health)
 				}
 				if err := ps.Ping(ctx); err != nil {
 					return err
@@ -284,4 +287,11 @@ func (s *Store) LastWrite(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, fmt.Errorf("redis get %s: %w: %q is not Unix milliseconds", s.keys.lastWrite, store.ErrMalformedItem, v)
 	}
 	return time.UnixMilli(ms), true, nil
+}
+
+// subscriptionTiming is a Store's copy of the subscription timing.
+type subscriptionTiming struct{ health, subscribe, resubscribeMin, resubscribeMax time.Duration }
+
+func currentSubscriptionTiming() subscriptionTiming {
+	return subscriptionTiming{subscriptionHealthEvery, subscribeTimeout, resubscribeMin, resubscribeMax}
 }

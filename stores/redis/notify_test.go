@@ -12,6 +12,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/daemonflag/daemonflag/internal/testlog"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -379,4 +380,35 @@ func TestUpsertBatchAtomic(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestNotifyHungServer pauses the server (SIGSTOP: connections stay open,
+// nothing answers): the subscription's PING goes unanswered, so it is
+// dropped and made again once the server answers, followed by ChangeAll.
+func TestNotifyHungServer(t *testing.T) {
+	srv := startServer(t, plainArgs)
+	ctx := ctxT(t)
+	var logs testlog.Buffer
+	h, st := subscriptionHealthEvery, subscribeTimeout
+	subscriptionHealthEvery, subscribeTimeout = 100*time.Millisecond, 300*time.Millisecond
+	r := mustOpen(t, Options{Addrs: []string{srv.addr()}, Prefix: testPrefix("hung"), Logger: logs.Logger()})
+	subscriptionHealthEvery, subscribeTimeout = h, st // the store keeps its copy
+	log := newChangeLog()
+	if err := r.Notify(ctx, log.fn); err != nil {
+		t.Fatal(err)
+	}
+	srv.pause()
+	eventually(t, "the hung subscription noticed", 10*time.Second, func() error {
+		if !strings.Contains(logs.String(), "no answer to PING") {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	srv.resume()
+	log.wait(t, "ChangeAll once the server answers again", isAll)
+	w := mustOpen(t, Options{Addrs: []string{srv.addr()}, Prefix: r.Prefix()})
+	if _, err := w.Upsert(ctx, store.Features, "f", mustItem(t, `{"key":"f","version":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	log.wait(t, "an upsert after the pause", isItem(store.Features, "f"))
 }

@@ -217,37 +217,4 @@ func TestGlobEscape(t *testing.T) {
 	}
 }
 
-func FuzzParseURL(f *testing.F) {
-	for _, s := range []string{
-		"redis://localhost", "rediss://u:p@h:6380/1?prefix={ld}", "redis+cluster://a?addr=b&addr=c",
-		"redis+sentinel://s?master=m", "redis://[::1]:1", "redis://h?read_timeout=1s&db=2", "redis://%zz",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		o, err := ParseURL(s)
-		if err != nil {
-			if o != nil {
-				t.Fatalf("ParseURL(%q) returned options with an error", s)
-			}
-			return
-		}
-		if len(o.Addrs) == 0 {
-			t.Fatalf("ParseURL(%q) returned no address", s)
-		}
-		if o.Cluster && o.Redis.DB != 0 {
-			t.Fatalf("ParseURL(%q) gave a Cluster database %d", s, o.Redis.DB)
-		}
-		for _, a := range o.Addrs {
-			if _, err := hostPort(a, "1"); err != nil {
-				t.Fatalf("ParseURL(%q) returned address %q that does not parse again: %v", s, a, err)
-			}
-		}
-		if o.MasterName != "" && o.Cluster {
-			t.Fatalf("ParseURL(%q) is both Sentinel and Cluster", s)
-		}
-		if _, err := o.resolve(); err != nil && o.TLSCAFile == "" {
-			t.Fatalf("ParseURL(%q) gave options that do not resolve: %v", s, err)
-		}
-	})
-}
+// FuzzParseURL lives in ./urlfuzz, a test binary of its own (see there).

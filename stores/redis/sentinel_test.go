@@ -8,6 +8,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/daemonflag/daemonflag/store"
 )
 
 // TestSentinel runs a master and one Sentinel watching it, both owned by the
@@ -49,4 +51,19 @@ func TestSentinel(t *testing.T) {
 	if n := raw.HLen(ctxT(t), p+":features").Val(); n != 1 {
 		t.Errorf("the master holds %d flags, want 1", n)
 	}
+	// Change notification through the Sentinel: another store object's
+	// write (its own connections) is announced on the master.
+	w, err := New(Options{URL: fmt.Sprintf("redis+sentinel://%s?master=df-master&prefix=%s", sentinel.addr(), p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Close() })
+	log := newChangeLog()
+	if err := s.Notify(ctxT(t), log.fn); err != nil {
+		t.Fatalf("Notify through the Sentinel: %v", err)
+	}
+	if _, err := w.Upsert(ctxT(t), store.Features, "sentinel-flag", mustItem(t, `{"key":"sentinel-flag","version":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	log.wait(t, "an upsert through the Sentinel", isItem(store.Features, "sentinel-flag"))
 }

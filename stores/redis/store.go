@@ -19,8 +19,9 @@ import (
 
 // Store is a Redis-backed flag store and big-segment store. It implements
 // [store.Store], [store.Pinger], [store.BigSegmentReader],
-// [store.BigSegmentWriter] and [store.MembershipScanner]. It is safe for
-// concurrent use.
+// [store.BigSegmentWriter], [store.MembershipScanner], [store.Notifier],
+// [store.Batcher] and [store.WriteTimeReader]. It is safe for concurrent
+// use.
 type Store struct {
 	client goredis.UniversalClient
 	owned  bool // Close closes client
@@ -43,6 +44,7 @@ type Store struct {
 	token         string // this store object's id in its change messages
 	hub           changefeed.Hub
 	publishOff    atomic.Bool // the ACL user may not publish
+	timing        subscriptionTiming
 	ctx           context.Context
 	cancel        context.CancelFunc // on Close
 }
@@ -132,6 +134,7 @@ func newStore(c goredis.UniversalClient, o Options) (*Store, error) {
 		db:            o.Redis.DB,
 		shardedPubSub: shardedPubSub,
 		token:         hex.EncodeToString(tok[:]),
+		timing:        currentSubscriptionTiming(),
 		ctx:           ctx,
 		cancel:        cancel,
 	}, nil

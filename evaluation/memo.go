@@ -1,0 +1,114 @@
+package evaluation
+
+import (
+	"context"
+
+	"github.com/daemonflag/daemonflag/evalctx"
+	"github.com/daemonflag/daemonflag/model"
+)
+
+// Memo remembers the results of the flags evaluated for one context, so that
+// evaluating many flags for that context (all flags for a front end) evaluates
+// each flag once, however many flags name it as a prerequisite: without it a
+// chain of n prerequisites costs n²/2 flag evaluations. Results are exactly
+// those of [Evaluator.Evaluate]: a result is remembered only when it depends on
+// the flag and the context alone (no prerequisite or segment cycle met), with
+// the nesting depth it needed, so a remembered result used deeper in another
+// evaluation still fails where the nesting limit would have been reached; a
+// flag that met the nesting limit is remembered as failing at that nesting
+// and deeper.
+//
+// A Memo is for one context and one evaluator, used by one goroutine; the
+// zero value is not usable: create one with [NewMemo]. Its results assume the
+// flags do not change while it is used.
+type Memo struct {
+	ec evalctx.Context
+	m  map[string]memoResult
+}
+
+type memoResult struct {
+	// failsFrom > 0: the flag met the nesting limit when evaluated at
+	// nesting failsFrom-1, so it is MALFORMED_FLAG there and deeper; the
+	// other fields are unset.
+	failsFrom int
+	ok        bool
+	detail    Detail // without a big-segments status
+	pn        int    // direct prerequisites evaluated
+	big       BigSegmentsStatus
+	height    int // nesting levels the evaluation entered
+}
+
+// NewMemo returns an empty Memo for evaluations of the context ec.
+func NewMemo(ec evalctx.Context) *Memo {
+	return &Memo{ec: ec, m: map[string]memoResult{}}
+}
+
+// EvaluateMemo is [Evaluator.Evaluate] for memo's context, reusing and
+// adding to memo's results (see [Memo]). It reports no prerequisite events.
+func (e *Evaluator) EvaluateMemo(ctx context.Context, flag *model.Flag, memo *Memo) Result {
+	if flag == nil || flag.Deleted {
+		return Result{Detail: errorDetail(ErrorFlagNotFound)}
+	}
+	ec := memo.ec
+	if ec.Err() != nil {
+		return Result{Detail: errorDetail(ErrorUserNotSpecified)}
+	}
+	st := state{e: e, ctx: ctx, ec: ec, memo: memo}
+	var res Result
+	_, n := st.memoFlag(flag, nil, &res.Detail)
+	if st.bigStatus != "" {
+		res.Detail.Reason.BigSegmentsStatus = st.bigStatus
+	}
+	res.IsExperiment = isExperiment(flag, &res.Detail.Reason)
+	if n > 0 {
+		res.Prerequisites = flag.PrerequisiteKeys()[:n]
+	}
+	return res
+}
+
+// memoFlag is evalFlag through the memo: a remembered result, if it is
+// valid at this nesting, or a new evaluation, remembered when it depends on
+// nothing but the flag and the context.
+func (st *state) memoFlag(f *model.Flag, flags *chain, out *Detail) (ok bool, prereqs int) {
+	r, found := st.memo.m[f.Key]
+	if found && r.failsFrom > 0 && st.nesting >= r.failsFrom-1 {
+		st.tooDeep = true
+		*out = errorDetail(ErrorMalformedFlag)
+		return false, 0
+	}
+	if found && r.failsFrom == 0 {
+		if st.nesting+r.height > maxNesting {
+			// Evaluated here, it would have reached the nesting limit.
+			st.tooDeep = true
+			*out = errorDetail(ErrorMalformedFlag)
+			return false, 0
+		}
+		*out = r.detail
+		st.bigStatus = worseStatus(st.bigStatus, r.big)
+		st.peak = max(st.peak, st.nesting+r.height)
+		return r.ok, r.pn
+	}
+	savedPeak, savedCycle, savedDeep, savedBig := st.peak, st.cycle, st.tooDeep, st.bigStatus
+	st.peak, st.cycle, st.tooDeep, st.bigStatus = st.nesting, false, false, ""
+	ok, prereqs = st.evalFlag(f, flags, out)
+	switch {
+	case st.cycle:
+		// Depends on the path to the flag: not remembered.
+	case st.tooDeep:
+		// Malformed here and at any deeper nesting.
+		st.memo.m[f.Key] = memoResult{failsFrom: st.nesting + 1}
+	default:
+		st.memo.m[f.Key] = memoResult{ok: ok, detail: *out, pn: prereqs, big: st.bigStatus, height: st.peak - st.nesting}
+	}
+	st.peak = max(st.peak, savedPeak)
+	st.cycle = st.cycle || savedCycle
+	st.tooDeep = st.tooDeep || savedDeep
+	st.bigStatus = worseStatus(savedBig, st.bigStatus)
+	return ok, prereqs
+}
+
+// enter counts one more nesting level (a prerequisite's or a segment's).
+func (st *state) enter() {
+	st.nesting++
+	st.peak = max(st.peak, st.nesting)
+}
