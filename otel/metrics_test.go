@@ -129,9 +129,7 @@ func TestMetrics(t *testing.T) {
 		{MetricEvaluationErrors, []attribute.KeyValue{AttrErrorKind.String("WRONG_TYPE")}, 0},
 		{MetricCacheLookups, []attribute.KeyValue{AttrItemKind.String("flags"), AttrCacheResult.String("miss")}, 3},
 		{MetricCacheLookups, []attribute.KeyValue{AttrItemKind.String("flags"), AttrCacheResult.String("hit")}, 2},
-		{MetricStoreReads, []attribute.KeyValue{AttrOperation.String("get")}, 3},
 		{MetricStoreReadErrors, []attribute.KeyValue{AttrOperation.String("get")}, 0},
-		{MetricStoreReadDuration, []attribute.KeyValue{AttrOperation.String("get")}, 3},
 		{MetricStoreState, []attribute.KeyValue{AttrState.String("available")}, 1},
 		{MetricStoreState, []attribute.KeyValue{AttrState.String("unavailable")}, 0},
 		{MetricStoreStale, nil, 0},
@@ -140,6 +138,13 @@ func TestMetrics(t *testing.T) {
 		v, ok := point(got[want.metric], want.attrs...)
 		if !ok || v != want.value {
 			t.Errorf("%s%v = %v (found %v), want %v", want.metric, want.attrs, v, ok, want.value)
+		}
+	}
+	// The three misses read the store; a notification of the writer's
+	// rename may make the cache read them once more in the background.
+	for _, name := range []string{MetricStoreReads, MetricStoreReadDuration} {
+		if v, ok := point(got[name], AttrOperation.String("get")); !ok || v < 3 {
+			t.Errorf("%s{get} = %v (found %v), want at least 3", name, v, ok)
 		}
 	}
 	if v, ok := point(got[MetricStoreStateTime], AttrState.String("available")); !ok || v <= 0 {

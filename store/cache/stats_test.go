@@ -42,9 +42,11 @@ func TestStats(t *testing.T) {
 	if st.Segments.Misses != 1 || st.Segments.Hits != 0 {
 		t.Errorf("segments: %+v", st.Segments)
 	}
+	// The three misses read the store (a notification of the Init may make
+	// the cache read the keys once more in the background).
 	get := st.Reads[0]
-	if get.Op != "get" || get.Count != 3 || get.Errors != 0 || get.Latency <= 0 {
-		t.Errorf("get reads: %+v, want 3 (a, missing, seg)", get)
+	if get.Op != "get" || get.Count < 3 || get.Errors != 0 || get.Latency <= 0 {
+		t.Errorf("get reads: %+v, want at least 3 (a, missing, seg)", get)
 	}
 	var inBuckets uint64
 	for _, n := range get.Buckets {
@@ -76,17 +78,27 @@ func TestStatsCountErrorsAndRefreshes(t *testing.T) {
 		}
 		c.GetFlag(ctx, "a")
 	}
-	// A closed store fails every call.
+	// A closed store fails every call: the failed reads are counted (the
+	// one that made the cache unavailable; later lookups fail fast).
+	var before uint64
+	for _, r := range c.Stats().Reads {
+		before += r.Errors
+	}
+	if before != 0 {
+		t.Fatalf("%d errors before the store closed", before)
+	}
 	s.Close()
-	before := c.Stats().Reads[0].Errors
 	ctx2, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err := c.GetFlag(ctx2, "never-read")
-	if err == nil {
+	if _, err := c.GetFlag(ctx2, "never-read"); err == nil {
 		t.Fatal("read on a closed store succeeded")
 	}
-	if got := c.Stats().Reads[0].Errors; got <= before {
-		t.Errorf("get errors %d -> %d after a failed read (%v)", before, got, err)
+	var after uint64
+	for _, r := range c.Stats().Reads {
+		after += r.Errors
+	}
+	if after == 0 {
+		t.Errorf("no store error counted: %+v", c.Stats().Reads)
 	}
 }
 
@@ -110,6 +122,7 @@ func TestReadObserver(t *testing.T) {
 	c.Initialized(ctx)
 	c.GetFlag(ctx, "a")
 	c.AllFlags(ctx)
+	c.Close() // waits for background reads, so the counts are final
 	mu.Lock()
 	defer mu.Unlock()
 	st := c.Stats()
@@ -118,7 +131,7 @@ func TestReadObserver(t *testing.T) {
 			t.Errorf("%s: observer heard %d calls, stats count %d", op, seen[op], st.Reads[i].Count)
 		}
 	}
-	if seen["get"] != 1 || seen["get_all"] != 1 || seen["initialized"] < 1 {
+	if seen["get"] < 1 || seen["get_all"] < 1 || seen["initialized"] < 1 {
 		t.Errorf("observed %v", seen)
 	}
 }
