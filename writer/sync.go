@@ -239,11 +239,11 @@ func (sy *syncer) healIfLost(ctx context.Context) bool {
 		return false // nothing written yet, or a retry is due anyway
 	}
 	inited, err := sy.s.Initialized(ctx)
-	if errors.Is(err, store.ErrInitInProgress) {
-		inited, err = false, nil // another writer's unfinished Init: complete it
-	}
 	if err != nil || inited {
-		return false // an outage is the retry's business; all is well
+		// An outage is the retry's business; an Init in progress is
+		// another writer's, which will finish it (a writer killed during
+		// one is completed by the next pass, or the next run of Sync).
+		return false
 	}
 	sy.heals++
 	sy.log.Warn("the store lost its dataset; writing the last complete dataset again", "heals", sy.heals)

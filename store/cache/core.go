@@ -236,6 +236,11 @@ func (c *core) safely(what string, fn func()) {
 }
 
 func (c *core) prune() {
+	if c.status.Load().State != Available {
+		// A "not found" is a last good answer too: while the store cannot
+		// confirm it, keep serving it rather than failing the lookup.
+		return
+	}
 	now := c.now()
 	for _, k := range c.kinds {
 		k.prune(now)

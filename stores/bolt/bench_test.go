@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -285,6 +286,64 @@ func BenchmarkMembership(b *testing.B) {
 					b.Fatal(m, err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkNotifyLatency measures how long after an Upsert returns another
+// Store on the file (as another process would have) is notified of it:
+// fsnotify on the directory, then a look at the new file's change log. The
+// reader is told of the rename, which comes before the write's directory
+// fsync: with fsync on, most notifications arrive before Upsert returns
+// (after-return-µs is then 0).
+func BenchmarkNotifyLatency(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opts bolt.Options
+	}{{"Fsync", bolt.Options{}}, {"NoSync", bolt.Options{NoSync: true}}} {
+		b.Run(c.name, func(b *testing.B) {
+			w := benchStore(b, 1000, &c.opts)
+			r, err := bolt.Open(w.Path(), &bolt.Options{ReadOnly: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			got := make(chan time.Time, 1024)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if err := r.Notify(ctx, func(cs []store.Change) {
+				for _, ch := range cs {
+					if ch.Key == "flag-00001" || ch.IsAll() {
+						got <- time.Now()
+						return
+					}
+				}
+			}); err != nil {
+				b.Fatal(err)
+			}
+			data := []byte(`{"key":"flag-00001","version":2}`)
+			var lat, total []time.Duration
+			v := 2
+			for b.Loop() {
+				v++
+				start := time.Now()
+				if _, err := w.Upsert(ctx, store.Features, "flag-00001", store.Item{Version: v, Data: data}); err != nil {
+					b.Fatal(err)
+				}
+				wrote := time.Now()
+				select {
+				case at := <-got:
+					lat = append(lat, max(at.Sub(wrote), 0))
+					total = append(total, at.Sub(start))
+				case <-time.After(10 * time.Second):
+					b.Fatal("no notification within 10 s")
+				}
+			}
+			slices.Sort(lat)
+			slices.Sort(total)
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-after-return-µs")
+			b.ReportMetric(float64(total[len(total)/2].Microseconds()), "p50-from-call-µs")
+			b.ReportMetric(float64(total[len(total)*99/100].Microseconds()), "p99-from-call-µs")
 		})
 	}
 }
