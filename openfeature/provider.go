@@ -194,10 +194,15 @@ func (p *Provider) InitWithContext(ctx context.Context, _ of.EvaluationContext) 
 
 	p.mu.Lock()
 	p.initDone = true
+	if err == nil && p.client.DataStoreStatus().State != cache.Available {
+		// The store changed between the wait's end and now, and
+		// statusChanged ignored it (initialization was not done): report
+		// the failure; statusChanged reports the recovery.
+		err = fmt.Errorf("openfeature: %w: the flag store became unavailable during initialization", store.ErrUnavailable)
+	}
 	if err == nil {
 		p.state = of.ProviderReady
 		p.mu.Unlock()
-		// A change between the wait's end and now reaches statusChanged.
 		return nil
 	}
 	p.state = of.ProviderError

@@ -396,3 +396,20 @@ func Test_5_3_3_HandlerAddedInStateRunsAtOnce(t *testing.T) {
 	ev := watchEvents(f.api, of.ProviderReady)
 	ev.waitFor(t, of.ProviderReady, nil)
 }
+
+// TestGlobalAPI registers the provider with the SDK's package-level API, as
+// a service does (the other tests use isolated APIs).
+func TestGlobalAPI(t *testing.T) {
+	f := newFixture(t, Options{}, "testdata/evaluation-flags.json")
+	if err := of.SetProviderAndWait(f.p); err != nil {
+		t.Fatal(err)
+	}
+	defer of.Shutdown()
+	if got := of.ProviderMetadata().Name; got != DefaultName {
+		t.Errorf("provider name %q", got)
+	}
+	v, err := of.NewDefaultClient().BooleanValue(context.Background(), "boolean-flag", false, user)
+	if err != nil || !v {
+		t.Errorf("BooleanValue = %v, %v", v, err)
+	}
+}

@@ -361,6 +361,7 @@ func TestBinaryHelp(t *testing.T) {
 		{"write", "--help"}, {"sync", "-h"}, {"validate", "--help"}, {"eval", "--help"}, {"inspect", "--help"},
 		{"export", "--help"}, {"bigsegments", "--help"}, {"bigsegments", "import", "--help"},
 		{"bigsegments", "touch", "--help"}, {"help", "eval"}, {"help", "bigsegments", "import"},
+		{"copy", "--help"}, {"watch", "--help"}, {"version", "--help"},
 	} {
 		r := mustCLI(t, dir, "", args...)
 		if !strings.HasPrefix(r.stdout, "Usage:\n  daemonflag ") || !strings.Contains(r.stdout, "\nExamples:\n  daemonflag ") || r.stderr != "" {

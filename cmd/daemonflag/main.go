@@ -119,7 +119,8 @@ Examples:
   daemonflag eval --store bolt:./flags.db --context '{"kind":"user","key":"alice"}'
   daemonflag export --store redis://localhost:6379 | daemonflag write --store bolt:./copy.db -
 
-Run "daemonflag help COMMAND" for a command's flags and examples.
+Run "daemonflag help COMMAND" for a command's flags and examples, and
+"daemonflag --version" for the version and source revision.
 Exit status: 0 on success, 1 on failure, 2 on a usage error.
 `
 

@@ -61,6 +61,9 @@ type core struct {
 	polling         bool
 	pollWake        chan struct{} // runs the change poll at once
 
+	// listening is closed once the first subscription attempt returned;
+	// nil when the store does not notify. Set before background work starts.
+	listening chan struct{}
 	// Change notifications (see notify.go), guarded by nmu.
 	nmu        sync.Mutex
 	pending    notices
@@ -233,6 +236,11 @@ func (c *core) safely(what string, fn func()) {
 }
 
 func (c *core) prune() {
+	if c.status.Load().State != Available {
+		// A "not found" is a last good answer too: while the store cannot
+		// confirm it, keep serving it rather than failing the lookup.
+		return
+	}
 	now := c.now()
 	for _, k := range c.kinds {
 		k.prune(now)
