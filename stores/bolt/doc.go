@@ -51,8 +51,8 @@
 // over PATH, so PATH switches from the complete old file to the complete new
 // one in one rename(2). It then fsyncs the directory (see [Options.NoSync]).
 //
-//   - Upsert, ApplyMembership and SetSynchronizedOn update the standby slot
-//     in place. The standby slot is the previous live file, one write behind;
+//   - Upsert, UpsertBatch, ApplyMembership and SetSynchronizedOn update the
+//     standby slot in place. The standby slot is the previous live file, one write behind;
 //     the writer takes bbolt's exclusive lock on it (readers let go of it at
 //     their next read or background check; the writer waits up to
 //     [Options.StandbyWait]), copies the keys and buckets the last writes
@@ -119,13 +119,13 @@
 //     recovery probe (Ping, bounded by its context) never wait on it. A
 //     read-only Open fails on such a file; a store already open reports the
 //     error on each read and recovers when the file is repaired, in place
-//     (a backup copied over it) or by a writer.
+//     (once a backup copied over it is complete) or by a writer.
 //   - A full write (Init) replaces a damaged live file: it never needs its
 //     contents. The damaged file is kept as PATH.corrupt-<Unix ms> for
 //     inspection (other prefixes and big-segment data it held, which could
 //     not be read, are not carried over). Writes that build on the live
-//     file (Upsert, ApplyMembership, SetSynchronizedOn) fail with an error
-//     saying so.
+//     file (Upsert, UpsertBatch, ApplyMembership, SetSynchronizedOn) fail
+//     with an error saying so.
 //
 // # Batches, write times and notifications
 //
