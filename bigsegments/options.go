@@ -52,8 +52,9 @@ type Options struct {
 	StaleAfter time.Duration
 
 	// Logger receives status changes (at Warn when the store becomes
-	// unavailable or stale, at Info when it recovers) and failed lookups (at
-	// Debug). Context keys are never logged. Nil means slog.Default().
+	// unavailable or stale, or lookups start failing; at Info when it
+	// recovers), one line per change, never one per lookup. Context keys are
+	// never logged. Nil means slog.Default() (in a client: Config.Logger).
 	Logger *slog.Logger
 }
 

@@ -69,14 +69,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	var bigProvider evaluation.BigSegmentProvider // a nil interface, not a nil *Manager
 	if bs := cfg.BigSegments; bs.Store != nil {
-		m, err := bigsegments.New(bigsegments.Options{
-			Store:              bs.Store,
-			CacheSize:          bs.CacheSize,
-			CacheTTL:           bs.CacheTTL,
-			StatusPollInterval: bs.StatusPollInterval,
-			StaleAfter:         bs.StaleAfter,
-			Logger:             logger,
-		})
+		if bs.Logger == nil {
+			bs.Logger = logger
+		}
+		m, err := bigsegments.New(bs)
 		if err != nil {
 			return nil, fmt.Errorf("client: big segments: %w", err)
 		}

@@ -2,8 +2,8 @@ package client
 
 import (
 	"log/slog"
-	"time"
 
+	"github.com/daemonflag/daemonflag/bigsegments"
 	"github.com/daemonflag/daemonflag/events"
 	"github.com/daemonflag/daemonflag/store"
 	"github.com/daemonflag/daemonflag/store/cache"
@@ -82,28 +82,11 @@ type Config struct {
 
 // BigSegmentsConfig configures big-segment lookups: a per-context membership
 // cache in front of a big-segment store, and a poll of the store's
-// synchronized-on time that gives the big-segment status. Zero values give
-// LaunchDarkly's defaults.
-type BigSegmentsConfig struct {
-	// Store is where memberships and the synchronized-on time are read. It
-	// may be a different store from Config.Store, or the same value (every
-	// daemonflag backend implements both). Nil: big segments are not
-	// configured. The client never closes it.
-	Store store.BigSegmentReader
-
-	// CacheSize is how many context keys' memberships are cached (least
-	// recently used evicted first). Zero: 1000.
-	CacheSize int
-
-	// CacheTTL is how long a cached membership is used before the store is
-	// read again. Zero: 5 s.
-	CacheTTL time.Duration
-
-	// StatusPollInterval is how often the synchronized-on time is read.
-	// Zero: 5 s.
-	StatusPollInterval time.Duration
-
-	// StaleAfter is how old the synchronized-on time may be before the data
-	// counts as stale (still used; reasons say STALE). Zero: 120 s.
-	StaleAfter time.Duration
-}
+// synchronized-on time that gives the big-segment status. It is
+// [bigsegments.Options]: zero values give LaunchDarkly's defaults (1000
+// cached contexts, a 5 s membership TTL, a status poll every 5 s, stale
+// after 120 s), a nil Store means big segments are not configured, and a nil
+// Logger means Config.Logger. Store may be a different store from
+// Config.Store, or the same value (every daemonflag backend implements
+// both). The client never closes it.
+type BigSegmentsConfig = bigsegments.Options

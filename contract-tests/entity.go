@@ -64,13 +64,8 @@ func startEntity(ctx context.Context, p *clientPlan, logger *slog.Logger) (_ *en
 		NotReadyWithoutData: relayed}
 	if p.bigSegments != nil {
 		opts := p.bigSegments.opts
-		cfg.BigSegments = client.BigSegmentsConfig{
-			Store:              newBigSegmentFixture(p.bigSegments.callbackURI),
-			CacheSize:          opts.CacheSize,
-			CacheTTL:           opts.CacheTTL,
-			StatusPollInterval: opts.StatusPollInterval,
-			StaleAfter:         opts.StaleAfter,
-		}
+		opts.Store = newBigSegmentFixture(p.bigSegments.callbackURI)
+		cfg.BigSegments = opts
 	}
 	for _, h := range p.hooks {
 		cfg.Hooks = append(cfg.Hooks, newPostingHook(h, logger))

@@ -14,11 +14,14 @@ import (
 // the events they came from (which are never changed).
 type dataset struct {
 	complete bool
-	items    map[store.Kind]map[string]store.Item
+	gen      int // counts the Inits
+
+	items map[store.Kind]map[string]store.Item
 }
 
 func (d *dataset) replace(all []store.Collection) {
 	d.complete = true
+	d.gen++
 	d.items = make(map[store.Kind]map[string]store.Item, len(all))
 	for _, c := range all {
 		m := make(map[string]store.Item, len(c.Items))
@@ -73,6 +76,7 @@ func (r *relay) heal(ctx context.Context, rd store.Reader) {
 	}
 	t := time.NewTicker(r.o.HealInterval)
 	defer t.Stop()
+	var w watch
 	for {
 		select {
 		case <-ctx.Done():
@@ -80,24 +84,48 @@ func (r *relay) heal(ctx context.Context, rd store.Reader) {
 		case <-t.C:
 		case <-wake:
 		}
-		r.healOnce(ctx, rd)
+		r.healOnce(ctx, rd, &w)
 	}
 }
 
+// watch is what the healer saw of the marker since the relay's last Init.
+type watch struct {
+	gen     int  // the dataset generation (Init) it concerns
+	seen    bool // the marker was there after that write
+	missing int  // consecutive checks without it
+}
+
+// missingChecks is how many checks in a row must miss a marker never seen
+// since the relay's last Init before it counts as lost (a store read just
+// after a write may be stale, as DynamoDB's eventually consistent reads).
+const missingChecks = 3
+
 // healOnce checks the store once and re-seeds it when needed.
-func (r *relay) healOnce(ctx context.Context, rd store.Reader) {
+func (r *relay) healOnce(ctx context.Context, rd store.Reader, w *watch) {
 	r.writeMu.Lock()
-	complete := r.data.complete
+	complete, gen := r.data.complete, r.data.gen
 	r.writeMu.Unlock()
 	if !complete {
 		return // nothing to write yet; the data source's first Init comes
 	}
-	if ok, err := rd.Initialized(ctx); ok || err != nil {
-		return // present, or the store cannot tell now (down): try later
+	if gen != w.gen {
+		*w = watch{gen: gen}
+	}
+	ok, err := rd.Initialized(ctx)
+	if err != nil {
+		return // the store cannot tell now (down): try later
+	}
+	if ok {
+		w.seen, w.missing = true, 0
+		return
+	}
+	w.missing++
+	if !w.seen && w.missing < missingChecks {
+		return
 	}
 	var up Update
 	r.writeMu.Lock()
-	ok, err := rd.Initialized(ctx) // again, under the lock: the data source may just have written
+	ok, err = rd.Initialized(ctx) // again, under the lock: the data source may just have written
 	if err == nil && !ok {
 		all := r.data.collections()
 		err = r.s.Init(ctx, all)
@@ -108,6 +136,7 @@ func (r *relay) healOnce(ctx context.Context, rd store.Reader) {
 			up.Flags, up.Segments = counts(all)
 			r.log.Warn("relay: the store had lost its dataset (restarted empty?); wrote the last complete dataset again",
 				"flags", up.Flags, "segments", up.Segments)
+			*w = watch{gen: r.data.gen}
 		} else if ctx.Err() == nil {
 			r.log.Warn("relay: the store has lost its dataset and writing it again failed; retrying", "err", err)
 		}

@@ -395,10 +395,11 @@ func TestRelayStreamHTTPErrors(t *testing.T) {
 			st := openStore(t, testaddrs.Bolt(t))
 			srv := newSSEServer(t)
 			srv.status.Store(int32(status))
-			run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL}})
-			deadline := time.Now().Add(10 * time.Second)
-			for srv.requests.Load() < 3 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
+			failures := make(chan error, 100)
+			run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL},
+				OnFailure: func(err error) { failures <- err }})
+			for range 3 {
+				<-failures
 			}
 			srv.status.Store(0)
 			c := srv.next(t)
@@ -414,13 +415,14 @@ func TestRelayStreamHTTPErrors(t *testing.T) {
 		url := srv.URL
 		srv.Close()
 		stats := new(relay.Stats)
-		run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: url}, Stats: stats})
-		deadline := time.Now().Add(10 * time.Second)
-		for stats.Snapshot().Failures < 3 {
-			if time.Now().After(deadline) {
-				t.Fatalf("fewer than 3 attempts; log:\n%s", run.logs)
-			}
-			time.Sleep(5 * time.Millisecond)
+		failures := make(chan error, 100)
+		run := startRelay(t, st, relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: url}, Stats: stats,
+			OnFailure: func(err error) { failures <- err }})
+		for range 3 {
+			<-failures
+		}
+		if n := stats.Snapshot().Failures; n < 3 {
+			t.Errorf("Stats.Failures = %d after 3 failures", n)
 		}
 		if strings.Count(run.logs.String(), "stream failed") < 2 {
 			t.Fatalf("log:\n%s", run.logs)
@@ -436,10 +438,11 @@ type pollServer struct {
 	etag     string
 	status   int
 	requests []http.Header
+	got      chan struct{} // a value per request
 }
 
 func newPollServer(t *testing.T) *pollServer {
-	p := &pollServer{}
+	p := &pollServer{got: make(chan struct{}, 10000)}
 	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -448,6 +451,7 @@ func newPollServer(t *testing.T) *pollServer {
 			return
 		}
 		p.requests = append(p.requests, r.Header.Clone())
+		p.got <- struct{}{}
 		if p.status != 0 {
 			w.WriteHeader(p.status)
 			return
@@ -486,12 +490,13 @@ func (p *pollServer) request(i int) http.Header {
 
 func (p *pollServer) waitRequests(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	timeout := time.After(10 * time.Second)
 	for p.requestCount() < n {
-		if time.Now().After(deadline) {
+		select {
+		case <-p.got:
+		case <-timeout:
 			t.Fatalf("only %d polls, want %d", p.requestCount(), n)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -593,26 +598,40 @@ func TestRelayOptionErrors(t *testing.T) {
 func TestRelayStopsOnCancel(t *testing.T) {
 	st := openStore(t, testaddrs.Bolt(t))
 	srv := newSSEServer(t)
-	for _, o := range []relay.Options{
-		{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL}},
-		{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL + "/missing-service"}, InitialRetryDelay: time.Hour},
-		{Polling: true, Endpoints: relay.ServiceEndpoints{Polling: newPollServer(t).URL}, PollInterval: time.Hour},
+	failing := newSSEServer(t)
+	failing.status.Store(http.StatusServiceUnavailable)
+	polls := newPollServer(t)
+	polls.set(`{"flags":{},"segments":{}}`, "", 0)
+	for _, tc := range []struct {
+		name string
+		o    relay.Options
+	}{
+		{"connected", relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: srv.URL}}},
+		{"waiting to reconnect", relay.Options{Endpoints: relay.ServiceEndpoints{Streaming: failing.URL}, InitialRetryDelay: time.Hour}},
+		{"waiting to poll", relay.Options{Polling: true, Endpoints: relay.ServiceEndpoints{Polling: polls.URL}, PollInterval: time.Hour}},
 	} {
 		ctx, cancel := context.WithCancel(context.Background())
+		o := tc.o
 		o.SDKKey = testSDKKey
 		o.Logger = slog.New(slog.DiscardHandler)
+		state := make(chan struct{}, 10)
+		o.OnFailure = func(error) { state <- struct{}{} }
+		o.OnUpdate = func(relay.Update) { state <- struct{}{} }
 		done := make(chan error, 1)
 		go func() { done <- relay.Run(ctx, st, o) }()
-		time.Sleep(50 * time.Millisecond)
+		if tc.name == "connected" {
+			srv.next(t)
+		} else {
+			<-state // failed once, or polled once
+		}
 		cancel()
 		select {
 		case err := <-done:
-			var he *relay.HTTPError
-			if err != nil && !errors.As(err, &he) {
-				t.Errorf("%+v: err = %v", o, err)
+			if err != nil {
+				t.Errorf("%s: err = %v", tc.name, err)
 			}
 		case <-time.After(5 * time.Second):
-			t.Fatalf("%+v: Relay did not stop", o)
+			t.Fatalf("%s: Relay did not stop", tc.name)
 		}
 	}
 }

@@ -60,7 +60,10 @@ daemonflag backend does). --replace cannot be combined with --remove.
 
 Every write is idempotent: an import that was interrupted (killed, a store
 error) reaches the right result when run again. When it succeeds, the
-synchronized-on time is set to now.
+synchronized-on time is set to now. The import first reads the store's current
+memberships, so that keys already members are not written again and the
+summary counts what really changed ("added" keys were not members before;
+"unchanged" ones were). A file with several CSV columns needs --column.
 
 Progress goes to standard error: a progress bar on a terminal, a line every few
 seconds otherwise (--progress). A summary line goes to standard output.

@@ -61,6 +61,9 @@ type core struct {
 	polling         bool
 	pollWake        chan struct{} // runs the change poll at once
 
+	// listening is closed once the first subscription attempt returned;
+	// nil when the store does not notify. Set before background work starts.
+	listening chan struct{}
 	// Change notifications (see notify.go), guarded by nmu.
 	nmu        sync.Mutex
 	pending    notices

@@ -44,8 +44,15 @@
 //     notification names (every cached item for [store.ChangeAll]),
 //     installing the answers at once: lookups see a change one round trip
 //     after the store announced it, and change listeners are told (the
-//     change poll runs at once). The TTL still bounds staleness when a
-//     notification is lost or the store cannot notify.
+//     change poll runs at once). The cache's first store reads wait for its
+//     first attempt to subscribe (one round trip), so no change can fall
+//     between a read and the start of listening. After [store.ChangeAll]
+//     (a new dataset, a dropped subscription) every cached item is read
+//     again: what changed shows at once, while an item the store no longer
+//     has keeps its value until its TTL (for ever in ModeForever), so a
+//     store emptied behind the writer's back loses nothing early. The TTL
+//     still bounds staleness when a notification is lost or the store
+//     cannot notify.
 //   - Ordering: a read that began later always wins over one that began
 //     earlier, so a slow refresh never overwrites a newer answer.
 //   - Consistency across items: each entry expires on its own clock, so a

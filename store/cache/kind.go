@@ -321,6 +321,9 @@ func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
 // fetch reads key from the store and installs the result (see install for
 // h).
 func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*entry[T], error) {
+	if err := k.c.awaitListening(ctx); err != nil {
+		return nil, err
+	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
@@ -671,6 +674,9 @@ func (k *kind[T]) startAll(h hold) *call[[]T] {
 
 // readAll reads every item of the kind and installs the result.
 func (k *kind[T]) readAll(ctx context.Context, h hold) error {
+	if err := k.c.awaitListening(ctx); err != nil {
+		return err
+	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	items, err := k.c.r.GetAll(ctx, k.codec.kind)

@@ -32,20 +32,25 @@ type notices struct {
 // subscribe starts listening to the store's notifications, retrying with
 // backoff while it cannot (the TTL still bounds staleness meanwhile).
 func (c *core) subscribe(n store.Notifier) {
+	c.listening = make(chan struct{})
 	c.goBackground(c.noticeLoop)
 	c.goBackground(func() {
 		wait := c.opts.ProbeInterval
 		failed := false
+		first := true
 		for {
 			err := n.Notify(c.ctx, c.onNotice)
+			if first {
+				first = false
+				close(c.listening) // item reads may start (see awaitListening)
+			}
 			if err == nil {
 				if failed {
+					// Changes made while the store could not listen were
+					// not announced: re-check what is cached.
 					c.log.Info("flag store change notifications restored")
+					c.onNotice([]store.Change{store.ChangeAll})
 				}
-				// Changes made before the store listened (since the cache
-				// started, or while it could not listen) were not
-				// announced: re-check what is cached.
-				c.onNotice([]store.Change{store.ChangeAll})
 				return
 			}
 			if c.ctx.Err() != nil {
@@ -66,6 +71,30 @@ func (c *core) subscribe(n store.Notifier) {
 			wait = min(2*wait, 30*time.Second)
 		}
 	})
+}
+
+// awaitListening waits, before the cache's first item reads, for its first
+// attempt to subscribe to the store's notifications (one round trip), so
+// that no change can fall between a read and the start of listening: a
+// change written after a read began is announced. It returns at once
+// afterwards, and when the store does not notify; ctx bounds the wait.
+func (c *core) awaitListening(ctx context.Context) error {
+	if c.listening == nil {
+		return nil
+	}
+	select {
+	case <-c.listening:
+		return nil
+	default:
+	}
+	select {
+	case <-c.listening:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.ctx.Done():
+		return ErrClosed
+	}
 }
 
 // onNotice is the store.Notifier callback: it records the changes and wakes
