@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/daemonflag/daemonflag/internal/ldheaders"
@@ -83,6 +85,12 @@ func (c *sdkConfig) planRelay(p *clientPlan) error {
 	}
 	if c.Proxy != nil {
 		p.relay.proxyURL = deref(c.Proxy.HTTPProxy)
+		if p.relay.proxyURL != "" {
+			u, err := url.Parse(p.relay.proxyURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("proxy.httpProxy %q is not an http(s) URL", p.relay.proxyURL)
+			}
+		}
 	}
 	if c.Tags != nil {
 		p.relay.meta.ApplicationID = deref(c.Tags.ApplicationID)

@@ -295,6 +295,8 @@ func TestMalformedRequests(t *testing.T) {
 		{"streaming without credential", map[string]any{"configuration": map[string]any{"streaming": map[string]any{"baseUri": s.URL}}}},
 		{"both skipVerifyPeer and customCAFile", map[string]any{"configuration": map[string]any{"credential": "k", "streaming": map[string]any{"baseUri": s.URL},
 			"tls": map[string]any{"skipVerifyPeer": true, "customCAFile": "/x.pem"}}}},
+		{"proxy not an http URL", map[string]any{"configuration": map[string]any{"credential": "k", "streaming": map[string]any{"baseUri": s.URL},
+			"proxy": map[string]any{"httpProxy": "socks://x"}}}},
 		{"negative extendedInitialDelayMs", map[string]any{"configuration": map[string]any{"credential": "k", "streaming": map[string]any{"baseUri": s.URL, "extendedInitialDelayMs": -1}}}},
 		{"unsupported store", map[string]any{"configuration": map[string]any{"persistentDataStore": map[string]any{"store": map[string]any{"type": "consul"}}}}},
 		{"store without type", map[string]any{"configuration": map[string]any{"persistentDataStore": map[string]any{"store": map[string]any{}}}}},

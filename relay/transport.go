@@ -20,9 +20,9 @@ func newHTTPClient(o Options) (*http.Client, error) {
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = requestTimeout
-	// The relay asks for gzip itself and decodes it (poll.go), so that
-	// the Accept-Encoding header is there whatever the transport does.
-	t.DisableCompression = true
+	// Streams get the transport's transparent gzip; polls ask for gzip
+	// themselves and decode it (poll.go), so that a given HTTPClient that
+	// disables compression still sends Accept-Encoding on polls.
 	t.Proxy = http.ProxyFromEnvironment
 	if o.ProxyURL != "" {
 		u, err := url.Parse(o.ProxyURL)

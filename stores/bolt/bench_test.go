@@ -240,6 +240,30 @@ func BenchmarkApplyMembership(b *testing.B) {
 			b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
 		}
 	})
+	// Update imports 10% of the keys (DAEMONFLAG_BENCH_UPDATE_PERCENT) to a
+	// new generation into a store that holds them all: the daily import of
+	// a big store.
+	updateShare := 10
+	if v, err := strconv.Atoi(os.Getenv("DAEMONFLAG_BENCH_UPDATE_PERCENT")); err == nil && v > 0 && v <= 100 {
+		updateShare = v
+	}
+	{
+		b.Run("Update", func(b *testing.B) {
+			hashes := contextHashes(importKeys(b, 100_000))
+			s := benchStore(b, -1, nil)
+			importMembership(b, s, hashes, "bench.g0")
+			update := hashes[:len(hashes)*updateShare/100]
+			c0 := s.Compactions()
+			b.ReportAllocs()
+			gen := 0
+			for b.Loop() {
+				gen++
+				importMembership(b, s, update, fmt.Sprintf("bench.g%d", gen))
+			}
+			b.ReportMetric(float64(len(update))*float64(gen)/b.Elapsed().Seconds(), "keys/s")
+			b.ReportMetric(float64(s.Compactions()-c0)/float64(gen), "compactions/op")
+		})
+	}
 	b.Run("Single", func(b *testing.B) {
 		hashes := contextHashes(100_000)
 		s := benchStore(b, -1, &bolt.Options{NoSync: true})

@@ -51,8 +51,8 @@
 // over PATH, so PATH switches from the complete old file to the complete new
 // one in one rename(2). It then fsyncs the directory (see [Options.NoSync]).
 //
-//   - Upsert, ApplyMembership and SetSynchronizedOn update the standby slot
-//     in place. The standby slot is the previous live file, one write behind;
+//   - Upsert, UpsertBatch, ApplyMembership and SetSynchronizedOn update the
+//     standby slot in place. The standby slot is the previous live file, one write behind;
 //     the writer takes bbolt's exclusive lock on it (readers let go of it at
 //     their next read or background check; the writer waits up to
 //     [Options.StandbyWait]), copies the keys and buckets the last writes
@@ -119,13 +119,13 @@
 //     recovery probe (Ping, bounded by its context) never wait on it. A
 //     read-only Open fails on such a file; a store already open reports the
 //     error on each read and recovers when the file is repaired, in place
-//     (a backup copied over it) or by a writer.
+//     (once a backup copied over it is complete) or by a writer.
 //   - A full write (Init) replaces a damaged live file: it never needs its
 //     contents. The damaged file is kept as PATH.corrupt-<Unix ms> for
 //     inspection (other prefixes and big-segment data it held, which could
 //     not be read, are not carried over). Writes that build on the live
-//     file (Upsert, ApplyMembership, SetSynchronizedOn) fail with an error
-//     saying so.
+//     file (Upsert, UpsertBatch, ApplyMembership, SetSynchronizedOn) fail
+//     with an error saying so.
 //
 // # Batches, write times and notifications
 //
@@ -161,9 +161,8 @@
 //
 // Runs are folded into the blocks (a compaction, which builds a new file)
 // when the synchronized-on time is set, which an import does when it ends,
-// and when a write would make more than 16 runs while they hold at least
-// half as many memberships as the blocks; otherwise such a write merges the
-// runs into one (in place). Each call is still applied in one transaction
+// and when a write would make more than 16 runs. Each call is still applied
+// in one transaction
 // and published with one rename, so the guarantees below hold for imports
 // as for any write.
 //
@@ -180,8 +179,10 @@
 //	Upsert, in place                     3.2-8.3 ms (0.8-1.0 ms with NoSync)
 //	Upsert, copying the file             23-38 ms (when a reader holds the standby file)
 //	first read after a publish           + ~35 µs to open the new file
-//	big-segment import, 1,000,000 keys   3.9 s, 255,000 keys/s, 350 MB allocated (batches of
-//	                                     5,000, 4 in flight, fsync on, final compaction included)
+//	big-segment import, 1,000,000 keys   2.7-3.9 s, 255,000-370,000 keys/s, 330-350 MB allocated
+//	                                     (batches of 5,000, 4 in flight, fsync on, final
+//	                                     compaction included)
+//	import of 100,000 into 1,000,000     0.4-0.5 s (BenchmarkApplyMembership/Update)
 //	Membership                           4-6 µs; 20-50 µs while an import has left 15 runs
 //	notification of another Store        p99 26-44 µs after Upsert returns (most arrive before:
 //	                                     the rename precedes the directory fsync); NoSync
@@ -204,6 +205,13 @@
 //     /ImportNoRuns) a 1,000,000-key import takes 20.9 s and allocates
 //     5.1 GB, against 3.9 s and 350 MB with runs: 5.3x (2x at 100,000
 //     keys: 0.54-0.64 s against 0.26-0.37 s).
+//
+// One part did not earn its keep and is gone: merging runs into one when a
+// write would make more than 16 (instead of compacting them) while the runs
+// held less than half the base. Compacting instead measured the same: a
+// 1,000,000-key import 2.7-3.0 s either way, and an import of 500,000 keys
+// into a store of 1,000,000 1.7-2.2 s against 2.1-2.3 s with merging
+// (three compactions instead of one, but less work in between).
 //
 // Not taken, and why: a bulk-import optional interface would replace runs
 // by one sorted build of the file (about the cost of the final compaction),

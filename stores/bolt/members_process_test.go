@@ -166,7 +166,7 @@ func TestProcessesImporterAndReaders(t *testing.T) {
 		t.Skip("multi-process test")
 	}
 	path := filepath.Join(t.TempDir(), "members.db")
-	const n = 3000 // 6000 changes a generation: runs, merges, compactions
+	const n = 3000 // 6000 changes a generation: runs and compactions
 	startImport(t, path, n)
 	env := []string{envFlags + "=" + strconv.Itoa(n), envDuration + "=3000"}
 	w, wout, werr := helper(t, "importer", path, env...)

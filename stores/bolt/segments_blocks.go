@@ -53,7 +53,7 @@ const (
 	runMinDefault = 4096
 	// maxRuns is the most runs a store keeps: each costs a lookup per
 	// membership read, so a write that would make more compacts them into
-	// the base, or merges them into one run (Store.wantsCompaction).
+	// the base (Store.wantsCompaction).
 	maxRuns = 16
 	// compactStep is how many bytes of memberships a compaction writes per
 	// step (see txWriter.checkpoint).

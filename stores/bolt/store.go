@@ -114,8 +114,11 @@ func Open(path string, opts *Options) (*Store, error) {
 // Path returns the absolute path of the live store file.
 func (s *Store) Path() string { return s.path }
 
-// Close releases the store's files and stops its background check. Calls
-// after Close return [ErrClosed]; a second Close returns nil.
+// Close stops the store's background check and its notifications, waits
+// for a write in progress, and releases its files (a read still running
+// releases its file when it ends; Close does not wait for reads, and never
+// blocks on a damaged file). Calls after Close return [ErrClosed]; a second
+// Close returns nil.
 func (s *Store) Close() error {
 	first := false
 	s.closeOnce.Do(func() { first = true })
