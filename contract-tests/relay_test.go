@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -211,4 +212,25 @@ func TestRelayCapabilityRetryConformance(t *testing.T) {
 			})
 		})
 	}
+}
+
+// The harness's "large payloads" poll: 1000 flags and one with an empty
+// key (its flag builder's zero values); the empty key is left out and the
+// rest is served.
+func TestRelayCapabilityLargePollWithEmptyKey(t *testing.T) {
+	h := newHarness(t)
+	var b strings.Builder
+	b.WriteString(`{"flags":{"":{"key":"","version":0,"on":false,"variations":null}`)
+	for i := range 1000 {
+		fmt.Fprintf(&b, `,"flag-key-%d":{"key":"flag-key-%d","version":1,"on":%v,"variations":["fallthrough","off","default"],"offVariation":1,"fallthrough":{"variation":0},"salt":"s"}`,
+			i, i, i == 999)
+	}
+	b.WriteString(`},"segments":{}}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, b.String())
+	}))
+	t.Cleanup(srv.Close)
+	c := h.create(map[string]any{"credential": testKey, "polling": map[string]any{"baseUri": srv.URL}})
+	assertJSON(t, "flag-key-0", h.evaluate(c, "flag-key-0", "string", "default", false), `{"value":"off"}`)
+	assertJSON(t, "flag-key-999", h.evaluate(c, "flag-key-999", "string", "default", false), `{"value":"fallthrough"}`)
 }
