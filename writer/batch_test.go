@@ -52,6 +52,9 @@ func manyFlags(n, variation int) string {
 func TestSyncPassIsOneBatch(t *testing.T) {
 	const n = 200
 	testaddrs.ForEach(t, func(t *testing.T, addr string) {
+		if testing.Short() && strings.HasPrefix(addr, "dynamodb:") {
+			t.Skip("a thousand writes to dynalite take seconds; skipped with -short")
+		}
 		inner := wtOpen(t, addr)
 		if _, ok := inner.(store.Batcher); !ok {
 			t.Skipf("%T does not implement store.Batcher (yet)", inner)
