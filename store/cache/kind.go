@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -197,6 +198,9 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 		if st != Unavailable && !waitingOut && s.next.Load() == nil {
 			k.st.refreshes.Add(1)
 			k.start(s, key, holdChanges)
+			// Let the refresh run before the entry expires even when
+			// lookups saturate the CPU (see below).
+			runtime.Gosched()
 		}
 		return e.val, e.err
 	}
@@ -211,7 +215,15 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 			return zero, nil // the store answers, and no longer has it
 		}
 	}
-	if st == Unavailable || waitingOut || s.call.Load() != nil {
+	if st == Unavailable || waitingOut {
+		return e.val, e.err
+	}
+	if s.call.Load() != nil {
+		// The due refresh is in flight. Yield the processor: when lookups
+		// never block (busy goroutines saturating the CPU), the refresh
+		// would otherwise queue behind the very lookups it serves and the
+		// value would outlive its TTL by far more than a round trip.
+		runtime.Gosched()
 		return e.val, e.err
 	}
 	hit = false
