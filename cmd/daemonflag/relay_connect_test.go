@@ -115,3 +115,17 @@ func TestBinaryRelayThroughEnvironmentProxy(t *testing.T) {
 		t.Error("no X-LaunchDarkly-Instance-Id")
 	}
 }
+
+// --relay-proxy streams from a Relay Proxy's base URI.
+func TestBinaryRelayFromRelayProxy(t *testing.T) {
+	svc := newRelayService(t, relayPut)
+	dir := t.TempDir()
+	addr := testaddrs.Bolt(t)
+	cmd, logs, done := startDaemon(t, dir, append(cliEnv(), envSDKKey+"="+relayTestKey),
+		"relay", "--store", addr, "--relay-proxy", svc.URL+"/")
+	waitForGreeting(t, dir, addr, `"value":"hello"`, logs)
+	log := stopDaemon(t, "relay", cmd, done, logs)
+	if !strings.Contains(log, svc.URL+"/all") {
+		t.Errorf("the relay did not stream from the Relay Proxy's /all:\n%s", log)
+	}
+}

@@ -240,6 +240,30 @@ func BenchmarkApplyMembership(b *testing.B) {
 			b.ReportMetric(float64(fi.Size())/1e6, "file-MB")
 		}
 	})
+	// OneCall is Import as one ApplyMembership of every change: what a
+	// bulk-import interface would cost at best through this store (one
+	// sorted run, then the compaction).
+	b.Run("ImportOneCall", func(b *testing.B) {
+		hashes := contextHashes(importKeys(b, 100_000))
+		s := benchStore(b, -1, nil)
+		ctx := context.Background()
+		b.ReportAllocs()
+		gen := 0
+		for b.Loop() {
+			gen++
+			all := make([]store.MembershipChange, len(hashes))
+			for i, h := range hashes {
+				all[i] = store.MembershipChange{ContextHash: h, SegmentRef: fmt.Sprintf("bench.g%d", gen)}
+			}
+			if err := s.ApplyMembership(ctx, all); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.SetSynchronizedOn(ctx, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(hashes))*float64(gen)/b.Elapsed().Seconds(), "keys/s")
+	})
 	// Update imports 10% of the keys (DAEMONFLAG_BENCH_UPDATE_PERCENT) to a
 	// new generation into a store that holds them all: the daily import of
 	// a big store.

@@ -31,7 +31,11 @@ type Options struct {
 
 	// Endpoint overrides the DynamoDB endpoint URL, for DynamoDB Local or
 	// dynalite ("http://127.0.0.1:8000"). Empty means AWS's endpoint for the
-	// region. Ignored when Client is set.
+	// region. Ignored when Client is set. With an Endpoint (and no
+	// AWSConfig) the EC2 instance metadata service is never asked for
+	// credentials: they come from the environment (AWS_ACCESS_KEY_ID and
+	// AWS_SECRET_ACCESS_KEY; any values do for a local server) or a
+	// profile, and their absence is an error that says so.
 	Endpoint string
 
 	// Client is a DynamoDB client to use as it is. Nil means: build one from

@@ -5,17 +5,18 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ParseURL parses a store address of the form
 //
-//	dynamodb://TABLE[?endpoint=URL][&region=REGION][&prefix=PREFIX][&create=BOOL]
+//	dynamodb://TABLE[?endpoint=URL][&region=REGION][&prefix=PREFIX][&create=BOOL][&notify_interval=DURATION]
 //
 // into Options, for command lines and configuration files. TABLE is the
 // table name (3 to 255 of the characters a-z A-Z 0-9 _ . -). endpoint is an
 // http or https URL for a local server such as dynalite or DynamoDB Local;
-// region, prefix and create set [Options.Region], [Options.Prefix] and
-// [Options.CreateTable]. Query values are URL-escaped as usual (a prefix
+// region, prefix, create and notify_interval set [Options.Region],
+// [Options.Prefix], [Options.CreateTable] and [Options.NotifyInterval]. Query values are URL-escaped as usual (a prefix
 // "a:b" may be written as is or as "a%3Ab"). Credentials never appear in the
 // address: they come from the AWS default configuration chain (local servers
 // accept any, e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local).
@@ -67,6 +68,12 @@ func ParseURL(s string) (*Options, error) {
 			opts.Region = v
 		case "prefix":
 			opts.Prefix = v
+		case "notify_interval":
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return nil, fmt.Errorf("dynamodb: store URL %q: notify_interval=%q is not a positive duration such as 500ms", s, v)
+			}
+			opts.NotifyInterval = d
 		case "create":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -74,7 +81,7 @@ func ParseURL(s string) (*Options, error) {
 			}
 			opts.CreateTable = b
 		default:
-			return nil, fmt.Errorf("dynamodb: store URL %q: unknown parameter %q (known: endpoint, region, prefix, create)", s, name)
+			return nil, fmt.Errorf("dynamodb: store URL %q: unknown parameter %q (known: endpoint, region, prefix, create, notify_interval)", s, name)
 		}
 	}
 	return opts, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -43,6 +44,9 @@ func TestParseURL(t *testing.T) {
 		{url: "dynamodb://flags?region=EU_WEST", wantErr: "may only hold"},
 		{url: "dynamodb://flags?region=", wantErr: "region is empty"},
 		{url: "dynamodb://flags?create=perhaps", wantErr: "not a boolean"},
+		{url: "dynamodb://flags?notify_interval=250ms", want: Options{Table: "flags", NotifyInterval: 250 * time.Millisecond}},
+		{url: "dynamodb://flags?notify_interval=0s", wantErr: "positive duration"},
+		{url: "dynamodb://flags?notify_interval=often", wantErr: "positive duration"},
 		{url: "dynamodb://flags?prefix=%zz", wantErr: "invalid query"},
 		{url: "::", wantErr: "invalid store URL"},
 	}
