@@ -281,3 +281,36 @@ func BenchmarkStoreGet(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkStartupFirstEvaluation is client start-up until the first good
+// evaluation of a flag, on a store of 10,000 flags: what a service that
+// evaluates at once waits for.
+func BenchmarkStartupFirstEvaluation(b *testing.B) {
+	url := redisURL(b)
+	prefix, keys := sharedDataset(b, url, 10000)
+	oc, lc := mustContexts(b, benchUser)
+	b.Run("ours", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c, closeFn := openOurClient(b, url, prefix, ourSetup{})
+			if _, err := c.BoolVariation(keys[0], oc, false); err != nil {
+				b.Fatalf("first evaluation: %v", err)
+			}
+			b.StopTimer()
+			closeFn()
+			b.StartTimer()
+		}
+	})
+	b.Run("ld", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c := openLDClient(b, url, prefix, ldSetup{})
+			if _, err := c.BoolVariation(keys[0], lc, false); err != nil {
+				b.Fatalf("first evaluation: %v", err)
+			}
+			b.StopTimer()
+			c.Close()
+			b.StartTimer()
+		}
+	})
+}

@@ -78,23 +78,30 @@ func (c *core) subscribe(n store.Notifier) {
 // that no change can fall between a read and the start of listening: a
 // change written after a read began is announced. It returns at once
 // afterwards, and when the store does not notify; ctx bounds the wait.
+//
+// It also waits for the cache's first check of the store's "$inited"
+// marker: a read racing it would open a second connection to the store (a
+// dial and a handshake, several round trips on Redis) where waiting for the
+// check costs one round trip and reuses its connection.
 func (c *core) awaitListening(ctx context.Context) error {
-	if c.listening == nil {
-		return nil
+	for _, ch := range [...]chan struct{}{c.firstCheck, c.listening} {
+		if ch == nil {
+			continue
+		}
+		select {
+		case <-ch:
+			continue
+		default:
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.ctx.Done():
+			return ErrClosed
+		}
 	}
-	select {
-	case <-c.listening:
-		return nil
-	default:
-	}
-	select {
-	case <-c.listening:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.ctx.Done():
-		return ErrClosed
-	}
+	return nil
 }
 
 // onNotice is the store.Notifier callback: it records the changes and wakes

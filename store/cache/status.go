@@ -275,8 +275,8 @@ func (c *core) notifier() {
 func (c *core) monitor() {
 	defer c.wg.Done()
 	c.checkInited()
+	c.readLastWrite() // before the first item reads, on the same connection (see awaitListening)
 	close(c.firstCheck)
-	c.readLastWrite()
 	probe := time.NewTimer(c.opts.ProbeInterval)
 	defer probe.Stop()
 	pruneEvery := max(2*c.opts.TTL, time.Second)

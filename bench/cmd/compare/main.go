@@ -302,6 +302,7 @@ var groupOrder = []struct{ name, title string }{
 	{"FirstEvaluation", "4. Cache miss: first evaluation of a flag (Redis, 10,000 flags)"},
 	{"AllFlagsState", "4. AllFlagsState over 1,000 flags, cold and warm"},
 	{"Startup", "4. Client start-up to ready (Redis, 10,000 flags)"},
+	{"StartupFirstEvaluation", "4. Client start-up to the first good evaluation (Redis, 10,000 flags)"},
 	{"StoreGet", "4. One raw store read of a flag (no cache): go-redis (ours) vs redigo (LaunchDarkly)"},
 	{"Outage", "5. Redis stopped for 3 s under load (1 s TTL)"},
 	{"BigSegments", "6. Big segments (Redis, membership cache of 1,000 keys)"},
