@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
+	"github.com/daemonflag/daemonflag/internal/jsontok"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -36,10 +38,11 @@ func parseAllData(data []byte) (change, error) {
 	if !utf8.Valid(data) {
 		return change{}, malformedf("the dataset is not valid UTF-8")
 	}
-	s := &scanner{data: data}
-	ch, err := s.dataset()
+	sc := newScanner(data)
+	ch, err := readDataset(sc, data)
 	if err == nil {
-		err = s.end()
+		sc.End()
+		err = scanErr(sc)
 	}
 	if err != nil {
 		return change{}, malformedf("the dataset: %v", err)
@@ -47,16 +50,45 @@ func parseAllData(data []byte) (change, error) {
 	return ch, nil
 }
 
-// dataset scans {"flags": {...}, "segments": {...}}; either may be absent
+// newScanner reads data with the module's tokenizer, through a read-only
+// view: the decoders take offsets from it and slice data itself, and clone
+// every string they keep (data is compacted in place afterwards).
+func newScanner(data []byte) *jsontok.Scanner {
+	sc := new(jsontok.Scanner)
+	sc.Reset(unsafe.String(unsafe.SliceData(data), len(data)))
+	return sc
+}
+
+// scanErr is the tokenizer's first error, if any.
+func scanErr(sc *jsontok.Scanner) error {
+	if problem, off, failed := sc.Err(); failed {
+		return fmt.Errorf("invalid JSON at offset %d: %s", off, problem)
+	}
+	return nil
+}
+
+// rawValue reads any value and returns its bytes, a slice of data.
+func rawValue(sc *jsontok.Scanner, data []byte) []byte {
+	start := sc.Pos()
+	sc.Skip()
+	if sc.Failed() {
+		return nil
+	}
+	return data[start:sc.Pos()]
+}
+
+// readDataset reads {"flags": {...}, "segments": {...}}; either may be absent
 // or null (an empty collection); other members are ignored.
-func (s *scanner) dataset() (change, error) {
-	if s.peek() != '{' {
+func readDataset(sc *jsontok.Scanner, data []byte) (change, error) {
+	if sc.Next() != '{' {
 		return change{}, errors.New("not a JSON object")
 	}
 	var ch change
 	var flags, segs store.Collection
 	flags.Kind, segs.Kind = store.Features, store.Segments
-	err := s.object(func(name string) error {
+	var it jsontok.ObjIter
+	sc.Object(&it)
+	for name, ok := sc.Field(&it); ok; name, ok = sc.Field(&it) {
 		var c *store.Collection
 		switch name {
 		case "flags":
@@ -64,54 +96,59 @@ func (s *scanner) dataset() (change, error) {
 		case "segments":
 			c = &segs
 		default:
-			return s.skip(1)
+			sc.Skip()
+			continue
 		}
-		items, skipped, err := s.collection(c.Kind)
+		items, skipped, err := collection(sc, data, c.Kind)
+		if err != nil {
+			return change{}, err
+		}
 		c.Items = items
 		for _, k := range skipped {
 			ch.skipped = append(ch.skipped, c.Kind.Noun()+" "+strconv.Quote(k))
 		}
-		return err
-	})
-	if err != nil {
+	}
+	if err := scanErr(sc); err != nil {
 		return change{}, err
 	}
 	ch.all = []store.Collection{segs, flags}
 	return ch, nil
 }
 
-// collection scans {"KEY": item, ...} (or null). Items with an empty key
+// collection reads {"KEY": item, ...} (or null). Items with an empty key
 // are skipped and named; a later duplicate key wins, as in encoding/json.
-func (s *scanner) collection(kind store.Kind) (items []store.KeyedItem, skipped []string, err error) {
-	if s.peek() == 'n' {
-		return nil, nil, s.literal("null")
+func collection(sc *jsontok.Scanner, data []byte, kind store.Kind) (items []store.KeyedItem, skipped []string, err error) {
+	if sc.Null() {
+		return nil, nil, nil
 	}
-	if s.peek() != '{' {
+	if sc.Next() != '{' {
 		return nil, nil, fmt.Errorf("%q is not a JSON object", kind)
 	}
 	index := map[string]int{}
-	err = s.object(func(key string) error {
-		raw, err := s.value()
-		if err != nil {
-			return err
+	var it jsontok.ObjIter
+	sc.Object(&it)
+	for key, ok := sc.Field(&it); ok; key, ok = sc.Field(&it) {
+		key = strings.Clone(key)
+		raw := rawValue(sc, data)
+		if raw == nil {
+			break
 		}
 		if key == "" {
 			skipped = append(skipped, key)
-			return nil
+			continue
 		}
-		it, err := itemFrom(kind, key, raw)
+		item, err := itemFrom(kind, key, raw)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if i, dup := index[key]; dup {
-			items[i].Item = it
-			return nil
+			items[i].Item = item
+			continue
 		}
 		index[key] = len(items)
-		items = append(items, store.KeyedItem{Key: key, Item: it})
-		return nil
-	})
-	if err != nil {
+		items = append(items, store.KeyedItem{Key: key, Item: item})
+	}
+	if err := scanErr(sc); err != nil {
 		return nil, nil, err
 	}
 	slices.SortFunc(items, func(a, b store.KeyedItem) int { return strings.Compare(a.Key, b.Key) })
@@ -150,50 +187,58 @@ func parseEnvelope(what string, data []byte, put bool) (envelope, error) {
 	if !utf8.Valid(data) {
 		return env, malformedf("%s: not valid UTF-8", what)
 	}
-	s := &scanner{data: data}
-	s.ws()
-	if s.peek() != '{' {
+	sc := newScanner(data)
+	if sc.Next() != '{' {
 		return env, malformedf("%s: not a JSON object", what)
 	}
-	err := s.object(func(name string) error {
-		switch name {
-		case "path":
-			if s.peek() == 'n' {
-				env.path = nil
-				return s.literal("null")
-			}
-			if s.peek() != '"' {
-				return errors.New(`"path" is not a string`)
-			}
-			p, err := s.str()
-			env.path = &p
-			return err
-		case "data":
-			if put && s.peek() == '{' {
-				ch, err := s.dataset()
-				env.put, env.hasPut, env.data = ch, err == nil, nil
-				return err
-			}
-			v, err := s.value()
-			env.data = v
-			if put {
-				env.hasPut = false
-			}
-			return err
-		case "version":
-			v, err := s.value()
-			env.version = v
-			return err
-		}
-		return s.skip(1)
-	})
+	err := envelopeMembers(sc, data, put, &env)
 	if err == nil {
-		err = s.end()
+		sc.End()
+		err = scanErr(sc)
 	}
 	if err != nil {
 		return env, malformedf("%s: %v", what, err)
 	}
 	return env, nil
+}
+
+// envelopeMembers reads the members of an event's top-level object into
+// env.
+func envelopeMembers(sc *jsontok.Scanner, data []byte, put bool, env *envelope) error {
+	var it jsontok.ObjIter
+	sc.Object(&it)
+	for name, ok := sc.Field(&it); ok; name, ok = sc.Field(&it) {
+		switch name {
+		case "path":
+			switch {
+			case sc.Null():
+				env.path = nil
+			case sc.Next() == '"':
+				p := strings.Clone(sc.RawString())
+				env.path = &p
+			default:
+				return errors.New(`"path" is not a string`)
+			}
+		case "data":
+			if put && sc.Next() == '{' {
+				ch, err := readDataset(sc, data)
+				if err != nil {
+					return err
+				}
+				env.put, env.hasPut, env.data = ch, true, nil
+				continue
+			}
+			env.data = rawValue(sc, data)
+			if put {
+				env.hasPut = false
+			}
+		case "version":
+			env.version = rawValue(sc, data)
+		default:
+			sc.Skip()
+		}
+	}
+	return scanErr(sc)
 }
 
 // parsePut parses the data of a "put" event: {"path": "/", "data":

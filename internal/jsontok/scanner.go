@@ -404,8 +404,9 @@ func Clip(s string) string {
 	return s
 }
 
-// Skip consumes one value of any type, checking its syntax, and returns its
-// text.
+// Skip consumes one value of any type, checking its syntax as json.Valid
+// does (a number is checked against the grammar, not converted), and
+// returns its text.
 func (sc *Scanner) Skip() string { return sc.skip(0) }
 
 func (sc *Scanner) skip(depth int) string {
@@ -424,7 +425,7 @@ func (sc *Scanner) skip(depth int) string {
 	case c == 'n':
 		sc.Literal("null")
 	case c == '-' || c >= '0' && c <= '9':
-		sc.Number()
+		sc.NumberText() // the grammar only, as json.Valid checks it
 	case c == '[' || c == '{':
 		if depth >= MaxNesting {
 			sc.Fail("nesting too deep")
