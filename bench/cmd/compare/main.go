@@ -297,6 +297,7 @@ var groupOrder = []struct{ name, title string }{
 	{"Eval", "1. Warm evaluation, evaluator vs evaluator (in memory)"},
 	{"ClientEval", "1. Warm evaluation, client BoolVariation (daemon mode on Redis, cache warm)"},
 	{"ClientEvalParallel", "2. Parallel warm evaluation (RunParallel), GOMAXPROCS 1 and 2"},
+	{"RandomMix", "2. Warm evaluation of 1,000 random flags x 1,000 random contexts (Redis, caches warm)"},
 	{"TTLExpiry", "3. TTL expiry under load (Redis, 100 ms TTL, 64 goroutines)"},
 	{"Staleness", "3. Staleness under CPU saturation (Redis, 100 ms TTL, 4 and 64 never-blocking goroutines)"},
 	{"FirstEvaluation", "4. Cache miss: first evaluation of a flag (Redis, 10,000 flags)"},
@@ -569,6 +570,9 @@ const legend = `
   with a 100 ms TTL on both clients; latency quantiles of single calls and store reads per second.
   LaunchDarkly's callers wait for Redis when an entry expires; ours are served the expired entry while
   one background read refreshes it.
+- **RandomMix**: JSONVariation of a pseudo-random (flag, context) pair out of 1,000 flags and 1,000
+  contexts from the differential test's generator (every operator, rules, rollouts, prerequisites,
+  segments, multi-kind and old-user contexts), both clients warm on the same Redis dataset.
 - **Staleness**: a flag rewritten every 5 ms directly in Redis (no notification); 4 or 64 goroutines
   evaluate it without pause for a second, so the CPU is saturated; "stale" is how long the value
   served had been outdated (since the next version was stored). With a 100 ms TTL it should stay
