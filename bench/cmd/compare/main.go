@@ -217,6 +217,8 @@ func (m *machine) markdown() string {
 	if m.command != "" {
 		fmt.Fprintf(&b, "- Command: `%s` (in `bench/`)\n", m.command)
 	}
+	b.WriteString("- Each cell: the median over the runs and, in parentheses, the lowest and highest run. The two " +
+		"SDKs' runs alternate (go test -count runs each benchmark function, both sides, once per round).\n")
 	b.WriteString("- Ratio: ours ÷ LaunchDarkly's (every metric is a cost: below 1 is better for daemonflag); " +
 		"\"slower\"/\"more\" marks where we are behind.\n")
 	return b.String()
@@ -495,7 +497,7 @@ func compareValues(p pair, m string) (ratio, note string) {
 	if r < 0.01 {
 		ratio = fmt.Sprintf("%.4f", r)
 	}
-	if r > 1.05 && m != "evals" { // the number of evaluations made is no cost
+	if r > 1.05 && m != "evals" && m != "evals/s" { // evaluations made are no cost
 		note = "more"
 		if m == "ns/op" || strings.HasSuffix(m, "-ns") {
 			note = "slower"
@@ -504,9 +506,18 @@ func compareValues(p pair, m string) (ratio, note string) {
 	return ratio, note
 }
 
+// cell shows a metric's median and, with several runs, their spread:
+// "median (min–max)".
 func cell(r *result, m string) string {
 	v, ok := value(r, m)
-	return show(v, ok, m)
+	out := show(v, ok, m)
+	if ok && len(r.metrics[m]) > 1 {
+		lo, hi := slices.Min(r.metrics[m]), slices.Max(r.metrics[m])
+		if lo != hi {
+			out += " (" + show(lo, true, m) + "–" + show(hi, true, m) + ")"
+		}
+	}
+	return out
 }
 
 func value(r *result, metric string) (float64, bool) {
