@@ -114,8 +114,15 @@ func TestFlagChangeListener(t *testing.T) {
 	t.Run("removed listener hears nothing", func(t *testing.T) {
 		remove()
 		rec.reset()
-		e.upsert(store.Features, `{"key":"string-flag","version":9,"on":true,"variations":["a","b"],"fallthrough":{"variation":1}}`)
-		time.Sleep(10 * pollInterval)
+		// A listener registered later hears the change; listeners are
+		// called one at a time, in order, so once it has, the removed one
+		// would have been called already.
+		var witness recorder[client.FlagChangeEvent]
+		defer c.AddFlagChangeListener(witness.add)()
+		for v := 9; !slices.Contains(keysOf(witness.get()), "string-flag"); v++ {
+			e.upsert(store.Features, fmt.Sprintf(`{"key":"string-flag","version":%d,"on":true,"variations":["a","b"],"fallthrough":{"variation":1}}`, v))
+			eventually(t, "a poll", func() bool { return len(witness.get()) > 0 || v == 9 })
+		}
 		if evs := rec.get(); len(evs) != 0 {
 			t.Errorf("events after remove: %v", evs)
 		}
@@ -162,7 +169,9 @@ func TestFlagValueChangeListener(t *testing.T) {
 	if ev := prereq.get()[1]; !ev.OldValue.Equal(jsonvalue.String("off")) || !ev.NewValue.Equal(jsonvalue.String("default")) {
 		t.Errorf("event = %+v", ev)
 	}
-	time.Sleep(5 * pollInterval)
+	// other-user's listener was registered before prereq-flag's, and
+	// listeners are called one at a time, in order: it has been called for
+	// every change prereq-flag's listener heard.
 	if evs := other.get(); len(evs) != 0 {
 		t.Errorf("other-user's value never changed, yet: %v", evs)
 	}
