@@ -67,6 +67,7 @@ func TestStatusLogWording(t *testing.T) {
 
 func TestDataStoreStatusAge(t *testing.T) {
 	e := newEnv(t)
+	written := time.Now().Add(-time.Millisecond) // the store keeps milliseconds
 	e.init(testFlags, testSegments)
 	before := time.Now()
 	c := e.client(client.Config{})
@@ -76,5 +77,10 @@ func TestDataStoreStatusAge(t *testing.T) {
 	st := c.DataStoreStatus()
 	if st.LastConfirmed.Before(before) || st.LastConfirmed.After(time.Now()) {
 		t.Errorf("LastConfirmed = %v, want the first read's time (after %v)", st.LastConfirmed, before)
+	}
+	// bbolt records the writer's last write (store.WriteTimeReader); the
+	// client reads it before its first evaluation.
+	if st.LastWrite.Before(written) || st.LastWrite.After(before) {
+		t.Errorf("LastWrite = %v, want the init's time (between %v and %v)", st.LastWrite, written, before)
 	}
 }
