@@ -20,11 +20,14 @@
 //     default; see package events).
 //   - Concurrency: one Client per process is the norm; every method is safe
 //     for concurrent use by any number of goroutines.
-//   - Speed: flags are decoded once per store read and cached (see package
-//     store/cache). With a warm cache a variation call never waits on the
-//     store, even after the cache TTL: an expired entry is served while one
-//     background read refreshes it. BoolVariation on a warm cache without
-//     hooks makes no allocation.
+//   - Speed and freshness: flags are decoded once per store read and cached
+//     (see package store/cache). The cache TTL bounds the age of what is
+//     served; a flag read in the last fifth of its life is refreshed in the
+//     background before it expires, so a variation call on a flag in use
+//     never waits on the store (one not read for longer than the TTL is
+//     read again, as a miss is). A store that notifies (store.Notifier)
+//     delivers changes at once. BoolVariation on a warm cache without hooks
+//     makes no allocation.
 //   - Last good value: when the store fails, every flag the cache has read
 //     keeps being served at its last good version (LaunchDarkly serves
 //     defaults instead), and [Client.DataStoreStatus] says the store is
@@ -41,7 +44,9 @@
 // result has no variation index, and for each ERROR reason an
 // [*EvaluationError] that matches one sentinel error:
 //
-//	CLIENT_NOT_READY    ErrClientNotReady   the client is offline or closed
+//	CLIENT_NOT_READY    ErrClientNotReady   the client is offline or closed, or
+//	                                        (Config.NotReadyWithoutData) the
+//	                                        store has held no dataset yet
 //	USER_NOT_SPECIFIED  ErrInvalidContext   the context is invalid
 //	FLAG_NOT_FOUND      ErrFlagNotFound     no such flag (also when the store
 //	                                        holds no dataset yet)

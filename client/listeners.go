@@ -36,7 +36,9 @@ type FlagValueChangeEvent struct {
 //
 // Changes are found by the cache's change poll (see cache.Cache.OnChange),
 // which reads the whole dataset every Config.Cache.ChangePollInterval (the
-// cache TTL by default) while at least one listener is registered, and
+// cache TTL by default) while at least one listener is registered, and at
+// once whenever the store notifies a change (store.Notifier: within
+// milliseconds on bbolt and Redis for writes by daemonflag's writers), and
 // compares versions with the previous poll. This works in daemon mode, where
 // LaunchDarkly's flag-change listeners never fire. The first poll after the
 // first listener is registered is the baseline: a change written before it

@@ -148,7 +148,8 @@ func (x *Cache) AddStatusListener(fn func(Status)) (remove func()) {
 
 // OnChange registers fn to be told which flags changed. While at least one
 // listener is registered, the cache reads every flag and segment every
-// [Options.ChangePollInterval] and compares them with the previous read;
+// [Options.ChangePollInterval], and at once when the store notifies a change
+// (store.Notifier), and compares them with the previous read;
 // the first read after the poll starts is the baseline. fn receives the
 // sorted keys of the flags that were added, deleted or rewritten, and of the
 // flags that depend on a changed flag (as a prerequisite, at any depth) or
