@@ -3,9 +3,9 @@ package client
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/daemonflag/daemonflag/evalctx"
@@ -67,9 +67,16 @@ type FlagState struct {
 // [Client.AllFlagsState] returns it. Its JSON (MarshalJSON) is LaunchDarkly's
 // bootstrap format for client-side SDKs. It is immutable.
 type AllFlags struct {
-	flags map[string]FlagState
+	flags []keyedState // sorted by key
 	valid bool
 	err   error
+}
+
+// keyedState is one flag's entry in AllFlags. (A slice of them, not a map:
+// a map of values this large stores each one in its own allocation.)
+type keyedState struct {
+	key   string
+	state FlagState
 }
 
 // Valid reports whether the state was computed. It is false when the client
@@ -82,22 +89,34 @@ func (a AllFlags) Err() error { return a.err }
 
 // Flag returns the state of one flag.
 func (a AllFlags) Flag(key string) (FlagState, bool) {
-	f, ok := a.flags[key]
-	return f, ok
+	i, ok := slices.BinarySearchFunc(a.flags, key, func(e keyedState, k string) int { return strings.Compare(e.key, k) })
+	if !ok {
+		return FlagState{}, false
+	}
+	return a.flags[i].state, true
 }
 
 // Value returns the value of one flag; null when the flag is not in the
 // state or has no variation index.
-func (a AllFlags) Value(key string) jsonvalue.Value { return a.flags[key].Value }
+func (a AllFlags) Value(key string) jsonvalue.Value {
+	f, _ := a.Flag(key)
+	return f.Value
+}
 
 // Keys returns the keys of the flags in the state, sorted.
-func (a AllFlags) Keys() []string { return slices.Sorted(maps.Keys(a.flags)) }
+func (a AllFlags) Keys() []string {
+	keys := make([]string, len(a.flags))
+	for i := range a.flags {
+		keys[i] = a.flags[i].key
+	}
+	return keys
+}
 
 // Values returns a new map from flag key to value.
 func (a AllFlags) Values() map[string]jsonvalue.Value {
 	m := make(map[string]jsonvalue.Value, len(a.flags))
-	for k, f := range a.flags {
-		m[k] = f.Value
+	for i := range a.flags {
+		m[a.flags[i].key] = a.flags[i].state.Value
 	}
 	return m
 }
@@ -108,24 +127,23 @@ func (a AllFlags) Values() map[string]jsonvalue.Value {
 // "debugEventsUntilDate", "prerequisites"), leaving out properties that are
 // absent, false or zero. Flags are written in key order.
 func (a AllFlags) MarshalJSON() ([]byte, error) {
-	keys := a.Keys()
-	b := make([]byte, 0, 64+96*len(keys))
+	b := make([]byte, 0, 64+96*len(a.flags))
 	b = append(b, `{"$valid":`...)
 	b = strconv.AppendBool(b, a.valid)
-	for _, k := range keys {
+	for i := range a.flags {
 		b = append(b, ',')
-		b = jsonvalue.String(k).AppendJSON(b)
+		b = jsonvalue.String(a.flags[i].key).AppendJSON(b)
 		b = append(b, ':')
-		b = a.flags[k].Value.AppendJSON(b)
+		b = a.flags[i].state.Value.AppendJSON(b)
 	}
 	b = append(b, `,"$flagsState":{`...)
-	for i, k := range keys {
+	for i := range a.flags {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = jsonvalue.String(k).AppendJSON(b)
+		b = jsonvalue.String(a.flags[i].key).AppendJSON(b)
 		b = append(b, ':')
-		b = a.flags[k].appendMetadata(b)
+		b = a.flags[i].state.appendMetadata(b)
 	}
 	return append(b, "}}"...), nil
 }
@@ -213,7 +231,7 @@ func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts All
 		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrDataUnavailable, store.ErrNotInitialized)}
 	}
 	now := time.Now().UnixMilli()
-	states := make(map[string]FlagState, len(flags)+len(malformed))
+	states := make([]keyedState, 0, len(flags)+len(malformed))
 	memo := evaluation.NewMemo(ec)
 	for _, f := range flags {
 		if opts.ClientSideOnly && !f.Availability().UsingEnvironmentID {
@@ -239,7 +257,7 @@ func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts All
 		if !opts.WithReasons && !st.TrackReason {
 			st.Reason = evaluation.Reason{}
 		}
-		states[f.Key] = st
+		states = append(states, keyedState{f.Key, st})
 	}
 	if !opts.ClientSideOnly {
 		for _, key := range malformed {
@@ -247,8 +265,10 @@ func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts All
 			if opts.WithReasons {
 				st.Reason = evaluation.ErrorReason(evaluation.ErrorMalformedFlag)
 			}
-			states[key] = st
+			states = append(states, keyedState{key, st})
 		}
+		// The cache lists flags and malformed keys each in key order.
+		slices.SortFunc(states, func(a, b keyedState) int { return strings.Compare(a.key, b.key) })
 	}
 	return AllFlags{flags: states, valid: true}
 }

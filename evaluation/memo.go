@@ -23,7 +23,11 @@ import (
 // flags do not change while it is used.
 type Memo struct {
 	ec evalctx.Context
-	m  map[string]memoResult
+	// index maps a flag key to its result in results. (Not a map of
+	// results: a map of values this large stores each one in its own
+	// allocation.)
+	index   map[string]int32
+	results []memoResult
 }
 
 type memoResult struct {
@@ -40,7 +44,7 @@ type memoResult struct {
 
 // NewMemo returns an empty Memo for evaluations of the context ec.
 func NewMemo(ec evalctx.Context) *Memo {
-	return &Memo{ec: ec, m: map[string]memoResult{}}
+	return &Memo{ec: ec, index: map[string]int32{}}
 }
 
 // EvaluateMemo is [Evaluator.Evaluate] for memo's context, reusing and
@@ -70,7 +74,11 @@ func (e *Evaluator) EvaluateMemo(ctx context.Context, flag *model.Flag, memo *Me
 // valid at this nesting, or a new evaluation, remembered when it depends on
 // nothing but the flag and the context.
 func (st *state) memoFlag(f *model.Flag, flags *chain, out *Detail) (ok bool, prereqs int) {
-	r, found := st.memo.m[f.Key]
+	var r memoResult
+	i, found := st.memo.index[f.Key]
+	if found {
+		r = st.memo.results[i]
+	}
 	if found && r.failsFrom > 0 && st.nesting >= r.failsFrom-1 {
 		st.tooDeep = true
 		*out = errorDetail(ErrorMalformedFlag)
@@ -96,9 +104,9 @@ func (st *state) memoFlag(f *model.Flag, flags *chain, out *Detail) (ok bool, pr
 		// Depends on the path to the flag: not remembered.
 	case st.tooDeep:
 		// Malformed here and at any deeper nesting.
-		st.memo.m[f.Key] = memoResult{failsFrom: st.nesting + 1}
+		st.memo.put(f.Key, memoResult{failsFrom: st.nesting + 1})
 	default:
-		st.memo.m[f.Key] = memoResult{ok: ok, detail: *out, pn: prereqs, big: st.bigStatus, height: st.peak - st.nesting}
+		st.memo.put(f.Key, memoResult{ok: ok, detail: *out, pn: prereqs, big: st.bigStatus, height: st.peak - st.nesting})
 	}
 	st.peak = max(st.peak, savedPeak)
 	st.cycle = st.cycle || savedCycle
@@ -111,4 +119,14 @@ func (st *state) memoFlag(f *model.Flag, flags *chain, out *Detail) (ok bool, pr
 func (st *state) enter() {
 	st.nesting++
 	st.peak = max(st.peak, st.nesting)
+}
+
+// put remembers r as the result of flag key.
+func (m *Memo) put(key string, r memoResult) {
+	if i, ok := m.index[key]; ok {
+		m.results[i] = r
+		return
+	}
+	m.index[key] = int32(len(m.results))
+	m.results = append(m.results, r)
 }
