@@ -113,9 +113,9 @@ func TestChangeDetection(t *testing.T) {
 	// Without listeners the poll stops.
 	remove()
 	eventually(t, "poll to stop", func() bool {
-		n := w.getAlls.Load()
-		time.Sleep(50 * time.Millisecond)
-		return w.getAlls.Load() == n
+		x.c.lmu.Lock()
+		defer x.c.lmu.Unlock()
+		return !x.c.polling
 	})
 }
 

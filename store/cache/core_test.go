@@ -500,7 +500,8 @@ func TestOutageLogsOncePerStateChange(t *testing.T) {
 	}
 	wg.Wait()
 	eventually(t, "unavailable", func() bool { return x.c.status.Load().State == Unavailable })
-	time.Sleep(50 * time.Millisecond) // let the probe fail a few more times
+	n := w.inits.Load()
+	eventually(t, "the probe failing a few more times", func() bool { return w.inits.Load() >= n+3 })
 	w.setFail(nil)
 	eventually(t, "available", func() bool { return x.c.status.Load().State == Available })
 	lines := logs.lines()
