@@ -94,7 +94,14 @@ type slot[T any] struct {
 	e    atomic.Pointer[entry[T]]
 	call atomic.Pointer[call[T]]
 	next atomic.Pointer[entry[T]]
+	// spins counts lookups in the last part of the entry's life, which
+	// yield the processor now and then (see late).
+	spins atomic.Uint32
 }
+
+// yieldEvery is how many lookups of an entry whose refresh is in flight in
+// its last part of life share one yield of the processor.
+const yieldEvery = 16
 
 // call is one store read shared by everyone who needs it.
 type call[T any] struct {
@@ -197,10 +204,16 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 	if now < e.expires {
 		if st != Unavailable && !waitingOut && s.next.Load() == nil {
 			k.st.refreshes.Add(1)
+			starting := s.call.Load() == nil
 			k.start(s, key, holdChanges)
 			// Let the refresh run before the entry expires even when
-			// lookups saturate the CPU (see below).
-			runtime.Gosched()
+			// lookups saturate the CPU (see below): the lookup that starts
+			// it yields at once, and one lookup in yieldEvery while it is
+			// in flight, so the scheduler keeps turning without making
+			// many lookups wait for the processor.
+			if starting || s.spins.Add(1)%yieldEvery == 0 {
+				runtime.Gosched()
+			}
 		}
 		return e.val, e.err
 	}
