@@ -132,11 +132,20 @@ func (s *Store) decodeMessage(m *goredis.Message) []store.Change {
 // the first subscription succeeded; if it did not, listen returns.
 func (s *Store) listen(ctx context.Context, sub *changefeed.Sub, key string, channels []string, decode func(*goredis.Message) []store.Change, ready chan<- error) {
 	first := true
+	defer func() {
+		if first {
+			// ctx ended before the first subscription was made (the store
+			// or the subscriber closed at once): Notify must not wait for
+			// it forever. ready has room for every group.
+			ready <- wrapErr("notify", context.Cause(ctx))
+		}
+	}()
 	pause := s.timing.resubscribeMin
 	for ctx.Err() == nil {
 		ps, err := s.subscribe(ctx, key, channels)
 		if err != nil {
 			if first {
+				first = false
 				ready <- err
 				return
 			}
