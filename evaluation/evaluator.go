@@ -83,6 +83,13 @@ func (e *Evaluator) evaluate(ctx context.Context, flag *model.Flag, ec evalctx.C
 	st := state{e: e, ctx: ctx, ec: ec, rec: rec}
 	var res Result
 	_, n := st.evalFlag(flag, nil, &res.Detail)
+	st.finish(flag, &res, n)
+	return res
+}
+
+// finish completes the result of flag's evaluation, whose first n
+// prerequisites were evaluated.
+func (st *state) finish(flag *model.Flag, res *Result, n int) {
 	if st.bigStatus != "" {
 		res.Detail.Reason.BigSegmentsStatus = st.bigStatus
 	}
@@ -90,7 +97,6 @@ func (e *Evaluator) evaluate(ctx context.Context, flag *model.Flag, ec evalctx.C
 	if n > 0 {
 		res.Prerequisites = flag.PrerequisiteKeys()[:n]
 	}
-	return res
 }
 
 // state is one evaluation in progress. It lives on the stack of Evaluate

@@ -60,13 +60,7 @@ func (e *Evaluator) EvaluateMemo(ctx context.Context, flag *model.Flag, memo *Me
 	st := state{e: e, ctx: ctx, ec: ec, memo: memo}
 	var res Result
 	_, n := st.memoFlag(flag, nil, &res.Detail)
-	if st.bigStatus != "" {
-		res.Detail.Reason.BigSegmentsStatus = st.bigStatus
-	}
-	res.IsExperiment = isExperiment(flag, &res.Detail.Reason)
-	if n > 0 {
-		res.Prerequisites = flag.PrerequisiteKeys()[:n]
-	}
+	st.finish(flag, &res, n)
 	return res
 }
 

@@ -197,3 +197,18 @@ func listen(ctx context.Context, addr string, h *daemonHealth, log *slog.Logger)
 	log.Info("serving health and metrics", "addr", ln.Addr().String(), "paths", "/healthz /readyz /metrics")
 	return ln.Addr().String(), func() { <-done }, nil
 }
+
+// serveHealth starts the --listen server when addr is set; stop shuts it
+// down and waits for it (a no-op without a listener).
+func serveHealth(ctx context.Context, addr string, h *daemonHealth, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	_, wait, err := listen(lctx, addr, h, log)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return func() { cancel(); wait() }, nil
+}

@@ -174,16 +174,11 @@ func runRelay(ctx context.Context, a *app, cmd *command, args []string) error {
 	opts.Logger = log
 	health := &daemonHealth{daemon: "relay", store: s, started: time.Now(), relayStats: &relay.Stats{}}
 	opts.Stats, opts.OnUpdate, opts.OnFailure = health.relayStats, health.relayUpdate, health.relayFailure
-	if *listenAddr != "" {
-		lctx, stop := context.WithCancel(ctx)
-		_, wait, err := listen(lctx, *listenAddr, health, log)
-		if err != nil {
-			stop()
-			return err
-		}
-		defer wait()
-		defer stop()
+	stopHealth, err := serveHealth(ctx, *listenAddr, health, log)
+	if err != nil {
+		return err
 	}
+	defer stopHealth()
 	log.Info("relaying", "store", describe(parsed))
 	err = relay.Run(ctx, s, opts)
 	var he *relay.HTTPError

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/daemonflag/daemonflag/internal/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testlog"
 )
 
 const relayTestKey = "sdk-cli-relay-test-key-42"
@@ -109,22 +110,8 @@ func runRelayApp(ctx context.Context, env map[string]string, args ...string) (re
 	return result{stdout: out.String(), stderr: errb.String(), code: code}, errb
 }
 
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuf is the command's stderr, read while the relay writes to it.
+type syncBuf = testlog.Buffer
 
 func TestRelayRejectedKey(t *testing.T) {
 	svc := newRelayService(t, relayPut)

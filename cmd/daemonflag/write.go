@@ -278,16 +278,11 @@ func runSync(ctx context.Context, a *app, cmd *command, args []string) error {
 	defer s.Close()
 	log := a.logger(level, *logFormat)
 	health := &daemonHealth{daemon: "sync", store: s, started: time.Now()}
-	if *listenAddr != "" {
-		lctx, stop := context.WithCancel(ctx)
-		_, wait, err := listen(lctx, *listenAddr, health, log)
-		if err != nil {
-			stop()
-			return err
-		}
-		defer wait()
-		defer stop()
+	stopHealth, err := serveHealth(ctx, *listenAddr, health, log)
+	if err != nil {
+		return err
 	}
+	defer stopHealth()
 	log.Info("syncing", "store", describe(parsed), "files", files)
 	err = writer.Sync(ctx, s, writer.SyncOptions{
 		OnPass:           health.syncPass,

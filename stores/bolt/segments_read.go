@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -34,27 +33,7 @@ func (s *Store) Membership(ctx context.Context, contextHash string) (store.Membe
 // SynchronizedOn returns when a writer last declared the big-segment data up
 // to date, to the millisecond.
 func (s *Store) SynchronizedOn(ctx context.Context) (time.Time, bool, error) {
-	var (
-		t  time.Time
-		ok bool
-	)
-	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		b := s.bucket(tx)
-		if b == nil {
-			return nil
-		}
-		v := b.Get(syncOnKey)
-		if v == nil {
-			return nil
-		}
-		ms, err := strconv.ParseInt(string(v), 10, 64)
-		if err != nil {
-			return fmt.Errorf("bolt synchronized-on: %w: %q is not a millisecond time", store.ErrMalformedItem, v)
-		}
-		t, ok = time.UnixMilli(ms), true
-		return nil
-	})
-	return t, ok, err
+	return s.readTime(ctx, syncOnKey, "bolt synchronized-on")
 }
 
 // scanChunk is how many memberships ScanMembership reads per read

@@ -36,6 +36,12 @@ func (w *txWriter) stampWrite() error {
 // prefix (Init, Upsert, UpsertBatch), to the millisecond. ok is false when
 // no write recorded it: a file written by a version before this one.
 func (s *Store) LastWrite(ctx context.Context) (time.Time, bool, error) {
+	return s.readTime(ctx, lastWriteKey, "bolt last write")
+}
+
+// readTime reads a Unix-millisecond time stored under key in the prefix's
+// bucket; ok is false when there is none.
+func (s *Store) readTime(ctx context.Context, key []byte, what string) (time.Time, bool, error) {
 	var (
 		t  time.Time
 		ok bool
@@ -45,13 +51,13 @@ func (s *Store) LastWrite(ctx context.Context) (time.Time, bool, error) {
 		if b == nil {
 			return nil
 		}
-		v := b.Get(lastWriteKey)
+		v := b.Get(key)
 		if v == nil {
 			return nil
 		}
 		ms, err := strconv.ParseInt(string(v), 10, 64)
 		if err != nil {
-			return fmt.Errorf("bolt last write: %w: %q is not a millisecond time", store.ErrMalformedItem, v)
+			return fmt.Errorf("%s: %w: %q is not a millisecond time", what, store.ErrMalformedItem, v)
 		}
 		t, ok = time.UnixMilli(ms), true
 		return nil
