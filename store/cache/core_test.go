@@ -621,7 +621,7 @@ func TestCloseStopsBackgroundWork(t *testing.T) {
 	before := runtime.NumGoroutine()
 	w := wrap(s)
 	tc := &testCodec{}
-	c := newCore(w, Options{TTL: time.Minute, ChangePollInterval: 5 * time.Millisecond, ProbeInterval: 5 * time.Millisecond})
+	c := newCore(w, Options{TTL: time.Minute, Jitter: -1, ChangePollInterval: 5 * time.Millisecond, ProbeInterval: 5 * time.Millisecond})
 	flags := newKind(c, tc.codec(store.Features))
 	c.start()
 	c.addStatusListener(func(Status) {})
@@ -629,7 +629,7 @@ func TestCloseStopsBackgroundWork(t *testing.T) {
 	flags.get(bg, "a")
 	eventually(t, "polling", func() bool { return w.getAlls.Load() >= 2 })
 	release := w.hold() // a refresh is stuck in the store when Close is called
-	c.skew.Add(int64(time.Hour))
+	c.skew.Add(int64(50 * time.Second)) // the entry's last fifth of life: a background refresh
 	flags.get(bg, "a")
 	c.close()
 	release()
