@@ -628,7 +628,7 @@ func TestCloseStopsBackgroundWork(t *testing.T) {
 	c.onChange(func([]string) {})
 	flags.get(bg, "a")
 	eventually(t, "polling", func() bool { return w.getAlls.Load() >= 2 })
-	release := w.hold() // a refresh is stuck in the store when Close is called
+	release := w.hold()                 // a refresh is stuck in the store when Close is called
 	c.skew.Add(int64(50 * time.Second)) // the entry's last fifth of life: a background refresh
 	flags.get(bg, "a")
 	c.close()
