@@ -233,6 +233,7 @@ func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts All
 	now := time.Now().UnixMilli()
 	states := make([]keyedState, 0, len(flags)+len(malformed))
 	memo := evaluation.NewMemo(ec)
+	memo.Grow(len(flags))
 	for _, f := range flags {
 		if opts.ClientSideOnly && !f.Availability().UsingEnvironmentID {
 			continue
@@ -267,8 +268,10 @@ func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts All
 			}
 			states = append(states, keyedState{key, st})
 		}
-		// The cache lists flags and malformed keys each in key order.
-		slices.SortFunc(states, func(a, b keyedState) int { return strings.Compare(a.key, b.key) })
+		if len(malformed) > 0 {
+			// The cache lists flags and malformed keys each in key order.
+			slices.SortFunc(states, func(a, b keyedState) int { return strings.Compare(a.key, b.key) })
+		}
 	}
 	return AllFlags{flags: states, valid: true}
 }

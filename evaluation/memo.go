@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"context"
+	"slices"
 
 	"github.com/daemonflag/daemonflag/evalctx"
 	"github.com/daemonflag/daemonflag/model"
@@ -45,6 +46,17 @@ type memoResult struct {
 // NewMemo returns an empty Memo for evaluations of the context ec.
 func NewMemo(ec evalctx.Context) *Memo {
 	return &Memo{ec: ec, index: map[string]int32{}}
+}
+
+// Grow makes room for the results of n more flags without allocating again.
+func (m *Memo) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	m.results = slices.Grow(m.results, n)
+	if len(m.index) == 0 {
+		m.index = make(map[string]int32, n)
+	}
 }
 
 // EvaluateMemo is [Evaluator.Evaluate] for memo's context, reusing and
