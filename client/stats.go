@@ -1,6 +1,8 @@
 package client
 
 import (
+	"hash/maphash"
+	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -144,10 +146,9 @@ func (c *Client) Stats() Stats {
 	}
 	st.TimeInState = s.timeInState(st.Status)
 	if !s.disabled {
-		m := *s.flags.Load()
-		st.Evaluations = make([]FlagEvaluationStats, 0, len(m)+1)
-		for key, fc := range m {
-			st.Evaluations = append(st.Evaluations, fc.snapshot(key))
+		st.Evaluations = make([]FlagEvaluationStats, 0, s.flags.len()+1)
+		for e := range s.flags.entries() {
+			st.Evaluations = append(st.Evaluations, e.c.snapshot(e.key))
 		}
 		if other := s.other.snapshot(OtherFlagsKey); other.Total() > 0 {
 			st.Evaluations = append(st.Evaluations, other)
@@ -162,8 +163,7 @@ type stats struct {
 	disabled bool
 	maxFlags int
 
-	flags  atomic.Pointer[map[string]*flagCounters] // copy-on-write; never nil
-	addMu  sync.Mutex                               // serializes additions to flags
+	flags  flagTable
 	other  flagCounters
 	errors [len(ErrorKinds)]atomic.Uint64
 	big    [len(BigSegmentStatuses)]atomic.Uint64
@@ -191,13 +191,12 @@ func newStats(cfg StatsConfig, created time.Time) *stats {
 	if s.maxFlags <= 0 {
 		s.maxFlags = DefaultStatsMaxFlags
 	}
-	m := map[string]*flagCounters{}
-	s.flags.Store(&m)
+	s.flags.init(s.maxFlags)
 	return s
 }
 
-// evaluated counts one variation call. Known flags cost two atomic adds and
-// no allocation; a new flag copies the key map once.
+// evaluated counts one variation call. Known flags cost a hash, a probe and
+// an atomic add, and no allocation; a new flag allocates its counters once.
 func (s *stats) evaluated(key string, r *evaluation.Reason) {
 	if r.Kind == evaluation.ReasonError {
 		if i := slices.Index(ErrorKinds[:], r.ErrorKind); i >= 0 {
@@ -212,9 +211,9 @@ func (s *stats) evaluated(key string, r *evaluation.Reason) {
 	if s.disabled {
 		return
 	}
-	fc := (*s.flags.Load())[key]
+	fc := s.flags.get(key)
 	if fc == nil {
-		fc = s.add(key)
+		fc = &s.other
 	}
 	if i := reasonIndex(r.Kind); i >= 0 {
 		fc.byReason[i].Add(1)
@@ -239,26 +238,65 @@ func reasonIndex(k evaluation.ReasonKind) int {
 	return -1
 }
 
-// add returns the counters of key, creating them (or answering the
-// overflow counters when the bound is reached).
-func (s *stats) add(key string) *flagCounters {
-	s.addMu.Lock()
-	defer s.addMu.Unlock()
-	old := *s.flags.Load()
-	if fc := old[key]; fc != nil {
-		return fc
+// flagTable maps flag keys to their counters without a lock: an
+// open-addressing hash table of atomic pointers that never resizes, sized
+// for its bound, where a new key is inserted with one compare-and-swap. A
+// map behind copy-on-write would copy itself for every new key, and a
+// mutex would put a lock on the evaluation path.
+type flagTable struct {
+	seed  maphash.Seed
+	slots []atomic.Pointer[flagEntry]
+	n     atomic.Int64
+	max   int64
+}
+
+type flagEntry struct {
+	key string
+	c   flagCounters
+}
+
+func (t *flagTable) init(maxKeys int) {
+	size := 64
+	for size < 2*maxKeys+64 { // at most half full, whatever racing inserts add
+		size *= 2
 	}
-	if len(old) >= s.maxFlags {
-		return &s.other
+	t.seed, t.slots, t.max = maphash.MakeSeed(), make([]atomic.Pointer[flagEntry], size), int64(maxKeys)
+}
+
+// get returns key's counters, adding them if the table holds fewer than its
+// bound; nil when it is full and key is not in it.
+func (t *flagTable) get(key string) *flagCounters {
+	mask := uint64(len(t.slots) - 1)
+	for i := maphash.String(t.seed, key) & mask; ; i = (i + 1) & mask {
+		e := t.slots[i].Load()
+		if e == nil {
+			if t.n.Load() >= t.max {
+				return nil
+			}
+			ne := &flagEntry{key: strings.Clone(key)}
+			if t.slots[i].CompareAndSwap(nil, ne) {
+				t.n.Add(1)
+				return &ne.c
+			}
+			e = t.slots[i].Load() // another goroutine took the slot
+		}
+		if e.key == key {
+			return &e.c
+		}
 	}
-	m := make(map[string]*flagCounters, len(old)+1)
-	for k, v := range old {
-		m[k] = v
+}
+
+func (t *flagTable) len() int { return int(t.n.Load()) }
+
+// entries yields every key's entry.
+func (t *flagTable) entries() iter.Seq[*flagEntry] {
+	return func(yield func(*flagEntry) bool) {
+		for i := range t.slots {
+			if e := t.slots[i].Load(); e != nil && !yield(e) {
+				return
+			}
+		}
 	}
-	fc := &flagCounters{}
-	m[strings.Clone(key)] = fc
-	s.flags.Store(&m)
-	return fc
 }
 
 // statusChanged accumulates the time spent in the state that ends.

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +76,40 @@ func TestStatsBoundsFlagKeys(t *testing.T) {
 	}
 	if st.Evaluations[0].Key != client.OtherFlagsKey || st.Evaluations[0].Total() != 7 {
 		t.Errorf("overflow entry %+v, want 7 evaluations", st.Evaluations[0])
+	}
+}
+
+// TestStatsCountsConcurrentNewFlags: goroutines evaluating new flags at
+// once lose no count, and the bound holds (give or take racing inserts).
+func TestStatsCountsConcurrentNewFlags(t *testing.T) {
+	e := newEnv(t)
+	e.init(testFlags, nil)
+	const maxFlags, goroutines, keys, rounds = 50, 8, 40, 5
+	c := e.client(client.Config{Stats: client.StatsConfig{MaxFlags: maxFlags}})
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for r := range rounds {
+				for k := range keys {
+					c.BoolVariation(fmt.Sprintf("made-up-%d-%d", (g+r)%3, k), evalctx.New("u"), false)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var total uint64
+	named := 0
+	for _, f := range c.Stats().Evaluations {
+		total += f.Total()
+		if f.Key != client.OtherFlagsKey {
+			named++
+		}
+	}
+	if total != goroutines*keys*rounds {
+		t.Errorf("counted %d evaluations, want %d", total, goroutines*keys*rounds)
+	}
+	if named < maxFlags || named > maxFlags+goroutines {
+		t.Errorf("%d flags counted by name, want %d (the bound, plus at most one racing insert per goroutine)", named, maxFlags)
 	}
 }
 
