@@ -6,12 +6,15 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/daemonflag/daemonflag/bigsegments"
 	"github.com/daemonflag/daemonflag/evaluation"
 	"github.com/daemonflag/daemonflag/store"
+	"github.com/daemonflag/daemonflag/store/memstore"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -164,15 +167,17 @@ func TestConcurrentLookupsShareOneRead(t *testing.T) {
 
 		const n = 50
 		var wg sync.WaitGroup
+		var started atomic.Int64
 		results := make(chan string, n)
 		for range n {
 			wg.Go(func() {
+				started.Add(1)
 				got, _ := lookup(t, m, "alice", "a.g1")
 				results <- got
 			})
 		}
 		<-p.entered // one read is in the store; the others join it or hit the cache
-		time.Sleep(20 * time.Millisecond)
+		eventually(t, "every lookup started", func() bool { return started.Load() == n })
 		close(p.gate)
 		wg.Wait()
 		close(results)
@@ -271,9 +276,12 @@ func TestTTLExpiry(t *testing.T) {
 		if got, _ := lookup(t, m, "alice", "s.g1"); got != "included" && time.Since(fetched) < ttl {
 			t.Errorf("before expiry: got %s, want the cached included", got)
 		}
-		time.Sleep(2 * ttl)
-		if got, _ := lookup(t, m, "alice", "s.g1"); got != "unknown" {
-			t.Errorf("after expiry: got %s, want unknown", got)
+		eventually(t, "the removal seen once the entry expired", func() bool {
+			got, _ := lookup(t, m, "alice", "s.g1")
+			return got == "unknown"
+		})
+		if seen := time.Since(fetched); seen < ttl*9/10 { // jitter only shortens a TTL, by up to 10%
+			t.Errorf("the removal was seen %v after the entry was read, before its TTL of %v", seen, ttl)
 		}
 		if got := p.reads.Load(); got < 2 {
 			t.Errorf("store reads = %d, want at least 2", got)
@@ -396,26 +404,38 @@ func TestStatusListeners(t *testing.T) {
 	})
 }
 
+// TestCloseStopsPolling runs on a fake clock (the poller's logic does not
+// depend on the backend): after Close, a second of fake time passes without
+// a poll.
 func TestCloseStopsPolling(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, r store.BigSegmentReader, w store.BigSegmentWriter) {
-		touch(t, w, time.Now())
-		p := &probe{BigSegmentReader: r}
+	synctest.Test(t, func(t *testing.T) {
+		ms := memstore.New()
+		defer ms.Close()
+		if err := ms.SetSynchronizedOn(context.Background(), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		p := &probe{BigSegmentReader: ms}
 		m, err := bigsegments.New(bigsegments.Options{Store: p, StatusPollInterval: 5 * time.Millisecond, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the poller polls a few times", func() bool { return p.syncReads.Load() >= 3 })
+		time.Sleep(20 * time.Millisecond)
+		synctest.Wait()
+		if n := p.syncReads.Load(); n < 3 {
+			t.Fatalf("%d polls in 20 ms at a 5 ms interval, want at least 3", n)
+		}
 		if err := m.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
 		m.Close() // idempotent
 		after := p.syncReads.Load()
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(time.Second)
+		synctest.Wait()
 		if got := p.syncReads.Load(); got != after {
 			t.Errorf("%d polls after Close", got-after)
 		}
 		// The store stays open for its owner.
-		if _, _, err := r.SynchronizedOn(context.Background()); err != nil {
+		if _, _, err := ms.SynchronizedOn(context.Background()); err != nil {
 			t.Errorf("store after Close of the Manager: %v", err)
 		}
 	})
