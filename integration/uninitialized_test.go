@@ -90,8 +90,16 @@ func TestEmptyStore(t *testing.T) {
 						c.name, r.flag, r.ctx, r.obs, r.count)
 				}
 			}
-			if s := statusSequence(events); !strings.HasSuffix(s, "not initialized > available") {
-				t.Errorf("%s: status sequence %q; want it to end with not initialized > available", c.name, s)
+			s := statusSequence(events)
+			switch {
+			case strings.HasSuffix(s, "not initialized > available"):
+			case strings.HasPrefix(addr, "dynamodb:") && strings.HasSuffix(s, "not initialized > unavailable > available") &&
+				len(c.log.lines("init in progress")) > 0:
+				// DynamoDB cannot write a dataset atomically, so the writer's
+				// Init is visible while it runs (store.ErrInitInProgress) to
+				// a client that checks the store at that moment.
+			default:
+				t.Errorf("%s: status sequence %q; want it to end with not initialized > available (on DynamoDB, possibly with the writer's init in progress between)", c.name, s)
 			}
 		}
 	})
