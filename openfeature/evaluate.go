@@ -35,32 +35,20 @@ const (
 
 // BooleanEvaluation evaluates a boolean flag (client.BoolVariationDetailCtx).
 func (p *Provider) BooleanEvaluation(ctx context.Context, flag string, def bool, flat of.FlattenedContext) of.BoolResolutionDetail {
-	ec, cerr := toContext(flat)
-	if cerr != nil {
-		return of.BoolResolutionDetail{Value: def, ProviderResolutionDetail: contextFailure(cerr)}
-	}
-	v, d, err := p.client.BoolVariationDetailCtx(ctx, flag, ec, def)
-	return of.BoolResolutionDetail{Value: v, ProviderResolutionDetail: p.resolution(ctx, flag, ec, d, err)}
+	v, r := evaluate(p, ctx, flag, def, flat, p.client.BoolVariationDetailCtx)
+	return of.BoolResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // StringEvaluation evaluates a string flag.
 func (p *Provider) StringEvaluation(ctx context.Context, flag string, def string, flat of.FlattenedContext) of.StringResolutionDetail {
-	ec, cerr := toContext(flat)
-	if cerr != nil {
-		return of.StringResolutionDetail{Value: def, ProviderResolutionDetail: contextFailure(cerr)}
-	}
-	v, d, err := p.client.StringVariationDetailCtx(ctx, flag, ec, def)
-	return of.StringResolutionDetail{Value: v, ProviderResolutionDetail: p.resolution(ctx, flag, ec, d, err)}
+	v, r := evaluate(p, ctx, flag, def, flat, p.client.StringVariationDetailCtx)
+	return of.StringResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // FloatEvaluation evaluates a number flag.
 func (p *Provider) FloatEvaluation(ctx context.Context, flag string, def float64, flat of.FlattenedContext) of.FloatResolutionDetail {
-	ec, cerr := toContext(flat)
-	if cerr != nil {
-		return of.FloatResolutionDetail{Value: def, ProviderResolutionDetail: contextFailure(cerr)}
-	}
-	v, d, err := p.client.Float64VariationDetailCtx(ctx, flag, ec, def)
-	return of.FloatResolutionDetail{Value: v, ProviderResolutionDetail: p.resolution(ctx, flag, ec, d, err)}
+	v, r := evaluate(p, ctx, flag, def, flat, p.client.Float64VariationDetailCtx)
+	return of.FloatResolutionDetail{Value: v, ProviderResolutionDetail: r}
 }
 
 // IntEvaluation evaluates a number flag as an integer. A value with a
@@ -68,12 +56,20 @@ func (p *Provider) FloatEvaluation(ctx context.Context, flag string, def float64
 // (JSON has one number type, so 2.5 is not a type mismatch); a value that
 // is not a number is TYPE_MISMATCH.
 func (p *Provider) IntEvaluation(ctx context.Context, flag string, def int64, flat of.FlattenedContext) of.IntResolutionDetail {
+	v, r := evaluate(p, ctx, flag, int(def), flat, p.client.IntVariationDetailCtx)
+	return of.IntResolutionDetail{Value: int64(v), ProviderResolutionDetail: r}
+}
+
+// evaluate maps the context and evaluates through one of the client's
+// typed variations; on a context that cannot map it returns def.
+func evaluate[T any](p *Provider, ctx context.Context, flag string, def T, flat of.FlattenedContext,
+	variation func(context.Context, string, evalctx.Context, T) (T, evaluation.Detail, error)) (T, of.ProviderResolutionDetail) {
 	ec, cerr := toContext(flat)
 	if cerr != nil {
-		return of.IntResolutionDetail{Value: def, ProviderResolutionDetail: contextFailure(cerr)}
+		return def, contextFailure(cerr)
 	}
-	v, d, err := p.client.IntVariationDetailCtx(ctx, flag, ec, int(def))
-	return of.IntResolutionDetail{Value: int64(v), ProviderResolutionDetail: p.resolution(ctx, flag, ec, d, err)}
+	v, d, err := variation(ctx, flag, ec, def)
+	return v, p.resolution(ctx, flag, ec, d, err)
 }
 
 // ObjectEvaluation evaluates a flag whose value is a JSON object or array,
