@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -41,6 +42,15 @@ func FuzzRedact(f *testing.F) {
 			t.Fatalf("output is not a JSON object: %v\n%s", err, out)
 		}
 		got, err := evalctx.Parse(out)
+		if errors.Is(err, evalctx.ErrEmptyKey) && ec.Key() == "" {
+			// An old-format user may have an empty key; LaunchDarkly writes it
+			// as {"kind":"user","key":"",...}, which the current context
+			// format does not read back.
+			if string(raw["kind"]) != `"user"` || string(raw["key"]) != `""` {
+				t.Fatalf("an old user with an empty key written as %s", out)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("output does not parse as a context: %v\n%s", err, out)
 		}
