@@ -12,12 +12,15 @@ import (
 // a closed hub deliver nothing more.
 func TestHub(t *testing.T) {
 	var h Hub
-	got := make(chan []store.Change, 10)
+	// Each subscriber has a channel of its own, large enough for every
+	// batch it can be given here, so no callback ever blocks on the test.
+	got := make(chan []store.Change, 4*maxPending)
 	s := h.Add(func(cs []store.Change) { got <- cs })
 	h.Broadcast([]store.Change{{Kind: store.Features, Key: "a"}})
 	if cs := <-got; !slices.Equal(cs, []store.Change{{Kind: store.Features, Key: "a"}}) {
 		t.Errorf("delivered %v", cs)
 	}
+	gotBlocked := make(chan []store.Change, 4*maxPending)
 
 	// A callback that blocks: the sender never does, and the backlog
 	// becomes ChangeAll.
@@ -29,7 +32,7 @@ func TestHub(t *testing.T) {
 		default:
 		}
 		<-release
-		got <- cs
+		gotBlocked <- cs
 	})
 	h.Broadcast([]store.Change{{Kind: store.Segments, Key: "first"}})
 	<-entered
@@ -39,7 +42,7 @@ func TestHub(t *testing.T) {
 	s.Stop()
 	close(release)
 	var last []store.Change
-	for cs := range got {
+	for cs := range gotBlocked {
 		last = cs
 		if slices.Equal(cs, []store.Change{store.ChangeAll}) {
 			break
