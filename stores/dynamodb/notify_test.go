@@ -43,7 +43,9 @@ func (c *changes) fn(cs []store.Change) {
 // wait waits for a change that matches, consuming the changes up to it.
 func (c *changes) wait(t *testing.T, what string, match func(store.Change) bool) {
 	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
+	// A generous bound: dynalite is one Node.js process that the other
+	// packages' tests load at the same time (10,000-item Inits).
+	deadline := time.NewTimer(60 * time.Second)
 	defer deadline.Stop()
 	for {
 		c.mu.Lock()
@@ -57,7 +59,7 @@ func (c *changes) wait(t *testing.T, what string, match func(store.Change) bool)
 		select {
 		case <-c.signal:
 		case <-deadline.C:
-			t.Fatalf("%s: not notified within 10s; got %v", what, got)
+			t.Fatalf("%s: not notified within 60s; got %v", what, got)
 		}
 	}
 }
