@@ -221,6 +221,18 @@ func (c *Client) AllFlagsState(ctx context.Context, ec evalctx.Context, opts All
 	if err := ec.Err(); err != nil {
 		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrInvalidContext, err)}
 	}
+	for try := 1; ; try++ {
+		removals := c.cache.Removals()
+		st := c.allFlagsState(ctx, ec, opts)
+		if c.cache.Removals() == removals || try == maxEvalTries || !st.valid {
+			return st
+		}
+		// An item was removed meanwhile: evaluate again (see evaluateTyped).
+	}
+}
+
+// allFlagsState is AllFlagsState once the client and ec are known good.
+func (c *Client) allFlagsState(ctx context.Context, ec evalctx.Context, opts AllFlagsOptions) AllFlags {
 	flags, malformed, err := c.cache.AllFlagsWithMalformed(ctx)
 	if err != nil {
 		return AllFlags{err: fmt.Errorf("client: all flags: %w: %w", ErrDataUnavailable, err)}

@@ -245,17 +245,27 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 	if err := ec.Err(); err != nil {
 		return errorResult(d, key, def, evaluation.ErrorUserNotSpecified, err)
 	}
-	flag, err := c.cache.GetFlag(ctx, key)
-	if err != nil {
-		return errorResult(d, key, def, readErrorKind(err), err)
+	var flag *model.Flag
+	for try := 1; ; try++ {
+		removals := c.cache.Removals()
+		var err error
+		if flag, err = c.cache.GetFlag(ctx, key); err != nil {
+			return errorResult(d, key, def, readErrorKind(err), err)
+		}
+		if rec != nil {
+			rec.ready, rec.flag = true, flag
+		}
+		if flag == nil {
+			return errorResult(d, key, def, evaluation.ErrorFlagNotFound, nil)
+		}
+		*d = c.evaluate(ctx, flag, ec, rec).Detail
+		if c.cache.Removals() == removals || try == maxEvalTries {
+			break
+		}
+		// The cache removed an item while this evaluation ran: it may
+		// have read a flag from before a change and a segment or
+		// prerequisite from after it. Evaluate again (see Cache.Removals).
 	}
-	if rec != nil {
-		rec.ready, rec.flag = true, flag
-	}
-	if flag == nil {
-		return errorResult(d, key, def, evaluation.ErrorFlagNotFound, nil)
-	}
-	*d = c.evaluate(ctx, flag, ec, rec).Detail
 	switch {
 	case d.VariationIndex < 0:
 		d.Value = def // no value: off without an off variation, or an error
@@ -270,6 +280,11 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 	}
 	return nil
 }
+
+// maxEvalTries bounds how many times one call evaluates a flag again when
+// the cache removed an item meanwhile; removals are rare, so a second
+// evaluation practically always runs undisturbed.
+const maxEvalTries = 3
 
 // readErrorKind maps an error of the cache to the reason's error kind:
 // MALFORMED_FLAG for an item the store holds but that cannot be decoded,

@@ -75,6 +75,22 @@ func (x *Cache) GetSegment(ctx context.Context, key string) (*model.Segment, err
 	return x.segments.get(ctx, key)
 }
 
+// Removals returns a count that grows whenever the cache finds an item
+// removed: before it stops serving an item it served (a deletion, or a key
+// the store no longer has), and before it serves the new version of a
+// cached flag or segment that named an item the store no longer has. The
+// count grows before the removal shows to any lookup, so an evaluation that reads
+// Removals before its first lookup and again after its last, and finds the
+// same count, saw no item removed while it ran. Writers add new items
+// before the items that use them and remove old ones after, and the cache
+// reads the dependents of an item again before removing it (see the
+// package documentation), so such an evaluation never mixes the two halves
+// of a change; when the count moved, the caller evaluates again. It makes
+// no allocation.
+func (x *Cache) Removals() uint64 {
+	return x.c.removals.Load()
+}
+
 // AllFlags returns every flag that is not deleted, sorted by key. The
 // caller may modify the slice but not the flags. Like single flags, the
 // list is cached, refreshed ahead of use, and kept while the store fails.

@@ -286,3 +286,59 @@ func TestRemovalRefreshesDependentsFirst(t *testing.T) {
 		})
 	}
 }
+
+// A read of every item of a kind (AllSegments here; the change poll and
+// notifications read the same way) that finds an item removed reads the
+// cached items that depend on it again first, as a single read does, and
+// the cached list of all flags, read before, is not served any longer: a
+// flag from before the change never meets a segment from after it.
+// Removals counts each removal, before it shows.
+func TestReadAllRemovalRefreshesDependentsFirst(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		remove func(s store.Store)
+	}{
+		{"tombstone", func(s store.Store) { upsert(t, s, store.Segments, "seg-1", store.Tombstone("seg-1", 2)) }},
+		{"gone from a new dataset", func(s store.Store) {
+			initStore(t, s, []store.KeyedItem{flagJSON("main", 2, segRule("seg-2"))}, []store.KeyedItem{segmentJSON("seg-2", 1, "")})
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newRealStore(t)
+			initStore(t, s, []store.KeyedItem{flagJSON("main", 1, segRule("seg-1"))}, []store.KeyedItem{segmentJSON("seg-1", 1, "")})
+			x := newCache(t, wrap(s), Options{TTL: time.Hour})
+			ctx := context.Background()
+			flags, err := x.AllFlags(ctx)
+			if err != nil || len(flags) != 1 || flags[0].Version != 1 {
+				t.Fatalf("AllFlags = %v, %v", flags, err)
+			}
+			if x.Segment(ctx, "seg-1") == nil {
+				t.Fatal("seg-1 not cached")
+			}
+			before := x.Removals()
+
+			// The writer, in its order: new segment, flag, removal.
+			upsert(t, s, store.Segments, "seg-2", segmentJSON("seg-2", 1, "").Item)
+			upsert(t, s, store.Features, "main", flagJSON("main", 2, segRule("seg-2")).Item)
+			tt.remove(s)
+
+			segs, err := x.AllSegments(ctx)
+			if err != nil || len(segs) != 1 || segs[0].Key != "seg-2" {
+				t.Fatalf("AllSegments = %v, %v", segs, err)
+			}
+			if x.Segment(ctx, "seg-1") != nil {
+				t.Fatal("seg-1 still served after the read that found it removed")
+			}
+			if x.Removals() == before {
+				t.Error("Removals did not grow with the removal of seg-1")
+			}
+			if f := x.Flag(ctx, "main"); f == nil || f.Version != 2 {
+				t.Fatalf("main after the removal of seg-1: %+v, want version 2", f)
+			}
+			flags, err = x.AllFlags(ctx)
+			if err != nil || len(flags) != 1 || flags[0].Version != 2 {
+				t.Fatalf("AllFlags after the removal of seg-1 = %v, %v; want main version 2", flags, err)
+			}
+		})
+	}
+}

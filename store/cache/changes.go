@@ -128,7 +128,7 @@ func (c *core) pollOnce() (snap snapshot, ok, inited bool) {
 	c.readLastWrite()
 	snap = snapshot{}
 	for i, k := range c.kinds {
-		for key, inf := range k.applyAll(all[i], seq, start, holdNone) {
+		for key, inf := range k.applyAll(ctx, all[i], seq, start, holdNone) {
 			snap[ref{k.storeKind(), key}] = inf
 		}
 	}

@@ -28,6 +28,9 @@ type core struct {
 	base time.Time    // monotonic origin of now()
 	skew atomic.Int64 // added to now(); tests move the clock forward with it
 	seq  atomic.Uint64
+	// removals counts the cached live items replaced by a removal; it is
+	// incremented before the removal is installed (see Cache.Removals).
+	removals atomic.Uint64
 
 	ctx    context.Context // cancelled by close
 	cancel context.CancelFunc
@@ -86,7 +89,7 @@ type kindAPI interface {
 	storeKind() store.Kind
 	// applyAll installs a GetAll result read at seq (begun at start; held:
 	// a refresh-ahead read) and describes every item for change detection.
-	applyAll(items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo
+	applyAll(ctx context.Context, items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo
 	// prune forgets "not found" entries that expired long ago.
 	prune(now int64)
 	// refreshDependents reads again every cached live item that depends

@@ -55,12 +55,17 @@
 //     cannot notify.
 //   - Ordering: a read that began later always wins over one that began
 //     earlier, so a slow refresh never overwrites a newer answer.
-//   - Consistency across items: each entry expires on its own clock, so a
-//     refresh never installs the removal of an item (a tombstone, or "not
-//     found") while a cached flag or segment still names it: the items that
-//     depend on it are read again first. Writers add new dependencies before
-//     the items that use them and remove old ones after (package writer
-//     does), so an evaluation never mixes the two halves of a change.
+//   - Consistency across items: each entry expires on its own clock, so no
+//     read (of one item or of all, a refresh, a notification, the change
+//     poll) installs the removal of an item (a tombstone, or "not found")
+//     while a cached flag or segment still names it: the items that depend
+//     on it are read again first, also when the removed key was never
+//     cached, and a cached list of all items read before is not served
+//     again. [Cache.Removals] counts these events before they show, so an
+//     evaluation that raced one can tell and evaluate again (package client
+//     does). Writers add new dependencies before the items that use them
+//     and remove old ones after (package writer does), so an evaluation
+//     never mixes the two halves of a change.
 //   - Store errors: the last good value of every key keeps being served;
 //     the store is then not read for cached keys, and a miss (a key with no
 //     last good value) fails at once with an error that satisfies

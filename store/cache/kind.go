@@ -139,8 +139,11 @@ type kind[T any] struct {
 	all     atomic.Pointer[allEntry[T]]
 	allNext atomic.Pointer[allEntry[T]]
 	allCall atomic.Pointer[call[[]T]]
-	applyMu sync.Mutex // serializes applyAll
-	st      *kindCounters
+	// allBefore: an all-items entry read before this seq is out of date,
+	// as an item in it was read again since (see fetchDependent).
+	allBefore atomic.Uint64
+	applyMu   sync.Mutex // serializes applyAll
+	st        *kindCounters
 }
 
 func newKind[T any](c *core, cd codec[T]) *kind[T] {
@@ -252,6 +255,9 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 func (k *kind[T]) promote(s *slot[T], e *entry[T]) *entry[T] {
 	if n := s.next.Load(); n != nil {
 		if n.seq > e.seq {
+			if e.live && !n.live {
+				k.c.removals.Add(1) // before the removal shows (see Cache.Removals)
+			}
 			s.e.CompareAndSwap(e, n)
 		}
 		s.next.CompareAndSwap(n, nil)
@@ -427,9 +433,13 @@ func (k *kind[T]) install(s *slot[T], e *entry[T], h hold) *entry[T] {
 // are rare, so the scan of the cached items costs nothing on the common
 // path. depth counts nested calls (a removal whose dependents are removed
 // too).
+//
+// A key the cache holds nothing for is treated the same way: a cached flag
+// may name it from before the change that removed it (the first lookup of
+// a segment, by an evaluation of the old version of a flag).
 func (k *kind[T]) beforeRemoving(ctx context.Context, s *slot[T], key string, depth int) {
-	if old := s.e.Load(); old == nil || !old.live {
-		return
+	if old := s.e.Load(); old != nil && !old.live {
+		return // already gone: its dependents were read again then
 	}
 	if depth >= maxDependentsDepth {
 		return // a dependency cycle in stored data, or an absurdly deep chain
@@ -474,6 +484,7 @@ func (k *kind[T]) refreshDependents(ctx context.Context, dep ref, depth int) {
 func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, depth int) {
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
+	defer k.outdateAll(seq) // the kind's list must not keep the old value
 	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
 	switch {
 	case err != nil && isItemError(err):
@@ -494,6 +505,10 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 		}
 		if !e.live {
 			k.beforeRemoving(ctx, s, key, depth)
+		} else if old := s.e.Load(); old != nil && !sameAnswer(old, e) {
+			// An evaluation holding the old value may have met the
+			// removal: it must evaluate again (see Cache.Removals).
+			k.c.removals.Add(1)
 		}
 		k.put(s, e)
 	}
@@ -560,6 +575,9 @@ func (k *kind[T]) put(s *slot[T], e *entry[T]) *entry[T] {
 		if old != nil && old.seq > e.seq {
 			return old
 		}
+		if old != nil && old.live && !e.live {
+			k.c.removals.Add(1) // before the removal shows (see Cache.Removals)
+		}
 		if s.e.CompareAndSwap(old, e) {
 			if e.live {
 				k.c.hadData.Store(true)
@@ -620,6 +638,9 @@ func (k *kind[T]) getAllEntry(ctx context.Context) (*allEntry[T], error) {
 		return k.directAll(ctx)
 	}
 	if a := k.all.Load(); a != nil {
+		if a.seq < k.allBefore.Load() {
+			return k.outdatedAll(ctx, a), nil
+		}
 		now := k.c.now()
 		if now < a.refreshAt {
 			return a, nil
@@ -657,6 +678,37 @@ func (k *kind[T]) getAllEntry(ctx context.Context) (*allEntry[T], error) {
 		return nil, err
 	}
 	return k.all.Load(), nil // at least as new as the read we waited for
+}
+
+// outdatedAll replaces a, an all-items entry read before one of its items
+// was read again on its own (a dependent of a removed item), with a newer
+// list: the waiting answer of a refresh, or a new read. The list would
+// otherwise name items the cache already serves differently. It returns a,
+// the last good list, when the store cannot be read.
+func (k *kind[T]) outdatedAll(ctx context.Context, a *allEntry[T]) *allEntry[T] {
+	for range 3 { // a read that began before the outdating one may be in flight
+		if n := k.allNext.Load(); n != nil && n.seq > a.seq {
+			k.all.CompareAndSwap(a, n)
+			k.allNext.CompareAndSwap(n, nil)
+		}
+		if a = k.all.Load(); a.seq >= k.allBefore.Load() || k.c.status.Load().State == Unavailable {
+			return a
+		}
+		if err := k.startAll(holdNone).wait(ctx); err != nil {
+			return a
+		}
+	}
+	return k.all.Load()
+}
+
+// outdateAll marks every all-items entry read before seq out of date.
+func (k *kind[T]) outdateAll(seq uint64) {
+	for {
+		cur := k.allBefore.Load()
+		if cur >= seq || k.allBefore.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
 }
 
 // promoteAll is promote for the all-items entry.
@@ -710,7 +762,7 @@ func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 		return unavailableErr(err)
 	}
 	k.c.confirmed()
-	k.applyAll(items, seq, start, h)
+	k.applyAll(ctx, items, seq, start, h)
 	return nil
 }
 
@@ -720,7 +772,7 @@ func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 // missing and the store is not initialized (it lost its data), their last
 // values are kept. In ModeOff nothing is cached. It returns a description
 // of every item read, for change detection.
-func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo {
+func (k *kind[T]) applyAll(ctx context.Context, items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	cache := k.c.opts.Mode != ModeOff
@@ -754,6 +806,9 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, h h
 		} else if cache {
 			if old == nil || !sameAnswer(old, e) {
 				changed = true
+			}
+			if old != nil && old.live && !e.live && h != holdRemovals {
+				k.beforeRemoving(ctx, s, ki.Key, 0) // a new tombstone: as fetch does
 			}
 			if got := k.install(s, e, h); h == holdNone {
 				e = got // at least as new as this read
@@ -797,6 +852,11 @@ func (k *kind[T]) applyAll(items []store.KeyedItem, seq uint64, start int64, h h
 				}
 			} else {
 				changed = true
+				if h != holdRemovals {
+					// As fetch does: the flags naming it are read again
+					// first, so none is served naming a removed item.
+					k.beforeRemoving(ctx, m.s, m.key, 0)
+				}
 				if e := k.install(m.s, k.notFound(seq, start), h); e.live && h == holdRemovals {
 					live = append(live, liveItem{m.key, e.val}) // its removal waits, as its entry's does
 				}
