@@ -7,6 +7,7 @@
 package changefeed
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/daemonflag/daemonflag/store"
@@ -29,7 +30,7 @@ type Sub struct {
 	fn      func([]store.Change)
 	mu      sync.Mutex
 	pending []store.Change
-	all     bool // pending holds ChangeAll only
+	all     bool // pending collapsed into ChangeAll (a backlog past maxPending)
 	signal  chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -84,7 +85,11 @@ func (h *Hub) Close() {
 	}
 }
 
-// Send queues changes for the subscriber without blocking.
+// Send queues changes for the subscriber without blocking. Changes are
+// delivered in order, each one (a store.ChangeAll does not swallow the item
+// changes queued after it: a subscriber may wait for a given key), except
+// that a backlog beyond maxPending collapses into store.ChangeAll, which
+// then subsumes everything sent until it is delivered.
 func (s *Sub) Send(changes []store.Change) {
 	if len(changes) == 0 {
 		return
@@ -96,9 +101,8 @@ func (s *Sub) Send(changes []store.Change) {
 		s.pending, s.all = []store.Change{store.ChangeAll}, true
 	default:
 		for _, c := range changes {
-			if c.IsAll() {
-				s.pending, s.all = []store.Change{store.ChangeAll}, true
-				break
+			if c.IsAll() && slices.ContainsFunc(s.pending, store.Change.IsAll) {
+				continue // one re-check of everything per batch is enough
 			}
 			s.pending = append(s.pending, c)
 		}

@@ -61,3 +61,36 @@ func TestHub(t *testing.T) {
 		t.Error("Add on a closed hub returned a subscriber")
 	}
 }
+
+// TestChangeAllKeepsLaterChanges: a ChangeAll queued before an item change
+// does not swallow it (a subscriber may be waiting for that key), and a
+// second ChangeAll in the same backlog is queued once.
+func TestChangeAllKeepsLaterChanges(t *testing.T) {
+	var h Hub
+	defer h.Close()
+	got := make(chan []store.Change, 8)
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	first := true
+	h.Add(func(cs []store.Change) {
+		if first {
+			first = false
+			close(entered)
+			<-release
+		}
+		got <- cs
+	})
+	h.Broadcast([]store.Change{{Kind: store.Features, Key: "first"}})
+	<-entered // the callback is busy: what follows queues as one backlog
+	h.Broadcast([]store.Change{store.ChangeAll})
+	h.Broadcast([]store.Change{{Kind: store.Features, Key: "a"}, store.ChangeAll})
+	h.Broadcast([]store.Change{{Kind: store.Segments, Key: "s"}})
+	close(release)
+	if cs := <-got; !slices.Equal(cs, []store.Change{{Kind: store.Features, Key: "first"}}) {
+		t.Fatalf("first batch %v", cs)
+	}
+	want := []store.Change{store.ChangeAll, {Kind: store.Features, Key: "a"}, {Kind: store.Segments, Key: "s"}}
+	if cs := <-got; !slices.Equal(cs, want) {
+		t.Errorf("backlog delivered as %v; want %v", cs, want)
+	}
+}
