@@ -82,6 +82,9 @@ type core struct {
 	malformedSeen sync.Map // "kind\x00key\x00hash" -> struct{}: logged once
 
 	stats counters // see stats.go
+
+	reads readCtxs  // see readContext
+	named namedRefs // what decoded items name (see beforeRemoving)
 }
 
 // kindAPI is what the core needs from each kind[T], whatever T is.
