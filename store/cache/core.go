@@ -84,6 +84,11 @@ type core struct {
 	malformedSeen sync.Map // "kind\x00key\x00hash" -> struct{}: logged once
 
 	stats counters // see stats.go
+
+	// refreshLead is how long before its expiry an entry's refresh-ahead
+	// starts, when longer than the last fifth of its life: it follows how
+	// long refreshes recently took (see noteRefresh).
+	refreshLead atomic.Int64
 }
 
 // kindAPI is what the core needs from each kind[T], whatever T is.
@@ -200,8 +205,14 @@ func (c *core) now() int64 {
 
 // refreshAheadFraction is the last part of an entry's life during which a
 // read starts a background refresh: an entry read then is replaced before it
-// expires, so its readers never wait.
-const refreshAheadFraction = 0.2
+// expires, so its readers never wait. When refreshes take longer than that
+// part (a saturated CPU delays the goroutine that reads, or its wake-up when
+// the store answers), the part grows to twice the time refreshes recently
+// took, up to maxRefreshAheadFraction (see noteRefresh).
+const (
+	refreshAheadFraction    = 0.2
+	maxRefreshAheadFraction = 0.5
+)
 
 // life returns when an entry whose store read began at start should start
 // refreshing and when it expires. live tells whether the store had the item
@@ -215,7 +226,31 @@ func (c *core) life(start int64, live bool) (refreshAt, expires int64) {
 	if j := c.opts.Jitter; j > 0 {
 		ttl *= 1 - j*rand.Float64()
 	}
-	return start + int64(ttl*(1-refreshAheadFraction)), start + int64(ttl)
+	lead := int64(ttl * refreshAheadFraction)
+	if l := c.refreshLead.Load(); l > lead {
+		lead = min(l, int64(ttl*maxRefreshAheadFraction))
+	}
+	return start + int64(ttl) - lead, start + int64(ttl)
+}
+
+// noteRefresh records that a refresh-ahead read took d, from the lookup
+// that started it to the install of its answer. The lead of later entries
+// (see life) rises at once to twice the slowest recent refresh, and falls
+// back by an eighth of the difference per faster refresh, so one slow
+// refresh after a quiet spell costs at most one late answer, and a burst of
+// load widens the refresh window for a while after it.
+func (c *core) noteRefresh(d int64) {
+	target := 2 * d
+	for {
+		cur := c.refreshLead.Load()
+		next := target
+		if target < cur {
+			next = cur - (cur-target)/8
+		}
+		if next == cur || c.refreshLead.CompareAndSwap(cur, next) {
+			return
+		}
+	}
 }
 
 // callCtx is the context of a store call the cache makes on its own behalf.
