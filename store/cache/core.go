@@ -47,12 +47,14 @@ type core struct {
 	hadData      atomic.Bool
 	// everInited: the store has been seen with its "$inited" marker. Only
 	// then does a vanished marker mean lost data (see dataLost).
-	everInited  atomic.Bool
-	inited      atomic.Bool
-	firstCheck  chan struct{}
-	monitorWake chan struct{}
-	initCall    atomic.Pointer[initCall]
-	failErr     atomic.Pointer[error] // see failFastErr
+	everInited atomic.Bool
+	inited     atomic.Bool
+	firstCheck chan struct{} // closed when the first check is done (see runFirstCheck)
+	// firstStarted: the first check has begun (see runFirstCheck).
+	firstStarted atomic.Bool
+	monitorWake  chan struct{}
+	initCall     atomic.Pointer[initCall]
+	failErr      atomic.Pointer[error] // see failFastErr
 
 	// Listeners, guarded by lmu.
 	lmu             sync.Mutex
@@ -129,12 +131,16 @@ func newCore(r store.Reader, opts Options) *core {
 
 // start launches the background goroutines. Kinds must be registered first.
 func (c *core) start() {
-	c.wg.Add(2)
-	go c.monitor()
-	go c.notifier()
+	// The subscription first and the monitor last: the goroutine started
+	// last runs first when the caller blocks (Go's scheduler runs it next
+	// on the same processor), and the monitor's first check is what
+	// WaitForInitialization waits for; the first item reads wait for both.
 	if n, ok := unwrapReader(c.r).(store.Notifier); ok {
 		c.subscribe(n)
 	}
+	c.wg.Add(2)
+	go c.notifier()
+	go c.monitor()
 }
 
 // close stops every background goroutine and waits for them, including

@@ -797,14 +797,17 @@ func (k *kind[T]) applyAll(ctx context.Context, items []store.KeyedItem, seq uin
 	live := make([]liveItem, 0, len(items))
 	var malformed []string
 	changed := false // some answer differs from what the cache serves
-	for _, ki := range items {
-		var s *slot[T]
-		var old *entry[T]
+	dec := k.decodeAll(items, cache, seq, start)
+	for i, ki := range items {
+		s, old, e, err := dec[i].s, dec[i].old, dec[i].e, dec[i].err
 		if cache {
-			s = k.slots.loadOrCreate(ki.Key)
-			old = s.e.Load()
+			if cur := s.e.Load(); cur != old {
+				// Installed since it was decoded (a read of a dependent
+				// of an item removed above, say): decoded against that.
+				old = cur
+				e, err = k.decode(old, ki.Item, seq, start)
+			}
 		}
-		e, err := k.decode(old, ki.Item, seq, start)
 		if err != nil {
 			if cache {
 				if got := k.itemError(s, ki.Key, seq, start, e.hash, err, h); got.err == nil {
