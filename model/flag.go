@@ -86,7 +86,7 @@ type Target struct {
 	Values []string
 
 	extra []rawField
-	set   map[string]struct{} // for long lists; short ones are scanned
+	set   keySet // for long lists; short ones are scanned
 }
 
 // FlagRule is a targeting rule: when all clauses match, it serves its

@@ -37,10 +37,10 @@ func PreprocessFlag(f *Flag) {
 		f.prereqKs[i] = f.Prerequisites[i].Key
 	}
 	for i := range f.Targets {
-		f.Targets[i].set = makeSet(f.Targets[i].Values)
+		f.Targets[i].set = newKeySet(f.Targets[i].Values)
 	}
 	for i := range f.ContextTargets {
-		f.ContextTargets[i].set = makeSet(f.ContextTargets[i].Values)
+		f.ContextTargets[i].set = newKeySet(f.ContextTargets[i].Values)
 	}
 	for i := range f.Rules {
 		for j := range f.Rules[i].Clauses {
@@ -53,13 +53,13 @@ func PreprocessFlag(f *Flag) {
 // PreprocessSegment builds the segment's lookup structures; see
 // [PreprocessFlag].
 func PreprocessSegment(s *Segment) {
-	s.includedSet = makeSet(s.Included)
-	s.excludedSet = makeSet(s.Excluded)
+	s.includedSet = newKeySet(s.Included)
+	s.excludedSet = newKeySet(s.Excluded)
 	for i := range s.IncludedContexts {
-		s.IncludedContexts[i].set = makeSet(s.IncludedContexts[i].Values)
+		s.IncludedContexts[i].set = newKeySet(s.IncludedContexts[i].Values)
 	}
 	for i := range s.ExcludedContexts {
-		s.ExcludedContexts[i].set = makeSet(s.ExcludedContexts[i].Values)
+		s.ExcludedContexts[i].set = newKeySet(s.ExcludedContexts[i].Values)
 	}
 	for i := range s.Rules {
 		for j := range s.Rules[i].Clauses {
@@ -68,17 +68,6 @@ func PreprocessSegment(s *Segment) {
 	}
 	s.bigRef = bigSegmentRef(s)
 	s.prepared = true
-}
-
-func makeSet(values []string) map[string]struct{} {
-	if len(values) <= setThreshold {
-		return nil
-	}
-	m := make(map[string]struct{}, len(values))
-	for _, v := range values {
-		m[v] = struct{}{}
-	}
-	return m
 }
 
 func preprocessClause(c *Clause) {

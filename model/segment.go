@@ -42,8 +42,8 @@ type Segment struct {
 	Generation *int
 
 	extra       []rawField
-	includedSet map[string]struct{}
-	excludedSet map[string]struct{}
+	includedSet keySet
+	excludedSet keySet
 	bigRef      string
 	prepared    bool
 }
@@ -57,7 +57,7 @@ type SegmentTarget struct {
 	Values []string
 
 	extra []rawField
-	set   map[string]struct{}
+	set   keySet
 }
 
 // SegmentRule matches contexts by clauses and, optionally, a percentage.
@@ -115,17 +115,4 @@ func bigSegmentRef(s *Segment) string {
 		return ""
 	}
 	return s.Key + ".g" + strconv.Itoa(*s.Generation)
-}
-
-func containsKey(set map[string]struct{}, list []string, key string) bool {
-	if set != nil {
-		_, ok := set[key]
-		return ok
-	}
-	for _, v := range list {
-		if v == key {
-			return true
-		}
-	}
-	return false
 }

@@ -26,7 +26,10 @@
 //     its store read began, and jitter ([Options.Jitter], up to 10% by
 //     default, so processes sharing a store do not refresh together) only
 //     shortens it. A lookup in the last fifth of an entry's life serves the
-//     entry and starts one background read (refresh-ahead); an answer that
+//     entry and starts one background read (refresh-ahead; when recent
+//     refreshes took longer than that fifth, as when lookups saturate the
+//     CPU and the read waits for it, the part of life that refreshes grows
+//     to twice their duration, up to half the life); an answer that
 //     differs from the entry waits until the entry expires, so a value never
 //     changes before its TTL either (as LaunchDarkly's persistent-store
 //     contract requires of changes made behind the writer's back). So a key

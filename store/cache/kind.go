@@ -205,7 +205,14 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 	st := k.c.status.Load().State
 	waitingOut := e.unconfirmed && st == NotInitialized // keep serving what the store lost until its marker is back
 	if now < e.expires {
-		if st != Unavailable && !waitingOut && s.next.Load() == nil {
+		// s.e is checked after s.next: a lookup that judged an entry
+		// another lookup has just replaced (promote installs the new entry
+		// before it clears next) must not start a refresh of the new one at
+		// its birth. Such a refresh, started while every lookup is a hit
+		// that never yields, could wait for the processor past the new
+		// entry's whole life, and the new entry's own last part of life
+		// would find it in flight and start none.
+		if st != Unavailable && !waitingOut && s.next.Load() == nil && s.e.Load() == e {
 			k.st.refreshes.Add(1)
 			starting := s.call.Load() == nil
 			k.start(s, key, holdChanges)
@@ -326,7 +333,13 @@ func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 		if !s.call.CompareAndSwap(nil, cl) {
 			continue
 		}
-		if !k.c.goBackground(func() { k.run(s, key, cl, h) }) {
+		began := k.c.now()
+		if !k.c.goBackground(func() {
+			k.run(s, key, cl, h)
+			if h == holdChanges && cl.err == nil {
+				k.c.noteRefresh(k.c.now() - began) // including the wait for the goroutine to run
+			}
+		}) {
 			k.abandon(s, cl)
 		}
 		return cl
@@ -784,14 +797,17 @@ func (k *kind[T]) applyAll(ctx context.Context, items []store.KeyedItem, seq uin
 	live := make([]liveItem, 0, len(items))
 	var malformed []string
 	changed := false // some answer differs from what the cache serves
-	for _, ki := range items {
-		var s *slot[T]
-		var old *entry[T]
+	dec := k.decodeAll(items, cache, seq, start)
+	for i, ki := range items {
+		s, old, e, err := dec[i].s, dec[i].old, dec[i].e, dec[i].err
 		if cache {
-			s = k.slots.loadOrCreate(ki.Key)
-			old = s.e.Load()
+			if cur := s.e.Load(); cur != old {
+				// Installed since it was decoded (a read of a dependent
+				// of an item removed above, say): decoded against that.
+				old = cur
+				e, err = k.decode(old, ki.Item, seq, start)
+			}
 		}
-		e, err := k.decode(old, ki.Item, seq, start)
 		if err != nil {
 			if cache {
 				if got := k.itemError(s, ki.Key, seq, start, e.hash, err, h); got.err == nil {

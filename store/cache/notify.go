@@ -82,8 +82,14 @@ func (c *core) subscribe(n store.Notifier) {
 // It also waits for the cache's first check of the store's "$inited"
 // marker: a read racing it would open a second connection to the store (a
 // dial and a handshake, several round trips on Redis) where waiting for the
-// check costs one round trip and reuses its connection.
+// check costs one round trip and reuses its connection. When the monitor
+// has not begun that check yet, the caller makes it on its own goroutine
+// (ctx is always the cache's own here, or one that cannot end), so the
+// first lookup does not wait for the monitor to be scheduled.
 func (c *core) awaitListening(ctx context.Context) error {
+	if !c.firstStarted.Load() && !c.track(c.runFirstCheck) {
+		return ErrClosed
+	}
 	for _, ch := range [...]chan struct{}{c.firstCheck, c.listening} {
 		if ch == nil {
 			continue
