@@ -49,6 +49,7 @@ func (o *orderStore) LastWrite(ctx context.Context) (time.Time, bool, error) {
 }
 
 func (o *orderStore) Notify(ctx context.Context, fn func([]store.Change)) error {
+	o.note("notify")
 	err := o.Store.Notify(ctx, fn)
 	o.note("subscribed")
 	return err
@@ -111,7 +112,7 @@ func TestLookupWaitsForMonitorsFirstCheck(t *testing.T) {
 		c := New(o, Options{})
 		defer c.Close()
 		open := sync.OnceFunc(func() { close(o.gate) })
-		defer open() // before Close, also when the test fails
+		defer open()    // before Close, also when the test fails
 		synctest.Wait() // the monitor is inside its first check, held by the gate
 		if log := o.calls(); !slices.Contains(log, "initialized") {
 			t.Fatalf("store calls %q: the monitor has not begun the first check", log)
@@ -124,6 +125,8 @@ func TestLookupWaitsForMonitorsFirstCheck(t *testing.T) {
 		synctest.Wait() // the lookup is blocked
 		if log := o.calls(); slices.Contains(log, "get f") {
 			t.Fatalf("store calls %q: the lookup read the item during the first check", log)
+		} else if !slices.Contains(log, "subscribed") {
+			t.Fatalf("store calls %q: the waiting lookup did not start the subscription beside the check", log)
 		}
 		open()
 		if err := <-done; err != nil {
@@ -132,6 +135,36 @@ func TestLookupWaitsForMonitorsFirstCheck(t *testing.T) {
 		log := o.calls()
 		if slices.Index(log, "get f") < slices.Index(log, "lastwrite") || countOf(log, "initialized") != 1 {
 			t.Fatalf("store calls %q: want one check, the last-write read, then the item", log)
+		}
+	})
+}
+
+// Without an item read waiting, the subscription starts only once the first
+// check is done, so the check (what WaitForInitialization waits for) does
+// not share the processors with a second connection being opened.
+func TestSubscriptionStartsAfterFirstCheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ms := memstore.New()
+		if err := ms.Init(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		o := &orderStore{Store: ms.Connect(), gate: make(chan struct{})}
+		c := New(o, Options{})
+		defer c.Close()
+		open := sync.OnceFunc(func() { close(o.gate) })
+		defer open()
+		synctest.Wait() // the monitor is inside its first check
+		if log := o.calls(); slices.Contains(log, "notify") {
+			t.Fatalf("store calls %q: the subscription began during the first check", log)
+		}
+		open()
+		if !c.Initialized(context.Background()) {
+			t.Fatal("Initialized = false after the first check, want true")
+		}
+		synctest.Wait()
+		log := o.calls()
+		if i := slices.Index(log, "notify"); i < 0 || i < slices.Index(log, "initialized done") {
+			t.Fatalf("store calls %q: want the subscription after the first check", log)
 		}
 	})
 }
