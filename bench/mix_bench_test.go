@@ -23,42 +23,13 @@ var (
 // evaluates a pseudo-random (flag, context) pair. ns/op is the inverse of the
 // evaluations per second of one goroutine.
 func BenchmarkRandomMix(b *testing.B) {
-	url := redisURL(b)
-	g := newGen(17)
-	const nFlags, nSegs, nContexts = 1000, 50, 1000
-	g.flagKeys = []string{"missing-flag"}
-	for i := range nFlags {
-		g.flagKeys = append(g.flagKeys, fmt.Sprintf("mix-%04d", i))
-	}
-	g.segKeys = []string{"missing-segment"}
-	for i := range nSegs {
-		g.segKeys = append(g.segKeys, fmt.Sprintf("mixseg-%02d", i))
-	}
-	flags, segments := map[string]string{}, map[string]string{}
-	g.nestedSegKeys = g.segKeys
-	for i := range nFlags {
-		g.prereqKeys = g.laterKeys(g.flagKeys, i+1)
-		flags[g.flagKeys[i+1]] = string(mustJSON(g.flag(g.flagKeys[i+1])))
-	}
-	for i := range nSegs {
-		g.nestedSegKeys = g.laterKeys(g.segKeys, i+1)
-		segments[g.segKeys[i+1]] = string(mustJSON(g.segment(g.segKeys[i+1])))
-	}
-	var octx []evalctx.Context
-	var lctx []ldcontext.Context
-	for len(octx) < nContexts {
-		oc, lc, oerr, lerr := parseContexts(mustJSON(g.context()))
-		if oerr == nil && lerr == nil {
-			octx, lctx = append(octx, oc), append(lctx, lc)
-		}
-	}
-	prefix := writeRedisDataset(b, url, "mix", flags, segments)
-	keys := g.flagKeys[1:]
+	m := newMix(b)
+	keys, octx, lctx, url, prefix := m.keys, m.octx, m.lctx, m.url, m.prefix
 	const nPairs = 1 << 16
 	r := rand.New(rand.NewPCG(1, 2))
 	pf, pc := make([]int, nPairs), make([]int, nPairs)
 	for i := range nPairs {
-		pf[i], pc[i] = r.IntN(nFlags), r.IntN(nContexts)
+		pf[i], pc[i] = r.IntN(len(keys)), r.IntN(len(octx))
 	}
 	b.Run("ours", func(b *testing.B) {
 		c := newOurClient(b, url, prefix, ourSetup{})
@@ -84,4 +55,51 @@ func BenchmarkRandomMix(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// mix is the random mix's dataset, written to Redis: flag keys (the
+// flags' JSON in flags) and contexts parsed by both SDKs.
+type mix struct {
+	url, prefix string
+	keys        []string
+	flags       map[string]string
+	segments    map[string]string
+	octx        []evalctx.Context
+	lctx        []ldcontext.Context
+}
+
+// newMix builds the random mix of BenchmarkRandomMix (always the same one)
+// and writes it to Redis under a new prefix.
+func newMix(tb testing.TB) *mix {
+	tb.Helper()
+	url := redisURL(tb)
+	g := newGen(17)
+	const nFlags, nSegs, nContexts = 1000, 50, 1000
+	g.flagKeys = []string{"missing-flag"}
+	for i := range nFlags {
+		g.flagKeys = append(g.flagKeys, fmt.Sprintf("mix-%04d", i))
+	}
+	g.segKeys = []string{"missing-segment"}
+	for i := range nSegs {
+		g.segKeys = append(g.segKeys, fmt.Sprintf("mixseg-%02d", i))
+	}
+	flags, segments := map[string]string{}, map[string]string{}
+	g.nestedSegKeys = g.segKeys
+	for i := range nFlags {
+		g.prereqKeys = g.laterKeys(g.flagKeys, i+1)
+		flags[g.flagKeys[i+1]] = string(mustJSON(g.flag(g.flagKeys[i+1])))
+	}
+	for i := range nSegs {
+		g.nestedSegKeys = g.laterKeys(g.segKeys, i+1)
+		segments[g.segKeys[i+1]] = string(mustJSON(g.segment(g.segKeys[i+1])))
+	}
+	m := &mix{url: url, keys: g.flagKeys[1:], flags: flags, segments: segments}
+	for len(m.octx) < nContexts {
+		oc, lc, oerr, lerr := parseContexts(mustJSON(g.context()))
+		if oerr == nil && lerr == nil {
+			m.octx, m.lctx = append(m.octx, oc), append(m.lctx, lc)
+		}
+	}
+	m.prefix = writeRedisDataset(tb, url, "mix", flags, segments)
+	return m
 }
