@@ -3,6 +3,7 @@ package model
 import (
 	"hash/maphash"
 	"math/bits"
+	"unsafe"
 )
 
 // keySet indexes a list of context keys (a target's or a segment's values)
@@ -12,8 +13,20 @@ import (
 // 64 bytes where a map[string]struct{} costs about 480. The zero keySet
 // indexes nothing; lists of up to setThreshold keys have none and are
 // scanned.
+//
+// A keySet is one pointer (every target holds one, most of them zero): p
+// points at the table's length, a power of two, followed by the slots, each
+// 1 + a key's index in the list or 0 for an empty slot.
 type keySet struct {
-	slots []uint32 // 1 + a key's index in the list; 0 marks an empty slot
+	p *uint32
+}
+
+// slots returns the table's slots (nil for the zero keySet).
+func (s keySet) slots() []uint32 {
+	if s.p == nil {
+		return nil
+	}
+	return unsafe.Slice(s.p, 1+*s.p)[1:]
 }
 
 // keySeed seeds the hashes of every keySet of the process.
@@ -31,7 +44,9 @@ func newKeySet(list []string) keySet {
 		return keySet{}
 	}
 	size := 1 << bits.Len(uint(n+n/2)) // a power of two above 1.5n
-	slots := make([]uint32, size)
+	table := make([]uint32, 1+size)
+	table[0] = uint32(size)
+	slots := table[1:]
 	mask := uint64(size - 1)
 	for i, k := range list {
 		j := maphash.String(keySeed, k) & mask
@@ -45,13 +60,14 @@ func newKeySet(list []string) keySet {
 			slots[j] = uint32(i + 1)
 		}
 	}
-	return keySet{slots: slots}
+	return keySet{p: &table[0]}
 }
 
 // containsKey reports whether key is in list, through set when list has
 // one.
 func containsKey(set keySet, list []string, key string) bool {
-	if set.slots == nil {
+	slots := set.slots()
+	if slots == nil {
 		for _, v := range list {
 			if v == key {
 				return true
@@ -59,9 +75,9 @@ func containsKey(set keySet, list []string, key string) bool {
 		}
 		return false
 	}
-	mask := uint64(len(set.slots) - 1)
+	mask := uint64(len(slots) - 1)
 	for j := maphash.String(keySeed, key) & mask; ; j = (j + 1) & mask {
-		p := set.slots[j]
+		p := slots[j]
 		if p == 0 {
 			return false
 		}

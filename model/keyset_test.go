@@ -28,11 +28,12 @@ func TestKeySet(t *testing.T) {
 			}
 		}
 		set := newKeySet(list)
-		if (set.slots != nil) != (n > setThreshold) {
-			t.Errorf("n=%d: indexed %v", n, set.slots != nil)
+		slots := set.slots()
+		if (slots != nil) != (n > setThreshold) {
+			t.Errorf("n=%d: indexed %v", n, slots != nil)
 		}
-		if set.slots != nil && 3*n >= 2*len(set.slots) {
-			t.Errorf("n=%d: %d slots, more than two-thirds full", n, len(set.slots))
+		if slots != nil && (3*n >= 2*len(slots) || len(slots)&(len(slots)-1) != 0) {
+			t.Errorf("n=%d: %d slots, not a power of two or more than two-thirds full", n, len(slots))
 		}
 		in := map[string]bool{}
 		for _, k := range list {

@@ -780,13 +780,17 @@ func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
-	items, err := k.c.r.GetAll(ctx, k.codec.kind)
+	items, unparsed, err := k.c.getAllItems(ctx, k.codec.kind)
 	if err != nil {
 		k.c.storeError(seq, err)
 		return unavailableErr(err)
 	}
 	k.c.confirmed()
-	k.applyAll(ctx, items, seq, start, h)
+	if unparsed {
+		k.applyAllUnparsed(ctx, items, seq, start, h)
+	} else {
+		k.applyAll(ctx, items, seq, start, h)
+	}
 	return nil
 }
 
@@ -797,6 +801,14 @@ func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 // values are kept. In ModeOff nothing is cached. It returns a description
 // of every item read, for change detection.
 func (k *kind[T]) applyAll(ctx context.Context, items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo {
+	return k.applyItems(ctx, items, false, seq, start, h)
+}
+
+// applyItems is applyAll of items that are, if unparsed, as
+// [store.UnparsedReader.GetAllUnparsed] returns them: each is built with
+// store.ItemFromStored while it is decoded (see decodeAll), and holds the
+// result afterwards.
+func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unparsed bool, seq uint64, start int64, h hold) map[string]itemInfo {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	cache := k.c.opts.Mode != ModeOff
@@ -808,7 +820,7 @@ func (k *kind[T]) applyAll(ctx context.Context, items []store.KeyedItem, seq uin
 	live := make([]liveItem, 0, len(items))
 	var malformed []string
 	changed := false // some answer differs from what the cache serves
-	dec := k.decodeAll(items, cache, seq, start)
+	dec := k.decodeAll(items, unparsed, cache, seq, start)
 	for i, ki := range items {
 		s, old, e, err := dec[i].s, dec[i].old, dec[i].e, dec[i].err
 		if cache {
