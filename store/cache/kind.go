@@ -246,7 +246,9 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 		// never block (busy goroutines saturating the CPU), the refresh
 		// would otherwise queue behind the very lookups it serves and the
 		// value would outlive its TTL by far more than a round trip.
-		runtime.Gosched()
+		if s.spins.Add(1)%yieldEvery == 0 {
+			runtime.Gosched()
+		}
 		return e.val, e.err
 	}
 	hit = false
