@@ -157,21 +157,32 @@ func (k *kind[T]) storeKind() store.Kind { return k.codec.kind }
 // get returns the item for key: zero with a nil error when the store has no
 // live item. A warm lookup makes no allocation and never waits on the store.
 func (k *kind[T]) get(ctx context.Context, key string) (T, error) {
+	v, _, err := k.getAt(ctx, key, k.c.now())
+	return v, err
+}
+
+// getAt is get at now, a reading of the cache's clock taken by the caller
+// (see [Cache.Now]); next is the reading to use for a following lookup: now
+// after a hit, a new one after a lookup that may have waited.
+func (k *kind[T]) getAt(ctx context.Context, key string, now int64) (v T, next int64, err error) {
 	if k.c.opts.Mode == ModeOff {
-		return k.direct(ctx, key)
+		v, err = k.direct(ctx, key)
+		return v, now, err
 	}
 	if s := k.slots.load(key); s != nil {
 		if e := s.e.Load(); e != nil {
-			now := k.c.now()
 			if now < e.refreshAt {
 				k.st.hits.Add(1)
-				return e.val, e.err // a hit
+				return e.val, now, e.err // a hit
 			}
-			return k.late(ctx, s, key, e, now)
+			v, err = k.late(ctx, s, key, e, now)
+			return v, k.c.now(), err
 		}
-		return k.miss(ctx, s, key)
+		v, err = k.miss(ctx, s, key)
+		return v, k.c.now(), err
 	}
-	return k.miss(ctx, k.slots.loadOrCreate(key), key)
+	v, err = k.miss(ctx, k.slots.loadOrCreate(key), key)
+	return v, k.c.now(), err
 }
 
 // late serves an entry in the last part of its life, or past it.
