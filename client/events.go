@@ -69,17 +69,18 @@ type prereqCollector struct {
 
 func (pc *prereqCollector) add(pe evaluation.PrerequisiteEvent) { pc.list = append(pc.list, pe) }
 
-// evaluate runs the evaluator, recording into rec when it is not nil.
-func (c *Client) evaluate(ctx context.Context, flag *model.Flag, ec evalctx.Context, rec *evalRecord) evaluation.Result {
+// evaluate runs the evaluator, recording into rec when it is not nil. now
+// is the cache's clock when flag was looked up (see cache.Cache.Now).
+func (c *Client) evaluate(ctx context.Context, flag *model.Flag, ec evalctx.Context, now int64, rec *evalRecord) evaluation.Result {
 	if rec == nil || len(flag.Prerequisites) == 0 {
-		res := c.eval.Evaluate(ctx, flag, ec)
+		res := c.eval.EvaluateAt(ctx, flag, ec, now, nil)
 		if rec != nil {
 			rec.experiment = res.IsExperiment
 		}
 		return res
 	}
 	pc := &prereqCollector{}
-	res := c.eval.EvaluateWithRecorder(ctx, flag, ec, pc.add)
+	res := c.eval.EvaluateAt(ctx, flag, ec, now, pc.add)
 	rec.experiment, rec.prereqs = res.IsExperiment, pc.list
 	return res
 }

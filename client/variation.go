@@ -249,7 +249,8 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 	for try := 1; ; try++ {
 		removals := c.cache.Removals()
 		var err error
-		if flag, err = c.cache.GetFlag(ctx, key); err != nil {
+		var now int64 // one reading of the cache's clock for the whole evaluation
+		if flag, now, err = c.cache.GetFlagAt(ctx, key, c.cache.Now()); err != nil {
 			return c.errorResult(d, key, def, readErrorKind(err), err)
 		}
 		if rec != nil {
@@ -258,7 +259,7 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 		if flag == nil {
 			return c.errorResult(d, key, def, evaluation.ErrorFlagNotFound, nil)
 		}
-		*d = c.evaluate(ctx, flag, ec, rec).Detail
+		*d = c.evaluate(ctx, flag, ec, now, rec).Detail
 		if c.cache.Removals() == removals || try == maxEvalTries {
 			break
 		}
@@ -280,6 +281,10 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 	}
 	return nil
 }
+
+// The cache gives the evaluator its prerequisites and segments at the
+// reading of its clock taken for the flag's own lookup.
+var _ evaluation.ClockedProvider = (*cache.Cache)(nil)
 
 // maxEvalTries bounds how many times one call evaluates a flag again when
 // the cache removed an item meanwhile; removals are rare, so a second

@@ -170,7 +170,7 @@ func readFlag(d *decoder, f *Flag) {
 		case "on":
 			f.On = d.boolean()
 		case "variations":
-			f.Variations = d.valueList()
+			f.Variations = d.variations()
 		case "offVariation":
 			f.OffVariation = d.optInt()
 		case "fallthrough":
@@ -287,7 +287,7 @@ func readRollout(d *decoder) *Rollout {
 		case "variations":
 			r.Variations = readWeightedVariations(d)
 		case "bucketBy":
-			r.bucketByRaw = d.word()
+			r.BucketBy = rawRef(d.word())
 		case "seed":
 			r.Seed = d.optInt()
 		default:
@@ -295,7 +295,7 @@ func readRollout(d *decoder) *Rollout {
 		}
 	})
 	if r != nil {
-		r.BucketBy = makeRef(r.bucketByRaw, r.ContextKind)
+		r.BucketBy = finishRef(r.BucketBy, r.ContextKind)
 	}
 	return r
 }
@@ -321,7 +321,7 @@ func readClauses(d *decoder) []Clause {
 		case "contextKind":
 			c.ContextKind = evalctx.Kind(d.word())
 		case "attribute":
-			c.attrRaw = d.word()
+			c.Attribute = rawRef(d.word())
 		case "op":
 			c.Op = Operator(d.word())
 		case "values":
@@ -329,12 +329,15 @@ func readClauses(d *decoder) []Clause {
 		case "negate":
 			c.Negate = d.boolean()
 		default:
-			d.keep(&c.extra, name)
+			if c.prep == nil {
+				c.prep = &clausePrep{}
+			}
+			d.keep(&c.prep.extra, name)
 		}
 	})
 	for i := range cs {
 		c := &cs[i]
-		c.Attribute = makeRef(c.attrRaw, c.ContextKind)
+		c.Attribute = finishRef(c.Attribute, c.ContextKind)
 	}
 	return cs
 }
@@ -419,7 +422,7 @@ func readSegmentRules(d *decoder) []SegmentRule {
 		case "weight":
 			r.Weight = d.optInt()
 		case "bucketBy":
-			r.bucketByRaw = d.word()
+			r.BucketBy = rawRef(d.word())
 		case "rolloutContextKind":
 			r.RolloutContextKind = evalctx.Kind(d.word())
 		default:
@@ -428,7 +431,7 @@ func readSegmentRules(d *decoder) []SegmentRule {
 	})
 	for i := range rs {
 		r := &rs[i]
-		r.BucketBy = makeRef(r.bucketByRaw, r.RolloutContextKind)
+		r.BucketBy = finishRef(r.BucketBy, r.RolloutContextKind)
 	}
 	return rs
 }

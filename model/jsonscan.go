@@ -116,7 +116,8 @@ func (d *decoder) integer() int {
 	return int(f)
 }
 
-// optInt reads an optional whole number; null reads as nil.
+// optInt reads an optional whole number; null reads as nil. Small numbers
+// (variation indexes, mostly) point into smallInts, shared by every item.
 func (d *decoder) optInt() *int {
 	if d.null() || d.failed() {
 		return nil
@@ -125,8 +126,22 @@ func (d *decoder) optInt() *int {
 	if d.failed() {
 		return nil
 	}
-	return &n
+	if n >= 0 && n < len(smallInts) {
+		return &smallInts[n]
+	}
+	p := new(int) // not &n, which would move n to the heap on every call
+	*p = n
+	return p
 }
+
+// smallInts holds 0..255 for optInt; nobody may write through the
+// pointers the decoders return (decoded items are read-only).
+var smallInts = func() (a [256]int) {
+	for i := range a {
+		a[i] = i
+	}
+	return a
+}()
 
 // strList reads an array of strings; null reads as nil.
 func (d *decoder) strList() []string {
@@ -150,14 +165,45 @@ func (d *decoder) strList() []string {
 	return exact(d.strs)
 }
 
+// boolVariations are the variations of most flags, [false, true] and
+// [true, false], shared by every flag that has them.
+var boolVariations = [2][]jsonvalue.Value{
+	{jsonvalue.Bool(false), jsonvalue.Bool(true)},
+	{jsonvalue.Bool(true), jsonvalue.Bool(false)},
+}
+
+// variations reads a flag's variations as valueList does, sharing
+// boolVariations when the list is one of them.
+func (d *decoder) variations() []jsonvalue.Value {
+	if !d.readValues() {
+		return nil
+	}
+	if vs := d.vals; len(vs) == 2 && vs[0].IsBool() && vs[1].IsBool() && vs[0].Bool() != vs[1].Bool() {
+		if vs[0].Bool() {
+			return boolVariations[1]
+		}
+		return boolVariations[0]
+	}
+	return exact(d.vals)
+}
+
 // valueList reads an array of arbitrary values; null reads as nil.
 func (d *decoder) valueList() []jsonvalue.Value {
-	if d.null() || d.failed() {
+	if !d.readValues() {
 		return nil
+	}
+	return exact(d.vals)
+}
+
+// readValues reads an array of arbitrary values into d.vals; false for
+// null or an error.
+func (d *decoder) readValues() bool {
+	if d.null() || d.failed() {
+		return false
 	}
 	var it arrIter
 	if !d.array(&it) {
-		return nil
+		return false
 	}
 	d.vals = d.vals[:0]
 	for d.elem(&it) {
@@ -165,7 +211,7 @@ func (d *decoder) valueList() []jsonvalue.Value {
 		d.vals = append(d.vals, d.value())
 		d.leave()
 	}
-	return exact(d.vals)
+	return true
 }
 
 // exact returns a copy of list with no spare capacity (an empty list reads
@@ -184,17 +230,34 @@ type rawField struct {
 	raw  string // the value's JSON text
 }
 
+// rawFields holds an object's properties this package does not know, in
+// order: nil (the usual case) when there are none. One pointer, so that the
+// many objects with none pay 8 bytes for it, not a slice's 24.
+type rawFields struct{ p *[]rawField }
+
+// list returns the properties (nil when there are none).
+func (r rawFields) list() []rawField {
+	if r.p == nil {
+		return nil
+	}
+	return *r.p
+}
+
 // keep stores the current property's value as an unknown field.
-func (d *decoder) keep(extra *[]rawField, name string) {
+func (d *decoder) keep(extra *rawFields, name string) {
 	raw := d.skip()
 	if d.failed() {
 		return
 	}
-	for i := range *extra {
-		if (*extra)[i].name == name {
-			(*extra)[i].raw = raw // the last duplicate wins, as for known fields
+	if extra.p == nil {
+		extra.p = new([]rawField)
+	}
+	list := extra.p
+	for i := range *list {
+		if (*list)[i].name == name {
+			(*list)[i].raw = raw // the last duplicate wins, as for known fields
 			return
 		}
 	}
-	*extra = append(*extra, rawField{name: d.sc.Own(name), raw: raw})
+	*list = append(*list, rawField{name: d.sc.Own(name), raw: raw})
 }

@@ -41,7 +41,7 @@ type Segment struct {
 	// big segment cannot be queried and evaluates as NOT_CONFIGURED).
 	Generation *int
 
-	extra       []rawField
+	extra       rawFields
 	includedSet keySet
 	excludedSet keySet
 	bigRef      string
@@ -56,7 +56,7 @@ type SegmentTarget struct {
 	// Values are context keys.
 	Values []string
 
-	extra []rawField
+	extra rawFields
 	set   keySet
 }
 
@@ -76,13 +76,12 @@ type SegmentRule struct {
 	// "user". A context without that kind never matches a weighted rule.
 	RolloutContextKind evalctx.Kind
 
-	bucketByRaw string
-	extra       []rawField
+	extra rawFields
 }
 
 // HasBucketBy reports whether the rule names a bucketBy attribute.
 func (r *SegmentRule) HasBucketBy() bool {
-	return r.bucketByRaw != "" || refDefined(r.BucketBy)
+	return refDefined(r.BucketBy)
 }
 
 // IncludesKey reports whether key is in the segment's Included list.

@@ -67,8 +67,12 @@ type core struct {
 	pollWake        chan struct{} // runs the change poll at once
 
 	// listening is closed once the first subscription attempt returned;
-	// nil when the store does not notify. Set before background work starts.
+	// nil when the store does not notify. Set before background work
+	// starts, as is notify (the store's Notifier, or nil).
 	listening chan struct{}
+	notify    store.Notifier
+	// subStarted: the subscription has begun (see startListening).
+	subStarted atomic.Bool
 	// Change notifications (see notify.go), guarded by nmu.
 	nmu        sync.Mutex
 	pending    notices
@@ -131,13 +135,14 @@ func newCore(r store.Reader, opts Options) *core {
 
 // start launches the background goroutines. Kinds must be registered first.
 func (c *core) start() {
-	// The subscription first and the monitor last: the goroutine started
-	// last runs first when the caller blocks (Go's scheduler runs it next
-	// on the same processor), and the monitor's first check is what
-	// WaitForInitialization waits for; the first item reads wait for both.
 	if n, ok := unwrapReader(c.r).(store.Notifier); ok {
-		c.subscribe(n)
+		// The subscription starts once it is needed (see startListening).
+		c.notify = n
+		c.listening = make(chan struct{})
 	}
+	// The monitor last: the goroutine started last runs first when the
+	// caller blocks (Go's scheduler runs it next on the same processor),
+	// and its first check is what WaitForInitialization waits for.
 	c.wg.Add(2)
 	go c.notifier()
 	go c.monitor()

@@ -27,7 +27,8 @@ const (
 )
 
 // decodeAll decodes every item of a GetAll result read at seq (begun at
-// start) for applyAll: it finds or creates each item's slot (when cache is
+// start) for applyAll, first building each Item of an unparsed result (see
+// applyItems) in place: it finds or creates each item's slot (when cache is
 // set) on the calling goroutine, then decodes the items, reusing a slot's
 // value whose stored content is unchanged (see decode). Decoding is most of
 // the work of reading all items, so for a large result it is spread over up
@@ -35,7 +36,7 @@ const (
 // before it returns: a cold all-flags read then takes a fraction of the
 // time on a machine with idle cores (the CPU time is the same). Decoding
 // has no effect on the cache; applyAll installs the results in order.
-func (k *kind[T]) decodeAll(items []store.KeyedItem, cache bool, seq uint64, start int64) []decoded[T] {
+func (k *kind[T]) decodeAll(items []store.KeyedItem, unparsed, cache bool, seq uint64, start int64) []decoded[T] {
 	out := make([]decoded[T], len(items))
 	if cache {
 		for i := range items {
@@ -46,6 +47,9 @@ func (k *kind[T]) decodeAll(items []store.KeyedItem, cache bool, seq uint64, sta
 		d := &out[i]
 		if d.s != nil {
 			d.old = d.s.e.Load()
+		}
+		if unparsed {
+			items[i].Item = store.ItemFromStored(items[i].Item.Data)
 		}
 		d.e, d.err = k.decode(d.old, items[i].Item, seq, start)
 	}

@@ -1,9 +1,11 @@
 package cache
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -15,8 +17,29 @@ import (
 // what a small one does: every live item in key order, the malformed keys,
 // each item's entry (the same value the list holds), tombstones left out;
 // read again, unchanged items keep their decoded value (no decode), changed
-// ones show their new value, and a removed one is gone.
+// ones show their new value, and a removed one is gone. The same through
+// store.UnparsedReader, whose items are parsed while decoding.
 func TestApplyAllLargeList(t *testing.T) {
+	t.Run("parsed", func(t *testing.T) { testApplyAllLargeList(t, false) })
+	t.Run("unparsed", func(t *testing.T) { testApplyAllLargeList(t, true) })
+}
+
+// unparsedStore is a memStore that implements store.UnparsedReader.
+type unparsedStore struct {
+	*memStore
+	calls *atomic.Int64
+}
+
+func (u unparsedStore) GetAllUnparsed(ctx context.Context, kind store.Kind) ([]store.KeyedItem, error) {
+	u.calls.Add(1)
+	items, err := u.GetAll(ctx, kind)
+	for i := range items {
+		items[i].Item = store.Item{Data: items[i].Item.Data}
+	}
+	return items, err
+}
+
+func testApplyAllLargeList(t *testing.T, unparsed bool) {
 	synctest.Test(t, func(t *testing.T) {
 		const n = 4 * parallelDecodeMin
 		m := newMemStore()
@@ -25,6 +48,9 @@ func TestApplyAllLargeList(t *testing.T) {
 		for i := range n {
 			key := fmt.Sprintf("k%04d", i)
 			switch {
+			case i%13 == 0:
+				items = append(items, keyed(key, store.Item{Version: 1, Data: []byte(`{"version":`)}))
+				wantBad = append(wantBad, key)
 			case i%11 == 0:
 				data, _ := json.Marshal(testItem{Key: key, Version: 1, Bad: true})
 				items = append(items, keyed(key, store.Item{Version: 1, Data: data}))
@@ -39,7 +65,12 @@ func TestApplyAllLargeList(t *testing.T) {
 		if err := m.Init(bg, []store.Collection{{Kind: store.Features, Items: items}}); err != nil {
 			t.Fatal(err)
 		}
-		x := newMemCache(t, m, Options{TTL: time.Second, ProbeInterval: time.Hour})
+		var r store.Reader = m
+		var calls atomic.Int64
+		if unparsed {
+			r = unparsedStore{m, &calls}
+		}
+		x := newMemCache(t, r, Options{TTL: time.Second, ProbeInterval: time.Hour})
 
 		check := func(round string, value func(key string) string) *allEntry[*testItem] {
 			t.Helper()
@@ -100,6 +131,9 @@ func TestApplyAllLargeList(t *testing.T) {
 			if !changed[it.Key] && old[it.Key] != it {
 				t.Errorf("second read: unchanged %s decoded again", it.Key)
 			}
+		}
+		if want := map[bool]int64{false: 0, true: 2}[unparsed]; calls.Load() != want {
+			t.Errorf("GetAllUnparsed called %d times, want %d", calls.Load(), want)
 		}
 		if v := x.value(t, x.flags, removed); v != "<nil>" {
 			t.Errorf("removed %s = %q, want not found", removed, v)

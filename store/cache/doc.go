@@ -128,7 +128,10 @@
 // A cache runs two goroutines for its whole life (the monitor that checks
 // and probes the store, and the status-listener notifier), two more when the
 // store notifies (the subscription and the worker that applies
-// notifications), one more while change listeners exist, and one per
-// background store read in flight. [Cache.Close]
+// notifications, started when the first check of the store is done, or
+// earlier by the first item read, which waits for both), one more while
+// change listeners exist, and one per background store read in flight. The
+// first check is made by the monitor, or by the first item read on its own
+// goroutine when the monitor has not begun it. [Cache.Close]
 // stops them all and waits for them; it does not close the store.
 package cache

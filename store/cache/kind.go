@@ -163,21 +163,32 @@ func (k *kind[T]) storeKind() store.Kind { return k.codec.kind }
 // get returns the item for key: zero with a nil error when the store has no
 // live item. A warm lookup makes no allocation and never waits on the store.
 func (k *kind[T]) get(ctx context.Context, key string) (T, error) {
+	v, _, err := k.getAt(ctx, key, k.c.now())
+	return v, err
+}
+
+// getAt is get at now, a reading of the cache's clock taken by the caller
+// (see [Cache.Now]); next is the reading to use for a following lookup: now
+// after a hit, a new one after a lookup that may have waited.
+func (k *kind[T]) getAt(ctx context.Context, key string, now int64) (v T, next int64, err error) {
 	if k.c.opts.Mode == ModeOff {
-		return k.direct(ctx, key)
+		v, err = k.direct(ctx, key)
+		return v, now, err
 	}
 	if s := k.slots.load(key); s != nil {
 		if e := s.e.Load(); e != nil {
-			now := k.c.now()
 			if now < e.refreshAt {
 				k.st.hits.Add(1)
-				return e.val, e.err // a hit
+				return e.val, now, e.err // a hit
 			}
-			return k.late(ctx, s, key, e, now)
+			v, err = k.late(ctx, s, key, e, now)
+			return v, k.c.now(), err
 		}
-		return k.miss(ctx, s, key)
+		v, err = k.miss(ctx, s, key)
+		return v, k.c.now(), err
 	}
-	return k.miss(ctx, k.slots.loadOrCreate(key), key)
+	v, err = k.miss(ctx, k.slots.loadOrCreate(key), key)
+	return v, k.c.now(), err
 }
 
 // late serves an entry in the last part of its life, or past it.
@@ -777,13 +788,17 @@ func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
-	items, err := k.c.r.GetAll(ctx, k.codec.kind)
+	items, unparsed, err := k.c.getAllItems(ctx, k.codec.kind)
 	if err != nil {
 		k.c.storeError(seq, err)
 		return unavailableErr(err)
 	}
 	k.c.confirmed()
-	k.applyAll(ctx, items, seq, start, h)
+	if unparsed {
+		k.applyAllUnparsed(ctx, items, seq, start, h)
+	} else {
+		k.applyAll(ctx, items, seq, start, h)
+	}
 	return nil
 }
 
@@ -794,6 +809,14 @@ func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 // values are kept. In ModeOff nothing is cached. It returns a description
 // of every item read, for change detection.
 func (k *kind[T]) applyAll(ctx context.Context, items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo {
+	return k.applyItems(ctx, items, false, seq, start, h)
+}
+
+// applyItems is applyAll of items that are, if unparsed, as
+// [store.UnparsedReader.GetAllUnparsed] returns them: each is built with
+// store.ItemFromStored while it is decoded (see decodeAll), and holds the
+// result afterwards.
+func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unparsed bool, seq uint64, start int64, h hold) map[string]itemInfo {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	cache := k.c.opts.Mode != ModeOff
@@ -805,7 +828,7 @@ func (k *kind[T]) applyAll(ctx context.Context, items []store.KeyedItem, seq uin
 	live := make([]liveItem, 0, len(items))
 	var malformed []string
 	changed := false // some answer differs from what the cache serves
-	dec := k.decodeAll(items, cache, seq, start)
+	dec := k.decodeAll(items, unparsed, cache, seq, start)
 	for i, ki := range items {
 		s, old, e, err := dec[i].s, dec[i].old, dec[i].e, dec[i].err
 		if cache {

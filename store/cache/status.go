@@ -337,15 +337,19 @@ func (c *core) probe() {
 // runFirstCheck makes the cache's first check of the store, unless it has
 // begun already: the "$inited" marker, then the writer's last write (before
 // the first item reads, on the same connection: see awaitListening), and
-// closes firstCheck. The monitor runs it as soon as it starts; the first item
-// read runs it on its own goroutine when the monitor has not begun it yet,
-// so a new cache's first lookup does not wait for the monitor goroutine to
-// be scheduled.
+// closes firstCheck; then it starts the subscription to the store's
+// notifications, unless an item read has started it already. The monitor
+// runs it as soon as it starts; the first item read runs it on its own
+// goroutine when the monitor has not begun it yet, so a new cache's first
+// lookup does not wait for the monitor goroutine to be scheduled.
 func (c *core) runFirstCheck() {
 	if c.firstStarted.Load() || !c.firstStarted.CompareAndSwap(false, true) {
 		return
 	}
 	defer close(c.firstCheck)
+	// Before firstCheck is closed: the goroutine it wakes (a
+	// WaitForInitialization) then runs before the new ones.
+	defer c.startListening()
 	c.checkInited()
 	c.readLastWrite()
 }
