@@ -129,7 +129,9 @@ func (d *decoder) optInt() *int {
 	if n >= 0 && n < len(smallInts) {
 		return &smallInts[n]
 	}
-	return &n
+	p := new(int) // not &n, which would move n to the heap on every call
+	*p = n
+	return p
 }
 
 // smallInts holds 0..255 for optInt; nobody may write through the

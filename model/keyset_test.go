@@ -11,7 +11,7 @@ import (
 // and keys that differ only in their last byte.
 func TestKeySet(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{0, 1, setThreshold, setThreshold + 1, 10, 11, 16, 17, 100, 1000, 5000} {
+	for _, n := range []int{0, 1, setThreshold, setThreshold + 1, 10, 11, 16, 17, 100, 1000, 5000, maxNarrow, maxNarrow + 1, 100000} {
 		list := make([]string, n)
 		for i := range list {
 			switch rng.IntN(10) {
@@ -28,12 +28,15 @@ func TestKeySet(t *testing.T) {
 			}
 		}
 		set := newKeySet(list)
-		slots := set.slots()
-		if (slots != nil) != (n > setThreshold) {
-			t.Errorf("n=%d: indexed %v", n, slots != nil)
+		size := set.size()
+		if (size != 0) != (n > setThreshold) {
+			t.Errorf("n=%d: indexed %v", n, size != 0)
 		}
-		if slots != nil && (3*n >= 2*len(slots) || len(slots)&(len(slots)-1) != 0) {
-			t.Errorf("n=%d: %d slots, not a power of two or more than two-thirds full", n, len(slots))
+		if size != 0 && (3*n >= 2*size || size&(size-1) != 0) {
+			t.Errorf("n=%d: %d slots, not a power of two or more than two-thirds full", n, size)
+		}
+		if wide := set.p != nil && *set.p&wideSlots != 0; wide != (n > maxNarrow) {
+			t.Errorf("n=%d: wide slots %v", n, wide)
 		}
 		in := map[string]bool{}
 		for _, k := range list {

@@ -613,7 +613,12 @@ const legend = `
   share of a cache miss from the cache's.
 - **FirstEvaluation**: the first evaluation of each of 10,000 flags by a client (store read, decode,
   evaluate). **AllFlagsState**: all 1,000 flags for one context, with a new client each time (cold) or
-  a warm one. **Startup**: client creation until ready.
+  a warm one. **Startup**: store and client creation until ready as each SDK defines it in daemon
+  mode (LaunchDarkly's MakeCustomClient returns initialized without reading Redis; ours is ready when
+  New returns); neither reads the store before. **StartupFirstEvaluation**: until the first good
+  evaluation of a flag (both read the store). Our WaitForInitialization, which waits for the store's
+  $inited marker and has no LaunchDarkly counterpart, is BenchmarkStartupWaitForInitialization,
+  outside the tables.
 - **Outage**: each client on its own redis-server, 8 goroutines evaluating; the server is stopped for
   3 s and restarted on the same data; "defaults" counts evaluations that returned the caller's default
   instead of the flag's value; the latency quantiles cover every evaluation of the run.
