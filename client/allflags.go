@@ -311,8 +311,15 @@ func (c *Client) allFlagsState(ctx context.Context, ec evalctx.Context, opts All
 		reasons = make([]evaluation.Reason, 0, len(flags)+len(malformed))
 	}
 	// Results are remembered only for flags evaluated as prerequisites (see
-	// evaluation.Memo): a dataset without prerequisites costs no memo.
+	// evaluation.Memo): a dataset without prerequisites costs no memo, and
+	// one with them room for at most as many results as there are
+	// prerequisites (or flags), made once.
 	memo := evaluation.NewMemo(ec)
+	prereqs := 0
+	for _, f := range flags {
+		prereqs += len(f.Prerequisites)
+	}
+	memo.Grow(min(prereqs, len(flags)))
 	for _, f := range flags {
 		if opts.ClientSideOnly && !f.Availability().UsingEnvironmentID {
 			continue
