@@ -2,25 +2,28 @@ package bench
 
 import (
 	"context"
+	"math/rand/v2"
 	"runtime"
 	"syscall"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/daemonflag/daemonflag/client"
 	"github.com/daemonflag/daemonflag/evalctx"
 	"github.com/daemonflag/daemonflag/evaluation"
-	"github.com/launchdarkly/go-server-sdk-evaluation/v3/ldmodel"
 	"github.com/daemonflag/daemonflag/model"
 	"github.com/daemonflag/daemonflag/store/cache"
+	"github.com/launchdarkly/go-server-sdk-evaluation/v3/ldmodel"
 )
 
 type countingData struct {
-	d          *ourData
-	nf, ns     int
+	d      *ourData
+	nf, ns int
 }
 
-func (c *countingData) Flag(ctx context.Context, key string) *model.Flag { c.nf++; return c.d.Flag(ctx, key) }
+func (c *countingData) Flag(ctx context.Context, key string) *model.Flag {
+	c.nf++
+	return c.d.Flag(ctx, key)
+}
 func (c *countingData) Segment(ctx context.Context, key string) *model.Segment {
 	c.ns++
 	return c.d.Segment(ctx, key)
