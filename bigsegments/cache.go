@@ -57,12 +57,17 @@ func (c *lruCache) put(key string, set *memberSet, expires time.Time) {
 		c.pushFront(e)
 		return
 	}
+	var e *cacheEntry
 	if len(c.items) >= c.max {
-		oldest := c.root.prev
-		c.unlink(oldest)
-		delete(c.items, oldest.key)
+		// The least recently used entry makes room, and its struct is
+		// reused: a full cache allocates nothing per new key.
+		e = c.root.prev
+		c.unlink(e)
+		delete(c.items, e.key)
+		*e = cacheEntry{key: key, set: set, expires: expires}
+	} else {
+		e = &cacheEntry{key: key, set: set, expires: expires}
 	}
-	e := &cacheEntry{key: key, set: set, expires: expires}
 	c.items[key] = e
 	c.pushFront(e)
 }

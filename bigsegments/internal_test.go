@@ -90,3 +90,57 @@ func TestCheckMembershipDoesNotAllocate(t *testing.T) {
 		t.Errorf("CheckMembership allocates %v times", n)
 	}
 }
+
+func TestMemberSet(t *testing.T) {
+	if s := newMemberSet(store.Membership{}); s != nil {
+		t.Errorf("empty membership = %+v, want nil", s)
+	}
+	s := newMemberSet(store.Membership{
+		Included: []string{"seg-c.1", "seg-a.2", "both.1"},
+		Excluded: []string{"seg-b.1", "both.1", "seg-d.3"},
+	})
+	for _, tc := range []struct {
+		ref             string
+		included, known bool
+	}{
+		{"seg-a.2", true, true},
+		{"seg-c.1", true, true},
+		{"seg-b.1", false, true},
+		{"seg-d.3", false, true},
+		{"both.1", true, true}, // inclusion wins over exclusion
+		{"seg-a.1", false, false},
+		{"", false, false},
+		{"zzz", false, false},
+	} {
+		if included, known := s.CheckMembership(tc.ref); included != tc.included || known != tc.known {
+			t.Errorf("CheckMembership(%q) = %v, %v; want %v, %v", tc.ref, included, known, tc.included, tc.known)
+		}
+	}
+	one := store.Membership{Excluded: []string{"seg.1"}}
+	if included, known := newMemberSet(one).CheckMembership("seg.1"); included || !known {
+		t.Errorf("single exclusion = %v, %v; want false, true", included, known)
+	}
+	// A membership of one reference is one allocation.
+	if n := testing.AllocsPerRun(100, func() { _ = newMemberSet(one) }); n != 1 {
+		t.Errorf("newMemberSet of one reference: %v allocations, want 1", n)
+	}
+}
+
+// A full cache reuses the entry it evicts for the new key.
+func TestLRUCacheFullPutAllocatesNothing(t *testing.T) {
+	c := newLRUCache(2)
+	later := time.Now().Add(time.Minute)
+	keys := []string{"a", "b", "c", "d"}
+	c.put("a", nil, later)
+	c.put("b", nil, later)
+	i := 0
+	if n := testing.AllocsPerRun(100, func() { c.put(keys[i%4], nil, later); i++ }); n != 0 {
+		t.Errorf("put into a full cache: %v allocations, want 0", n)
+	}
+	if c.len() != 2 {
+		t.Errorf("len = %d, want 2", c.len())
+	}
+	if _, ok := c.get(keys[(i-1)%4], time.Now()); !ok {
+		t.Error("the last key put is missing")
+	}
+}

@@ -115,6 +115,9 @@ func (m *Manager) evaluationStatus(ctx context.Context) evaluation.BigSegmentsSt
 
 // flight is one membership read shared by every lookup of its key.
 type flight struct {
+	// done is closed when the read has finished. It is made (under
+	// flightsMu) only when some lookup has to wait for the read: a read
+	// nobody else joined, on the caller's goroutine, needs no channel.
 	done chan struct{}
 	set  *memberSet
 	err  error
@@ -136,15 +139,20 @@ func (m *Manager) fetch(ctx context.Context, contextKey string) (*memberSet, err
 			m.flightsMu.Unlock()
 			return set, nil
 		}
-		f = &flight{done: make(chan struct{})}
+		f = &flight{}
 		m.flights[contextKey] = f
-		m.flightsMu.Unlock()
 		if ctx.Done() == nil {
+			m.flightsMu.Unlock()
 			m.read(contextKey, f)
 			return f.set, f.err
 		}
+		f.done = make(chan struct{})
+		m.flightsMu.Unlock()
 		go m.read(contextKey, f)
 	} else {
+		if f.done == nil {
+			f.done = make(chan struct{})
+		}
 		m.flightsMu.Unlock()
 	}
 	select {
@@ -174,8 +182,10 @@ func (m *Manager) read(contextKey string, f *flight) {
 	}
 	m.flightsMu.Lock()
 	delete(m.flights, contextKey)
+	if f.done != nil {
+		close(f.done) // wakes whoever joined the read
+	}
 	m.flightsMu.Unlock()
-	close(f.done)
 }
 
 // Close stops the status poller and waits for it to return, and cancels

@@ -132,6 +132,21 @@ func TestAllFlagsState(t *testing.T) {
 			strings.Join(f.Prerequisites, ",") != "pre1,pre2" {
 			t.Errorf("Flag(top) = %+v, %v", f, ok)
 		}
+		f.Prerequisites[0] = "changed" // the caller's own slice
+		if again, _ := st.Flag("top"); strings.Join(again.Prerequisites, ",") != "pre1,pre2" {
+			t.Errorf("Flag(top) after changing an earlier answer's prerequisites = %v", again.Prerequisites)
+		}
+		if f, _ := st.Flag("flag3"); f.DebugEventsUntilDate != future || f.Value.Str() != "value3" || f.Version != 300 ||
+			f.Reason.Kind != evaluation.ReasonOff || f.TrackEvents || f.TrackReason || f.OmitDetails {
+			t.Errorf("Flag(flag3) = %+v", f)
+		}
+		if f, _ := st.Flag("experiment"); !f.TrackEvents || !f.TrackReason || f.Value.Str() != "exp" {
+			t.Errorf("Flag(experiment) = %+v", f)
+		}
+		if f, _ := st.Flag("broken"); f.VariationIndex != evaluation.NoVariation || !f.Value.IsNull() ||
+			f.Reason.ErrorKind != evaluation.ErrorMalformedFlag {
+			t.Errorf("Flag(broken) = %+v", f)
+		}
 		if _, ok := st.Flag("deleted"); ok {
 			t.Error("a deleted flag is in the state")
 		}

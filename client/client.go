@@ -37,7 +37,8 @@ type Client struct {
 	closed             atomic.Bool
 	closedCh           chan struct{} // closed by Close
 	closeOnce          sync.Once
-	malformed          sync.Map // malformedKey -> struct{}: flags logged as malformed
+	malformed          logged   // flags logged as malformed
+	errs               errCache // the errors of variation calls without a cause
 	stats              *stats   // see stats.go; nil when offline
 }
 

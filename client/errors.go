@@ -43,7 +43,9 @@ var (
 
 // EvaluationError is the error of a variation call whose reason is ERROR.
 // errors.Is matches it to the sentinel of its Kind ([ErrFlagNotFound],
-// ...) and to its cause, if any.
+// ...) and to its cause, if any. An error without a cause is shared by the
+// calls that return it for the same flag key and kind (so that those calls
+// make no allocation): treat it as read-only.
 type EvaluationError struct {
 	// FlagKey is the key of the flag that was evaluated.
 	FlagKey string

@@ -44,7 +44,7 @@ func (c *Client) migrationVariation(ctx context.Context, method, key string, ec 
 		if s, perr := migration.ParseStage(d.Value.Str()); perr == nil {
 			stage = s
 		} else {
-			err = errorResult(&d, key, defValue, evaluation.ErrorWrongType, perr)
+			err = c.errorResult(&d, key, defValue, evaluation.ErrorWrongType, perr)
 		}
 	}
 	if c.events != nil {

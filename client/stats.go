@@ -242,17 +242,31 @@ func reasonIndex(k evaluation.ReasonKind) int {
 // open-addressing hash table of atomic pointers that never resizes, sized
 // for its bound, where a new key is inserted with one compare-and-swap. A
 // map behind copy-on-write would copy itself for every new key, and a
-// mutex would put a lock on the evaluation path.
+// mutex would put a lock on the evaluation path. The slots are allocated
+// in chunks, each on the first insert that lands in it, so a client that
+// evaluates few flags (or has just started) does not hold, nor zero, the
+// whole table (32 KiB at the default bound).
 type flagTable struct {
-	seed  maphash.Seed
-	slots []atomic.Pointer[flagEntry]
-	n     atomic.Int64
-	max   int64
+	seed   maphash.Seed
+	chunks []atomic.Pointer[flagChunk]
+	mask   uint64 // slots - 1
+	n      atomic.Int64
+	max    int64
 }
 
+// flagChunkSize is the number of slots in one chunk (512 bytes).
+const flagChunkSize = 64
+
+type flagChunk [flagChunkSize]atomic.Pointer[flagEntry]
+
+// flagEntry is one flag's counters. The key's 64-bit hash sits next to
+// them, so that finding a known key reads the entry and not the key's
+// bytes, which live elsewhere (in a mix of many flags, that second read is
+// a cache miss on most calls).
 type flagEntry struct {
-	key string
-	c   flagCounters
+	hash uint64
+	key  string
+	c    flagCounters
 }
 
 func (t *flagTable) init(maxKeys int) {
@@ -260,27 +274,54 @@ func (t *flagTable) init(maxKeys int) {
 	for size < 2*maxKeys+64 { // at most half full, whatever racing inserts add
 		size *= 2
 	}
-	t.seed, t.slots, t.max = maphash.MakeSeed(), make([]atomic.Pointer[flagEntry], size), int64(maxKeys)
+	t.seed, t.max = maphash.MakeSeed(), int64(maxKeys)
+	t.chunks, t.mask = make([]atomic.Pointer[flagChunk], size/flagChunkSize), uint64(size-1)
+}
+
+// slot returns slot i, allocating its chunk when alloc is set; nil when
+// its chunk does not exist (every slot in it is empty) and alloc is not
+// set.
+func (t *flagTable) slot(i uint64, alloc bool) *atomic.Pointer[flagEntry] {
+	cp := &t.chunks[i/flagChunkSize]
+	ch := cp.Load()
+	if ch == nil {
+		if !alloc {
+			return nil
+		}
+		cp.CompareAndSwap(nil, new(flagChunk)) // a loser uses the winner's chunk
+		ch = cp.Load()
+	}
+	return &ch[i%flagChunkSize]
 }
 
 // get returns key's counters, adding them if the table holds fewer than its
 // bound; nil when it is full and key is not in it.
 func (t *flagTable) get(key string) *flagCounters {
-	mask := uint64(len(t.slots) - 1)
-	for i := maphash.String(t.seed, key) & mask; ; i = (i + 1) & mask {
-		e := t.slots[i].Load()
+	h := maphash.String(t.seed, key)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		sl := t.slot(i, false)
+		var e *flagEntry
+		if sl != nil {
+			e = sl.Load()
+		}
 		if e == nil {
 			if t.n.Load() >= t.max {
 				return nil
 			}
-			ne := &flagEntry{key: strings.Clone(key)}
-			if t.slots[i].CompareAndSwap(nil, ne) {
+			if sl == nil {
+				sl = t.slot(i, true)
+			}
+			ne := &flagEntry{hash: h, key: strings.Clone(key)}
+			if sl.CompareAndSwap(nil, ne) {
 				t.n.Add(1)
 				return &ne.c
 			}
-			e = t.slots[i].Load() // another goroutine took the slot
+			e = sl.Load() // another goroutine took the slot
 		}
-		if e.key == key {
+		// Equal 64-bit hashes of equal-length keys: the same key (two keys
+		// of a process share such a hash with probability 2^-64; the
+		// counters of one would then count the other's calls).
+		if e.hash == h && len(e.key) == len(key) {
 			return &e.c
 		}
 	}
@@ -291,9 +332,15 @@ func (t *flagTable) len() int { return int(t.n.Load()) }
 // entries yields every key's entry.
 func (t *flagTable) entries() iter.Seq[*flagEntry] {
 	return func(yield func(*flagEntry) bool) {
-		for i := range t.slots {
-			if e := t.slots[i].Load(); e != nil && !yield(e) {
-				return
+		for i := range t.chunks {
+			ch := t.chunks[i].Load()
+			if ch == nil {
+				continue
+			}
+			for j := range ch {
+				if e := ch[j].Load(); e != nil && !yield(e) {
+					return
+				}
 			}
 		}
 	}

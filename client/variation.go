@@ -237,28 +237,31 @@ func (c *Client) variation(ctx context.Context, d *evaluation.Detail, method, ke
 // nil, receives what events need (see events.go).
 func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type, rec *evalRecord) error {
 	if err := c.notReady(); err != nil {
-		return errorResult(d, key, def, evaluation.ErrorClientNotReady, err)
+		return c.errorResult(d, key, def, evaluation.ErrorClientNotReady, err)
 	}
 	if err := c.noData(); err != nil {
-		return errorResult(d, key, def, evaluation.ErrorClientNotReady, err)
+		return c.errorResult(d, key, def, evaluation.ErrorClientNotReady, err)
 	}
 	if err := ec.Err(); err != nil {
-		return errorResult(d, key, def, evaluation.ErrorUserNotSpecified, err)
+		return c.errorResult(d, key, def, evaluation.ErrorUserNotSpecified, err)
 	}
 	var flag *model.Flag
 	for try := 1; ; try++ {
 		removals := c.cache.Removals()
 		var err error
-		if flag, err = c.cache.GetFlag(ctx, key); err != nil {
-			return errorResult(d, key, def, readErrorKind(err), err)
+		var now int64 // one reading of the cache's clock for the whole evaluation
+		if flag, now, err = c.cache.GetFlagAt(ctx, key, c.cache.Now()); err != nil {
+			return c.errorResult(d, key, def, readErrorKind(err), err)
 		}
 		if rec != nil {
 			rec.ready, rec.flag = true, flag
 		}
 		if flag == nil {
-			return errorResult(d, key, def, evaluation.ErrorFlagNotFound, nil)
+			return c.errorResult(d, key, def, evaluation.ErrorFlagNotFound, nil)
 		}
-		*d = c.evaluate(ctx, flag, ec, rec).Detail
+		var res evaluation.Result
+		c.evaluate(ctx, flag, ec, now, rec, &res)
+		*d = res.Detail
 		if c.cache.Removals() == removals || try == maxEvalTries {
 			break
 		}
@@ -270,16 +273,20 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 	case d.VariationIndex < 0:
 		d.Value = def // no value: off without an off variation, or an error
 	case !evaluation.CheckType(d.Value, want):
-		return errorResult(d, key, def, evaluation.ErrorWrongType, nil)
+		return c.errorResult(d, key, def, evaluation.ErrorWrongType, nil)
 	}
 	if d.Reason.Kind == evaluation.ReasonError {
 		if d.Reason.ErrorKind == evaluation.ErrorMalformedFlag {
 			c.logMalformed(flag)
 		}
-		return evalError(key, d.Reason.ErrorKind, nil)
+		return c.evalError(key, d.Reason.ErrorKind, nil)
 	}
 	return nil
 }
+
+// The cache gives the evaluator its prerequisites and segments at the
+// reading of its clock taken for the flag's own lookup.
+var _ evaluation.ClockedProvider = (*cache.Cache)(nil)
 
 // maxEvalTries bounds how many times one call evaluates a flag again when
 // the cache removed an item meanwhile; removals are rare, so a second
@@ -303,9 +310,9 @@ func readErrorKind(err error) evaluation.ErrorKind {
 }
 
 // errorResult sets d to def with an error reason and returns the error.
-func errorResult(d *evaluation.Detail, key string, def jsonvalue.Value, kind evaluation.ErrorKind, cause error) error {
+func (c *Client) errorResult(d *evaluation.Detail, key string, def jsonvalue.Value, kind evaluation.ErrorKind, cause error) error {
 	*d = evaluation.Detail{Value: def, VariationIndex: evaluation.NoVariation, Reason: evaluation.ErrorReason(kind)}
-	return evalError(key, kind, cause)
+	return c.evalError(key, kind, cause)
 }
 
 type malformedKey struct {
@@ -316,7 +323,7 @@ type malformedKey struct {
 // logMalformed logs, once per flag version, that a flag's data is
 // inconsistent. (The cache logs items it cannot decode.)
 func (c *Client) logMalformed(f *model.Flag) {
-	if _, seen := c.malformed.LoadOrStore(malformedKey{f.Key, f.Version}, struct{}{}); !seen {
+	if c.malformed.first(malformedKey{f.Key, f.Version}) {
 		c.logger.Warn("flag is malformed; its evaluations return the default value",
 			"flag", f.Key, "version", f.Version)
 	}

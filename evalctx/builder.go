@@ -210,7 +210,7 @@ func (b *Builder) Build() Context {
 		return invalid(kind, fmt.Errorf("%w (kind %q)", ErrEmptyKey, kind))
 	}
 	d := &contextData{
-		kind:      kind,
+		kind:      commonKind(kind),
 		key:       b.key,
 		name:      b.name,
 		hasName:   b.hasName,

@@ -30,6 +30,9 @@ type contextData struct {
 	attrs     map[string]jsonvalue.Value // custom attributes; never holds null
 	private   []Ref
 	multi     []Context // sorted by kind; len >= 2 for a multi-kind context
+	// multiKinds[i] is multi[i]'s kind, so that finding a kind reads one
+	// array instead of every individual context.
+	multiKinds []Kind
 }
 
 func invalid(kind Kind, err error) Context {
@@ -159,9 +162,9 @@ func (c Context) IndividualContextByKind(k Kind) (Context, bool) {
 		}
 		return Context{}, false
 	}
-	for _, ic := range c.d.multi {
-		if ic.d.kind == k {
-			return ic, true
+	for i, ik := range c.d.multiKinds {
+		if ik == k {
+			return c.d.multi[i], true
 		}
 	}
 	return Context{}, false

@@ -76,5 +76,9 @@ func (m *MultiBuilder) Build() Context {
 		sb.WriteByte(':')
 		sb.WriteString(escapeKey(c.d.key))
 	}
-	return Context{d: &contextData{kind: MultiKind, fqKey: sb.String(), multi: cs}}
+	kinds := make([]Kind, len(cs))
+	for i, c := range cs {
+		kinds[i] = c.d.kind
+	}
+	return Context{d: &contextData{kind: MultiKind, fqKey: sb.String(), multi: cs, multiKinds: kinds}}
 }

@@ -41,6 +41,7 @@ type PrerequisiteRecorder func(PrerequisiteEvent)
 // safe for concurrent use; it keeps no state between evaluations.
 type Evaluator struct {
 	data        DataProvider
+	clocked     ClockedProvider // data, when it is one
 	bigSegments BigSegmentProvider
 }
 
@@ -48,7 +49,8 @@ type Evaluator struct {
 // and big-segment memberships in bigSegments. bigSegments may be nil: big
 // segments then evaluate as not matching, with status NOT_CONFIGURED.
 func New(data DataProvider, bigSegments BigSegmentProvider) *Evaluator {
-	return &Evaluator{data: data, bigSegments: bigSegments}
+	clocked, _ := data.(ClockedProvider)
+	return &Evaluator{data: data, clocked: clocked, bigSegments: bigSegments}
 }
 
 // maxNesting bounds nested prerequisites plus nested segments in one
@@ -108,6 +110,10 @@ type state struct {
 	rec       PrerequisiteRecorder
 	bigStatus BigSegmentsStatus
 	nesting   int // prerequisite and segment levels entered
+	// now is the data provider's clock for the next lookup, when hasNow
+	// (see ClockedProvider).
+	now    int64
+	hasNow bool
 
 	// For a Memo (see memo.go): the deepest nesting reached, and whether a
 	// cycle or the nesting limit was met (a result that depends on the path

@@ -8,10 +8,14 @@ import (
 	"github.com/daemonflag/daemonflag/model"
 )
 
-// Memo remembers the results of the flags evaluated for one context, so that
-// evaluating many flags for that context (all flags for a front end) evaluates
-// each flag once, however many flags name it as a prerequisite: without it a
-// chain of n prerequisites costs n²/2 flag evaluations. Results are exactly
+// Memo remembers the results of the flags evaluated as prerequisites for one
+// context, so that evaluating many flags for that context (all flags for a
+// front end) evaluates each flag at most twice (once as a prerequisite, once
+// more when it was evaluated on its own before), however many flags name it
+// as a prerequisite: without it a chain of n prerequisites costs n²/2 flag
+// evaluations. Results of flags evaluated on their own are used but not
+// remembered, so a dataset without prerequisites costs no memo at all.
+// Results are exactly
 // those of [Evaluator.Evaluate]: a result is remembered only when it depends on
 // the flag and the context alone (no prerequisite or segment cycle met), with
 // the nesting depth it needed, so a remembered result used deeper in another
@@ -45,7 +49,7 @@ type memoResult struct {
 
 // NewMemo returns an empty Memo for evaluations of the context ec.
 func NewMemo(ec evalctx.Context) *Memo {
-	return &Memo{ec: ec, index: map[string]int32{}}
+	return &Memo{ec: ec}
 }
 
 // Grow makes room for the results of n more flags without allocating again.
@@ -54,7 +58,7 @@ func (m *Memo) Grow(n int) {
 		return
 	}
 	m.results = slices.Grow(m.results, n)
-	if len(m.index) == 0 {
+	if m.index == nil {
 		m.index = make(map[string]int32, n)
 	}
 }
@@ -106,6 +110,9 @@ func (st *state) memoFlag(f *model.Flag, flags *chain, out *Detail) (ok bool, pr
 	st.peak, st.cycle, st.tooDeep, st.bigStatus = st.nesting, false, false, ""
 	ok, prereqs = st.evalFlag(f, flags, out)
 	switch {
+	case st.nesting == 0:
+		// Evaluated on its own: remembered only when evaluated as a
+		// prerequisite (see Memo).
 	case st.cycle:
 		// Depends on the path to the flag: not remembered.
 	case st.tooDeep:
@@ -129,6 +136,9 @@ func (st *state) enter() {
 
 // put remembers r as the result of flag key.
 func (m *Memo) put(key string, r memoResult) {
+	if m.index == nil {
+		m.index = map[string]int32{}
+	}
 	if i, ok := m.index[key]; ok {
 		m.results[i] = r
 		return

@@ -22,7 +22,7 @@ func (st *state) prerequisitesOf(f *model.Flag, flags *chain) (int, bool, int) {
 	var d Detail
 	for i := range f.Prerequisites {
 		p := &f.Prerequisites[i]
-		pf := st.e.data.Flag(st.ctx, p.Key)
+		pf := st.flag(p.Key)
 		if pf == nil || pf.Deleted {
 			return i, false, i
 		}

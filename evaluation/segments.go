@@ -11,7 +11,7 @@ func (st *state) segmentMatchClause(c *model.Clause, segs *chain) (match, valid 
 		if !v.IsString() {
 			continue
 		}
-		s := st.e.data.Segment(st.ctx, v.Str())
+		s := st.segment(v.Str())
 		if s == nil || s.Deleted {
 			continue
 		}

@@ -20,14 +20,14 @@ func (v Value) JSON() []byte {
 func (v Value) AppendJSON(dst []byte) []byte {
 	switch v.typ {
 	case BoolType:
-		return strconv.AppendBool(dst, v.b)
+		return strconv.AppendBool(dst, v.n != 0)
 	case NumberType:
-		return appendNumber(dst, v.n)
+		return appendNumber(dst, v.num())
 	case StringType:
-		return appendString(dst, v.s)
+		return appendString(dst, v.str())
 	case ArrayType:
 		dst = append(dst, '[')
-		for i, e := range v.arr {
+		for i, e := range v.arr() {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
@@ -35,8 +35,9 @@ func (v Value) AppendJSON(dst []byte) []byte {
 		}
 		return append(dst, ']')
 	case ObjectType:
-		keys := make([]string, 0, len(v.obj))
-		for k := range v.obj {
+		obj := v.obj()
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
@@ -47,7 +48,7 @@ func (v Value) AppendJSON(dst []byte) []byte {
 			}
 			dst = appendString(dst, k)
 			dst = append(dst, ':')
-			dst = v.obj[k].AppendJSON(dst)
+			dst = obj[k].AppendJSON(dst)
 		}
 		return append(dst, '}')
 	}

@@ -88,7 +88,7 @@ func fromAny(x any, depth int) (Value, error) {
 			}
 			arr[i] = v
 		}
-		return Value{typ: ArrayType, arr: arr}, nil
+		return mkArray(arr), nil
 	case map[string]any:
 		obj := make(map[string]Value, len(t))
 		for k, e := range t {
@@ -98,7 +98,7 @@ func fromAny(x any, depth int) (Value, error) {
 			}
 			obj[k] = v
 		}
-		return Value{typ: ObjectType, obj: obj}, nil
+		return mkObject(obj), nil
 	}
 	data, err := json.Marshal(x)
 	if err != nil {

@@ -50,22 +50,31 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 // decoders that hold a value inside a larger document (a flag's variations,
 // a context's attributes), so that document is parsed once. On a syntax
 // error it returns null and the error is the scanner's.
-func Read(sc *jsontok.Scanner) Value { return read(sc, 0) }
+func Read(sc *jsontok.Scanner) Value { return read(sc, 0, false) }
 
-func read(sc *jsontok.Scanner, depth int) Value {
+// ReadOwned is [Read] for a scanner over a view of memory its owner may
+// reuse: every string and property name of the result is its own copy
+// ([jsontok.Scanner.Own]), so the value shares nothing with the document.
+func ReadOwned(sc *jsontok.Scanner) Value { return read(sc, 0, true) }
+
+func read(sc *jsontok.Scanner, depth int, own bool) Value {
 	if sc.Failed() {
 		return Value{}
 	}
 	switch c := sc.Next(); {
 	case c == '"':
-		return Value{typ: StringType, s: sc.RawString()}
+		s := sc.RawString()
+		if own {
+			s = sc.Own(s)
+		}
+		return mkString(s)
 	case c == 't' || c == 'f':
 		return Bool(sc.Bool())
 	case c == 'n':
 		sc.Literal("null")
 		return Value{}
 	case c == '-' || c >= '0' && c <= '9':
-		return Value{typ: NumberType, n: sc.Number()}
+		return mkNumber(sc.Number())
 	case c == '[' || c == '{':
 		if depth >= jsontok.MaxNesting {
 			sc.Fail("nesting too deep")
@@ -76,27 +85,30 @@ func read(sc *jsontok.Scanner, depth int) Value {
 			sc.Array(&it)
 			var arr []Value
 			for sc.Elem(&it) {
-				arr = append(arr, read(sc, depth+1))
+				arr = append(arr, read(sc, depth+1, own))
 			}
 			if sc.Failed() {
 				return Value{}
 			}
-			return Value{typ: ArrayType, arr: arr[:len(arr):len(arr)]}
+			return mkArray(arr)
 		}
 		var it jsontok.ObjIter
 		sc.Object(&it)
 		var obj map[string]Value
 		for name, ok := sc.Field(&it); ok; name, ok = sc.Field(&it) {
-			v := read(sc, depth+1)
+			v := read(sc, depth+1, own)
 			if obj == nil {
 				obj = make(map[string]Value)
+			}
+			if own {
+				name = sc.Own(name)
 			}
 			obj[name] = v // a repeated key keeps the last value, as encoding/json does
 		}
 		if sc.Failed() {
 			return Value{}
 		}
-		return Value{typ: ObjectType, obj: obj}
+		return mkObject(obj)
 	}
 	sc.Expected("a JSON value")
 	return Value{}
@@ -124,7 +136,7 @@ func ParseMembers(data []byte) (v Value, members []Member, err error) {
 	sc.Object(&it)
 	var obj map[string]Value
 	for name, ok := sc.Field(&it); ok; name, ok = sc.Field(&it) {
-		x := read(&sc, 1)
+		x := read(&sc, 1, false)
 		if obj == nil {
 			obj = make(map[string]Value)
 		}
@@ -135,5 +147,5 @@ func ParseMembers(data []byte) (v Value, members []Member, err error) {
 	if problem, off, failed := sc.Err(); failed {
 		return Value{}, nil, &SyntaxError{Offset: int64(off), msg: problem}
 	}
-	return Value{typ: ObjectType, obj: obj}, members, nil
+	return mkObject(obj), members, nil
 }

@@ -4,41 +4,95 @@ import (
 	"iter"
 	"math"
 	"slices"
+	"unsafe"
 )
 
 // Value is an immutable JSON value. The zero Value is null.
+//
+// A Value is three words (24 bytes on 64-bit platforms), whatever its type:
+// flags hold many of them (variations, clause values) and contexts hold one
+// per attribute, and every evaluation passes them around.
 type Value struct {
+	_ [0]func() // not comparable with ==: use [Value.Equal]
+	// p points at a string's bytes, an array's first element or an
+	// object's map; nil for other types and empty strings and arrays.
+	p unsafe.Pointer
+	// n is a string's or array's length, a number's float64 bits, or 1 for
+	// true.
+	n   uint64
 	typ Type
-	b   bool
-	n   float64
-	s   string
-	arr []Value
-	obj map[string]Value
+}
+
+// mkString, mkNumber, mkArray and mkObject build Values; str, num, arr and
+// obj read them back (for a Value of the matching type only).
+
+func mkString(s string) Value {
+	if len(s) == 0 {
+		return Value{typ: StringType}
+	}
+	return Value{typ: StringType, p: unsafe.Pointer(unsafe.StringData(s)), n: uint64(len(s))}
+}
+
+func mkNumber(f float64) Value { return Value{typ: NumberType, n: math.Float64bits(f)} }
+
+// mkArray keeps elems (which nobody may change afterwards).
+func mkArray(elems []Value) Value {
+	if len(elems) == 0 {
+		return Value{typ: ArrayType}
+	}
+	return Value{typ: ArrayType, p: unsafe.Pointer(unsafe.SliceData(elems)), n: uint64(len(elems))}
+}
+
+// mkObject keeps m (which nobody may change afterwards).
+func mkObject(m map[string]Value) Value {
+	if len(m) == 0 {
+		return Value{typ: ObjectType}
+	}
+	// A map value is one pointer to the runtime's map.
+	return Value{typ: ObjectType, p: *(*unsafe.Pointer)(unsafe.Pointer(&m))}
+}
+
+func (v *Value) str() string { return unsafe.String((*byte)(v.p), int(v.n)) }
+
+func (v *Value) num() float64 { return math.Float64frombits(v.n) }
+
+func (v *Value) arr() []Value { return unsafe.Slice((*Value)(v.p), int(v.n)) }
+
+func (v *Value) obj() map[string]Value {
+	if v.p == nil {
+		return nil
+	}
+	return *(*map[string]Value)(unsafe.Pointer(&v.p))
 }
 
 // Null returns the JSON null value (the same as the zero Value).
 func Null() Value { return Value{} }
 
 // Bool returns a JSON boolean.
-func Bool(b bool) Value { return Value{typ: BoolType, b: b} }
+func Bool(b bool) Value {
+	if b {
+		return Value{typ: BoolType, n: 1}
+	}
+	return Value{typ: BoolType}
+}
 
 // Int returns a JSON number holding n. Integers beyond ±2^53 lose precision,
 // as they do in any JSON reader that uses float64.
-func Int(n int) Value { return Value{typ: NumberType, n: float64(n)} }
+func Int(n int) Value { return mkNumber(float64(n)) }
 
 // Float returns a JSON number holding f. JSON cannot express NaN or the
 // infinities; such a Value encodes as null.
-func Float(f float64) Value { return Value{typ: NumberType, n: f} }
+func Float(f float64) Value { return mkNumber(f) }
 
 // String returns a JSON string.
-func String(s string) Value { return Value{typ: StringType, s: s} }
+func String(s string) Value { return mkString(s) }
 
 // Array returns a JSON array of the given elements. The slice is copied.
 func Array(vs ...Value) Value {
 	if len(vs) == 0 {
 		return Value{typ: ArrayType}
 	}
-	return Value{typ: ArrayType, arr: slices.Clone(vs)}
+	return mkArray(slices.Clone(vs))
 }
 
 // Object returns a JSON object with the given properties. The map is copied;
@@ -51,7 +105,7 @@ func Object(m map[string]Value) Value {
 	for k, v := range m {
 		c[k] = v
 	}
-	return Value{typ: ObjectType, obj: c}
+	return mkObject(c)
 }
 
 // Type returns the JSON type of v.
@@ -70,8 +124,11 @@ func (v Value) IsNumber() bool { return v.typ == NumberType }
 // the range of int, the same test LaunchDarkly's SDKs apply (for example when
 // bucketing by an attribute).
 func (v Value) IsInt() bool {
-	return v.typ == NumberType && v.n == math.Trunc(v.n) &&
-		v.n >= math.MinInt && v.n < math.MaxInt
+	if v.typ != NumberType {
+		return false
+	}
+	f := v.num()
+	return f == math.Trunc(f) && f >= math.MinInt && f < math.MaxInt
 }
 
 // IsString reports whether v is a string.
@@ -84,29 +141,30 @@ func (v Value) IsArray() bool { return v.typ == ArrayType }
 func (v Value) IsObject() bool { return v.typ == ObjectType }
 
 // Bool returns the boolean held by v, or false when v is not a boolean.
-func (v Value) Bool() bool { return v.typ == BoolType && v.b }
+func (v Value) Bool() bool { return v.typ == BoolType && v.n != 0 }
 
 // Float64 returns the number held by v, or 0 when v is not a number.
 func (v Value) Float64() float64 {
 	if v.typ != NumberType {
 		return 0
 	}
-	return v.n
+	return v.num()
 }
 
 // Int returns the number held by v truncated toward zero and clamped to the
 // range of int, or 0 when v is not a number (or is NaN).
 func (v Value) Int() int {
-	if v.typ != NumberType || math.IsNaN(v.n) {
+	f := v.num()
+	if v.typ != NumberType || math.IsNaN(f) {
 		return 0
 	}
 	switch {
-	case v.n >= math.MaxInt:
+	case f >= math.MaxInt:
 		return math.MaxInt
-	case v.n <= math.MinInt:
+	case f <= math.MinInt:
 		return math.MinInt
 	}
-	return int(v.n)
+	return int(f)
 }
 
 // Str returns the string held by v, or "" when v is not a string.
@@ -114,7 +172,7 @@ func (v Value) Str() string {
 	if v.typ != StringType {
 		return ""
 	}
-	return v.s
+	return v.str()
 }
 
 // Len returns the number of elements of an array or properties of an
@@ -122,9 +180,9 @@ func (v Value) Str() string {
 func (v Value) Len() int {
 	switch v.typ {
 	case ArrayType:
-		return len(v.arr)
+		return int(v.n)
 	case ObjectType:
-		return len(v.obj)
+		return len(v.obj())
 	}
 	return 0
 }
@@ -132,10 +190,10 @@ func (v Value) Len() int {
 // Index returns element i of an array, or null when v is not an array or i
 // is out of range.
 func (v Value) Index(i int) Value {
-	if v.typ != ArrayType || i < 0 || i >= len(v.arr) {
+	if v.typ != ArrayType || i < 0 || i >= int(v.n) {
 		return Value{}
 	}
-	return v.arr[i]
+	return v.arr()[i]
 }
 
 // Get returns the property key of an object and whether it exists. It
@@ -144,7 +202,7 @@ func (v Value) Get(key string) (Value, bool) {
 	if v.typ != ObjectType {
 		return Value{}, false
 	}
-	p, ok := v.obj[key]
+	p, ok := v.obj()[key]
 	return p, ok
 }
 
@@ -154,8 +212,9 @@ func (v Value) Keys() []string {
 	if v.typ != ObjectType {
 		return nil
 	}
-	keys := make([]string, 0, len(v.obj))
-	for k := range v.obj {
+	obj := v.obj()
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
@@ -172,27 +231,29 @@ func (v Value) Equal(o Value) bool {
 	case NullType:
 		return true
 	case BoolType:
-		return v.b == o.b
-	case NumberType:
 		return v.n == o.n
+	case NumberType:
+		return v.num() == o.num()
 	case StringType:
-		return v.s == o.s
+		return v.str() == o.str()
 	case ArrayType:
-		if len(v.arr) != len(o.arr) {
+		if v.n != o.n {
 			return false
 		}
-		for i := range v.arr {
-			if !v.arr[i].Equal(o.arr[i]) {
+		va, oa := v.arr(), o.arr()
+		for i := range va {
+			if !va[i].Equal(oa[i]) {
 				return false
 			}
 		}
 		return true
 	case ObjectType:
-		if len(v.obj) != len(o.obj) {
+		vo, oo := v.obj(), o.obj()
+		if len(vo) != len(oo) {
 			return false
 		}
-		for k, x := range v.obj {
-			y, ok := o.obj[k]
+		for k, x := range vo {
+			y, ok := oo[k]
 			if !ok || !x.Equal(y) {
 				return false
 			}
@@ -208,20 +269,21 @@ func (v Value) Equal(o Value) bool {
 func (v Value) Any() any {
 	switch v.typ {
 	case BoolType:
-		return v.b
+		return v.n != 0
 	case NumberType:
-		return v.n
+		return v.num()
 	case StringType:
-		return v.s
+		return v.str()
 	case ArrayType:
-		a := make([]any, len(v.arr))
-		for i, e := range v.arr {
+		a := make([]any, v.n)
+		for i, e := range v.arr() {
 			a[i] = e.Any()
 		}
 		return a
 	case ObjectType:
-		m := make(map[string]any, len(v.obj))
-		for k, e := range v.obj {
+		obj := v.obj()
+		m := make(map[string]any, len(obj))
+		for k, e := range obj {
 			m[k] = e.Any()
 		}
 		return m
@@ -237,7 +299,7 @@ func (v Value) Entries() iter.Seq2[string, Value] {
 		if v.typ != ObjectType {
 			return
 		}
-		for k, e := range v.obj {
+		for k, e := range v.obj() {
 			if !yield(k, e) {
 				return
 			}
@@ -252,7 +314,7 @@ func (v Value) Elements() iter.Seq2[int, Value] {
 		if v.typ != ArrayType {
 			return
 		}
-		for i, e := range v.arr {
+		for i, e := range v.arr() {
 			if !yield(i, e) {
 				return
 			}

@@ -30,15 +30,26 @@ type Clause struct {
 	// Negate inverts the result (but a missing attribute never matches).
 	Negate bool
 
-	attrRaw string
-	extra   []rawField
-	prep    *clausePrep
+	// Set by preprocessing (see preprocess.go), in the word of Negate.
+	prepared bool
+	op       opcode
+	kindAttr bool        // the attribute is exactly "kind"
+	nameAttr bool        // the attribute is a valid top-level name
+	prep     *clausePrep // only for parsed values or unknown properties
+}
+
+// extra returns the clause's unknown properties.
+func (c *Clause) extra() []rawField {
+	if c.prep == nil {
+		return nil
+	}
+	return c.prep.extra.list()
 }
 
 // HasAttribute reports whether the clause names an attribute. An empty or
 // absent attribute is allowed only for segmentMatch clauses.
 func (c *Clause) HasAttribute() bool {
-	return c.attrRaw != "" || refDefined(c.Attribute)
+	return refDefined(c.Attribute)
 }
 
 // AttributeErr returns nil when the clause's attribute can be evaluated,
@@ -55,8 +66,11 @@ func (c *Clause) AttributeErr() error {
 // top-level attribute (a reference of depth 1), so that it can be looked up
 // with [evalctx.Context.GetValue] without path handling.
 func (c *Clause) AttributeName() (string, bool) {
-	if c.prep != nil {
-		return c.prep.attrName, c.prep.attrName != ""
+	if c.prepared {
+		if c.nameAttr {
+			return c.Attribute.Component(0), true
+		}
+		return "", false
 	}
 	if c.Attribute.Err() == nil && c.Attribute.Depth() == 1 {
 		return c.Attribute.Component(0), true
@@ -67,8 +81,8 @@ func (c *Clause) AttributeName() (string, bool) {
 // IsKindAttribute reports whether the clause tests the context kinds (its
 // attribute is exactly "kind") instead of an attribute value.
 func (c *Clause) IsKindAttribute() bool {
-	if c.prep != nil {
-		return c.prep.kindAttr
+	if c.prepared {
+		return c.kindAttr
 	}
 	return isKindRef(c.Attribute)
 }
@@ -83,11 +97,11 @@ func refDefined(r evalctx.Ref) bool {
 }
 
 // attributeString returns the attribute as LaunchDarkly writes it: the
-// original text when the clause was decoded, otherwise the literal name
-// (no context kind) or the reference text.
-func attributeString(raw string, r evalctx.Ref, kind evalctx.Kind) string {
-	if raw != "" || !refDefined(r) {
-		return raw
+// literal name (no context kind) or the reference text, which for a decoded
+// clause is the original text (see makeRef).
+func attributeString(r evalctx.Ref, kind evalctx.Kind) string {
+	if !refDefined(r) {
+		return ""
 	}
 	if kind == "" && r.Depth() == 1 {
 		return r.Component(0)
@@ -106,4 +120,18 @@ func makeRef(s string, kind evalctx.Kind) evalctx.Ref {
 	default:
 		return evalctx.NewRef(s)
 	}
+}
+
+// The decoders read an attribute before they may know the object's context
+// kind, and keep no copy of the text: rawRef holds the text as a literal
+// reference (whose Component(0) is the text itself), and finishRef applies
+// makeRef's rule once the object is read.
+
+func rawRef(s string) evalctx.Ref { return makeRef(s, "") }
+
+func finishRef(r evalctx.Ref, kind evalctx.Kind) evalctx.Ref {
+	if kind == "" || !refDefined(r) {
+		return r
+	}
+	return evalctx.NewRef(r.Component(0))
 }

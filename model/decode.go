@@ -1,6 +1,8 @@
 package model
 
 import (
+	"slices"
+
 	"github.com/daemonflag/daemonflag/evalctx"
 )
 
@@ -13,7 +15,9 @@ func DecodeFlag(data []byte) (*Flag, error) {
 	d := newDecoder(data, "flag")
 	f := &Flag{}
 	readFlag(d, f)
-	if err := d.finish(f.Key); err != nil {
+	err := d.finish(f.Key)
+	d.release()
+	if err != nil {
 		return nil, err
 	}
 	PreprocessFlag(f)
@@ -25,7 +29,9 @@ func DecodeSegment(data []byte) (*Segment, error) {
 	d := newDecoder(data, "segment")
 	s := &Segment{}
 	readSegment(d, s)
-	if err := d.finish(s.Key); err != nil {
+	err := d.finish(s.Key)
+	d.release()
+	if err != nil {
 		return nil, err
 	}
 	PreprocessSegment(s)
@@ -60,7 +66,7 @@ func (d *decoder) finish(key string) error {
 	d.end()
 	var err *DecodeError
 	if problem, offset, failed := d.sc.Err(); failed {
-		err = &DecodeError{Kind: d.kind, Path: d.sc.ErrPath(), Offset: offset, Problem: problem}
+		err = &DecodeError{Kind: d.kind, Path: d.sc.Own(d.sc.ErrPath()), Offset: offset, Problem: d.sc.Own(problem)}
 	} else if key == "" {
 		err = &DecodeError{Kind: d.kind, Path: "key", Offset: -1, Problem: "missing or empty"}
 	} else {
@@ -77,6 +83,7 @@ func (d *decoder) finish(key string) error {
 // document, or "" when it cannot be read before an error.
 func findKey(data []byte) string {
 	d := newDecoder(data, "")
+	defer d.release()
 	var it objIter
 	if !d.object(&it) {
 		return ""
@@ -145,6 +152,9 @@ func readObjects[T any](d *decoder, field func(t *T, name string)) []T {
 		readObject(d, &out[len(out)-1], field)
 		d.leave()
 	}
+	if cap(out) > len(out) {
+		out = slices.Clone(out) // no slack kept in the item
+	}
 	return out
 }
 
@@ -160,7 +170,7 @@ func readFlag(d *decoder, f *Flag) {
 		case "on":
 			f.On = d.boolean()
 		case "variations":
-			f.Variations = d.valueList()
+			f.Variations = d.variations()
 		case "offVariation":
 			f.OffVariation = d.optInt()
 		case "fallthrough":
@@ -223,7 +233,7 @@ func readTargets(d *decoder) []Target {
 	return readObjects(d, func(t *Target, name string) {
 		switch name {
 		case "contextKind":
-			t.ContextKind = evalctx.Kind(d.str())
+			t.ContextKind = evalctx.Kind(d.word())
 		case "variation":
 			t.Variation = d.integer()
 		case "values":
@@ -271,13 +281,13 @@ func readRollout(d *decoder) *Rollout {
 	r := readOptObject(d, func(r *Rollout, name string) {
 		switch name {
 		case "kind":
-			r.Kind = RolloutKind(d.str())
+			r.Kind = RolloutKind(d.word())
 		case "contextKind":
-			r.ContextKind = evalctx.Kind(d.str())
+			r.ContextKind = evalctx.Kind(d.word())
 		case "variations":
 			r.Variations = readWeightedVariations(d)
 		case "bucketBy":
-			r.bucketByRaw = d.str()
+			r.BucketBy = rawRef(d.word())
 		case "seed":
 			r.Seed = d.optInt()
 		default:
@@ -285,7 +295,7 @@ func readRollout(d *decoder) *Rollout {
 		}
 	})
 	if r != nil {
-		r.BucketBy = makeRef(r.bucketByRaw, r.ContextKind)
+		r.BucketBy = finishRef(r.BucketBy, r.ContextKind)
 	}
 	return r
 }
@@ -309,22 +319,25 @@ func readClauses(d *decoder) []Clause {
 	cs := readObjects(d, func(c *Clause, name string) {
 		switch name {
 		case "contextKind":
-			c.ContextKind = evalctx.Kind(d.str())
+			c.ContextKind = evalctx.Kind(d.word())
 		case "attribute":
-			c.attrRaw = d.str()
+			c.Attribute = rawRef(d.word())
 		case "op":
-			c.Op = Operator(d.str())
+			c.Op = Operator(d.word())
 		case "values":
 			c.Values = d.valueList()
 		case "negate":
 			c.Negate = d.boolean()
 		default:
-			d.keep(&c.extra, name)
+			if c.prep == nil {
+				c.prep = &clausePrep{}
+			}
+			d.keep(&c.prep.extra, name)
 		}
 	})
 	for i := range cs {
 		c := &cs[i]
-		c.Attribute = makeRef(c.attrRaw, c.ContextKind)
+		c.Attribute = finishRef(c.Attribute, c.ContextKind)
 	}
 	return cs
 }
@@ -377,7 +390,7 @@ func readSegment(d *decoder, s *Segment) {
 		case "unbounded":
 			s.Unbounded = d.boolean()
 		case "unboundedContextKind":
-			s.UnboundedContextKind = evalctx.Kind(d.str())
+			s.UnboundedContextKind = evalctx.Kind(d.word())
 		case "generation":
 			s.Generation = d.optInt()
 		default:
@@ -390,7 +403,7 @@ func readSegmentTargets(d *decoder) []SegmentTarget {
 	return readObjects(d, func(t *SegmentTarget, name string) {
 		switch name {
 		case "contextKind":
-			t.ContextKind = evalctx.Kind(d.str())
+			t.ContextKind = evalctx.Kind(d.word())
 		case "values":
 			t.Values = d.strList()
 		default:
@@ -409,16 +422,16 @@ func readSegmentRules(d *decoder) []SegmentRule {
 		case "weight":
 			r.Weight = d.optInt()
 		case "bucketBy":
-			r.bucketByRaw = d.str()
+			r.BucketBy = rawRef(d.word())
 		case "rolloutContextKind":
-			r.RolloutContextKind = evalctx.Kind(d.str())
+			r.RolloutContextKind = evalctx.Kind(d.word())
 		default:
 			d.keep(&r.extra, name)
 		}
 	})
 	for i := range rs {
 		r := &rs[i]
-		r.BucketBy = makeRef(r.bucketByRaw, r.RolloutContextKind)
+		r.BucketBy = finishRef(r.BucketBy, r.RolloutContextKind)
 	}
 	return rs
 }

@@ -164,7 +164,7 @@ func TestDecodedFields(t *testing.T) {
 
 func TestUnknownFieldsPreserved(t *testing.T) {
 	doc := `{"key":"f","_links":{"self":"x"},"on":true,"tags":["a"],
-		"rules":[{"id":"r","clauses":[{"attribute":"a","op":"in","values":[1],"_c":1}],"_r":[true],"variation":0}],
+		"rules":[{"id":"r","clauses":[{"attribute":"a","op":"in","values":[1],"_c":1},{"_d":2,"attribute":"b","op":"matches","values":["x"]}],"_r":[true],"variation":0}],
 		"fallthrough":{"variation":0,"_f":"x"},
 		"prerequisites":[{"key":"p","variation":0,"_p":null}],
 		"targets":[{"variation":0,"values":["k"],"_t":{}}],

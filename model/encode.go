@@ -26,7 +26,7 @@ func (f *Flag) AppendJSON(dst []byte) []byte {
 	writeObjects(&w, "prerequisites", f.Prerequisites, func(p *Prerequisite) []rawField {
 		w.str("key", p.Key)
 		w.integer("variation", p.Variation)
-		return p.extra
+		return p.extra.list()
 	})
 	w.targets("targets", f.Targets)
 	w.targets("contextTargets", f.ContextTargets)
@@ -37,12 +37,12 @@ func (f *Flag) AppendJSON(dst []byte) []byte {
 		}
 		w.clauses(r.Clauses)
 		w.boolean("trackEvents", r.TrackEvents)
-		return r.extra
+		return r.extra.list()
 	})
 	w.name("fallthrough")
 	w.open()
 	w.variationOrRollout(&f.Fallthrough)
-	w.close(f.Fallthrough.extra)
+	w.close(f.Fallthrough.extra.list())
 	w.optInt("offVariation", f.OffVariation, true)
 	w.name("variations")
 	w.values(f.Variations)
@@ -51,7 +51,7 @@ func (f *Flag) AppendJSON(dst []byte) []byte {
 		w.open()
 		w.boolean("usingMobileKey", a.UsingMobileKey)
 		w.boolean("usingEnvironmentId", a.UsingEnvironmentID)
-		w.close(a.extra)
+		w.close(a.extra.list())
 		w.boolean("clientSide", a.UsingEnvironmentID)
 	} else {
 		w.boolean("clientSide", f.ClientSide)
@@ -71,13 +71,13 @@ func (f *Flag) AppendJSON(dst []byte) []byte {
 		w.name("migration")
 		w.open()
 		w.optInt("checkRatio", m.CheckRatio, false)
-		w.close(m.extra)
+		w.close(m.extra.list())
 	}
 	w.optInt("samplingRatio", f.SamplingRatio, false)
 	if f.ExcludeFromSummaries {
 		w.boolean("excludeFromSummaries", true)
 	}
-	w.close(f.extra)
+	w.close(f.extra.list())
 	return w.b
 }
 
@@ -103,12 +103,12 @@ func (s *Segment) AppendJSON(dst []byte) []byte {
 		w.clauses(r.Clauses)
 		w.optInt("weight", r.Weight, false)
 		if r.HasBucketBy() {
-			w.str("bucketBy", attributeString(r.bucketByRaw, r.BucketBy, r.RolloutContextKind))
+			w.str("bucketBy", attributeString(r.BucketBy, r.RolloutContextKind))
 		}
 		if r.RolloutContextKind != "" {
 			w.str("rolloutContextKind", string(r.RolloutContextKind))
 		}
-		return r.extra
+		return r.extra.list()
 	})
 	if s.Unbounded {
 		w.boolean("unbounded", true)
@@ -119,7 +119,7 @@ func (s *Segment) AppendJSON(dst []byte) []byte {
 	w.integer("version", s.Version)
 	w.optInt("generation", s.Generation, true)
 	w.boolean("deleted", s.Deleted)
-	w.close(s.extra)
+	w.close(s.extra.list())
 	return w.b
 }
 
@@ -231,7 +231,7 @@ func (w *writer) targets(n string, ts []Target) {
 		w.kind("contextKind", t.ContextKind)
 		w.integer("variation", t.Variation)
 		w.strings("values", t.Values)
-		return t.extra
+		return t.extra.list()
 	})
 }
 
@@ -239,7 +239,7 @@ func (w *writer) segmentTargets(n string, ts []SegmentTarget) {
 	writeObjects(w, n, ts, func(t *SegmentTarget) []rawField {
 		w.kind("contextKind", t.ContextKind)
 		w.strings("values", t.Values)
-		return t.extra
+		return t.extra.list()
 	})
 }
 
@@ -263,23 +263,23 @@ func (w *writer) variationOrRollout(vr *VariationOrRollout) {
 		if wv.Untracked {
 			w.boolean("untracked", true)
 		}
-		return wv.extra
+		return wv.extra.list()
 	})
 	w.optInt("seed", r.Seed, false)
 	if r.HasBucketBy() {
-		w.str("bucketBy", attributeString(r.bucketByRaw, r.BucketBy, r.ContextKind))
+		w.str("bucketBy", attributeString(r.BucketBy, r.ContextKind))
 	}
-	w.close(r.extra)
+	w.close(r.extra.list())
 }
 
 func (w *writer) clauses(cs []Clause) {
 	writeObjects(w, "clauses", cs, func(c *Clause) []rawField {
 		w.kind("contextKind", c.ContextKind)
-		w.str("attribute", attributeString(c.attrRaw, c.Attribute, c.ContextKind))
+		w.str("attribute", attributeString(c.Attribute, c.ContextKind))
 		w.str("op", string(c.Op))
 		w.name("values")
 		w.values(c.Values)
 		w.boolean("negate", c.Negate)
-		return c.extra
+		return c.extra()
 	})
 }

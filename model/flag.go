@@ -8,7 +8,10 @@ import (
 // Flag is a feature flag in LaunchDarkly's schema. Optional numbers are
 // pointers: nil means the property was absent (or null).
 //
-// A Flag returned by [DecodeFlag] is preprocessed and must not be modified.
+// A Flag returned by [DecodeFlag] is preprocessed and must not be modified:
+// to keep the memory of a cached flag small, its optional numbers, its
+// variations (when they are [false, true] or [true, false]) and some of its
+// strings are shared with other decoded flags.
 type Flag struct {
 	// Key identifies the flag.
 	Key string
@@ -18,6 +21,17 @@ type Flag struct {
 	Deleted bool
 	// On turns targeting on; when false the flag serves OffVariation.
 	On bool
+	// ClientSide is the older schema's "clientSide" property
+	// (available to client-side SDKs using the environment ID).
+	ClientSide bool
+	// TrackEvents asks for full feature events for every evaluation.
+	TrackEvents bool
+	// TrackEventsFallthrough asks for full events when the flag falls
+	// through (the legacy experiment marker).
+	TrackEventsFallthrough bool
+	// ExcludeFromSummaries leaves the flag out of summary events.
+	ExcludeFromSummaries bool
+	prepared             bool // in the word of the flags above
 	// Variations are the values the flag can serve, by index.
 	Variations []jsonvalue.Value
 	// OffVariation is served when the flag is off or a prerequisite fails;
@@ -39,30 +53,19 @@ type Flag struct {
 	Rules []FlagRule
 	// Salt is mixed into bucketing hashes.
 	Salt string
-	// ClientSide is the older schema's "clientSide" property
-	// (available to client-side SDKs using the environment ID).
-	ClientSide bool
 	// ClientSideAvailability is the newer schema's availability object; nil
 	// when absent. See [Flag.Availability].
 	ClientSideAvailability *ClientSideAvailability
-	// TrackEvents asks for full feature events for every evaluation.
-	TrackEvents bool
-	// TrackEventsFallthrough asks for full events when the flag falls
-	// through (the legacy experiment marker).
-	TrackEventsFallthrough bool
 	// DebugEventsUntilDate enables debug events until this Unix time in
 	// milliseconds; nil when absent.
 	DebugEventsUntilDate *int64
-	// ExcludeFromSummaries leaves the flag out of summary events.
-	ExcludeFromSummaries bool
 	// SamplingRatio is the event sampling ratio; nil when absent.
 	SamplingRatio *int
 	// Migration holds migration-flag settings; nil when absent.
 	Migration *Migration
 
-	extra    []rawField // properties this package does not know, in order
-	prereqKs []string   // Prerequisites' keys, shared with Result.Prerequisites
-	prepared bool
+	extra    rawFields // properties this package does not know, in order
+	prereqKs *[]string // Prerequisites' keys, shared with Result.Prerequisites; nil when none
 }
 
 // Prerequisite requires another flag to evaluate to a variation.
@@ -72,7 +75,7 @@ type Prerequisite struct {
 	// Variation is the index the prerequisite must evaluate to.
 	Variation int
 
-	extra []rawField
+	extra rawFields
 }
 
 // Target lists the keys of contexts of one kind that receive a variation.
@@ -85,8 +88,8 @@ type Target struct {
 	// Values are context keys.
 	Values []string
 
-	extra []rawField
-	set   map[string]struct{} // for long lists; short ones are scanned
+	extra rawFields
+	set   keySet // for long lists; short ones are scanned
 }
 
 // FlagRule is a targeting rule: when all clauses match, it serves its
@@ -102,7 +105,7 @@ type FlagRule struct {
 	// experiment marker).
 	TrackEvents bool
 
-	extra []rawField
+	extra rawFields
 }
 
 // VariationOrRollout serves either a fixed variation or a percentage
@@ -113,7 +116,7 @@ type VariationOrRollout struct {
 	// Rollout is a percentage rollout or experiment; nil when absent.
 	Rollout *Rollout
 
-	extra []rawField // only for the flag's fallthrough object
+	extra rawFields // only for the flag's fallthrough object
 }
 
 // RolloutKind distinguishes plain rollouts from experiments.
@@ -144,8 +147,7 @@ type Rollout struct {
 	// Seed replaces "flagKey.salt" as the hash prefix; nil when absent.
 	Seed *int
 
-	bucketByRaw string
-	extra       []rawField
+	extra rawFields
 }
 
 // WeightedVariation is one bucket of a rollout.
@@ -157,7 +159,7 @@ type WeightedVariation struct {
 	// Untracked excludes this bucket of an experiment from the experiment.
 	Untracked bool
 
-	extra []rawField
+	extra rawFields
 }
 
 // ClientSideAvailability says which client-side SDKs may see the flag.
@@ -167,7 +169,7 @@ type ClientSideAvailability struct {
 	// UsingEnvironmentID makes the flag available to JavaScript SDKs.
 	UsingEnvironmentID bool
 
-	extra []rawField
+	extra rawFields
 }
 
 // Migration holds the settings of a migration flag.
@@ -175,7 +177,7 @@ type Migration struct {
 	// CheckRatio controls how often consistency checks run; nil when absent.
 	CheckRatio *int
 
-	extra []rawField
+	extra rawFields
 }
 
 // IsExperiment reports whether the rollout is an experiment.
@@ -184,7 +186,7 @@ func (r *Rollout) IsExperiment() bool { return r.Kind == RolloutKindExperiment }
 // HasBucketBy reports whether the rollout names a bucketBy attribute (an
 // empty or absent bucketBy means "key").
 func (r *Rollout) HasBucketBy() bool {
-	return r.bucketByRaw != "" || refDefined(r.BucketBy)
+	return refDefined(r.BucketBy)
 }
 
 // Availability returns the flag's client-side availability, applying
@@ -198,11 +200,18 @@ func (f *Flag) Availability() ClientSideAvailability {
 	return ClientSideAvailability{UsingMobileKey: true, UsingEnvironmentID: f.ClientSide}
 }
 
+// noKeys is the prerequisite keys of every prepared flag without
+// prerequisites (empty, not nil, as for the others).
+var noKeys = []string{}
+
 // PrerequisiteKeys returns the keys of the flag's prerequisites, in order.
 // The slice is shared: callers must not modify it.
 func (f *Flag) PrerequisiteKeys() []string {
 	if f.prepared {
-		return f.prereqKs
+		if f.prereqKs == nil {
+			return noKeys
+		}
+		return *f.prereqKs
 	}
 	keys := make([]string, len(f.Prerequisites))
 	for i := range f.Prerequisites {

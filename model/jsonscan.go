@@ -2,6 +2,9 @@ package model
 
 import (
 	"math"
+	"slices"
+	"sync"
+	"unsafe"
 
 	"github.com/daemonflag/daemonflag/internal/jsontok"
 	"github.com/daemonflag/daemonflag/jsonvalue"
@@ -9,13 +12,20 @@ import (
 
 // decoder reads one flag or segment document with the module's tokenizer
 // (internal/jsontok), which keeps the path to the current property for
-// errors. Strings without escapes are substrings of one copy of the
-// document, so decoding allocates little. Errors are sticky: after the first
-// one every read returns a zero value and loops end.
+// errors. It scans the caller's bytes in place, without a copy of the
+// document: every string the decoded item keeps is copied out on its own
+// (jsontok's Own) or is one of the schema's well-known words (see common),
+// so an item holds only the text it uses, and never memory of the caller's
+// buffer. Errors are sticky: after the first one every read returns a zero
+// value and loops end.
 type decoder struct {
 	sc   jsontok.Scanner
 	data []byte // the document, for findKey
 	kind string // "flag" or "segment", for errors
+	// Scratch lists reused by strList and valueList (which never nest), so
+	// that a list is allocated once, at its final length.
+	strs []string
+	vals []jsonvalue.Value
 }
 
 type (
@@ -23,11 +33,34 @@ type (
 	arrIter = jsontok.ArrIter
 )
 
+// decoders recycles decoders (and their scratch lists) between documents.
+var decoders = sync.Pool{New: func() any { return new(decoder) }}
+
 func newDecoder(data []byte, kind string) *decoder {
-	d := &decoder{data: data, kind: kind}
-	d.sc.Reset(string(data))
+	d := decoders.Get().(*decoder)
+	d.data, d.kind = data, kind
+	// A view of data, not a copy: see the type's comment.
+	d.sc.Reset(unsafe.String(unsafe.SliceData(data), len(data)))
 	return d
 }
+
+// release returns d to the pool, keeping nothing of its document.
+func (d *decoder) release() {
+	d.sc.Reset("")
+	d.data = nil
+	clear(d.strs[:cap(d.strs)])
+	clear(d.vals[:cap(d.vals)])
+	if cap(d.strs) > maxScratch {
+		d.strs = nil
+	}
+	if cap(d.vals) > maxScratch {
+		d.vals = nil
+	}
+	decoders.Put(d)
+}
+
+// maxScratch bounds the scratch lists a pooled decoder keeps.
+const maxScratch = 1024
 
 func (d *decoder) failed() bool                     { return d.sc.Failed() }
 func (d *decoder) enter(name string)                { d.sc.Enter(name) }
@@ -42,14 +75,27 @@ func (d *decoder) object(it *objIter) bool          { return d.sc.Object(it) }
 func (d *decoder) field(it *objIter) (string, bool) { return d.sc.Field(it) }
 func (d *decoder) array(it *arrIter) bool           { return d.sc.Array(it) }
 func (d *decoder) elem(it *arrIter) bool            { return d.sc.Elem(it) }
-func (d *decoder) str() string                      { return d.sc.Str() }
-func (d *decoder) rawString() string                { return d.sc.RawString() }
+func (d *decoder) rawString() string                { return d.sc.Own(d.sc.RawString()) }
 func (d *decoder) boolean() bool                    { return d.sc.Bool() }
 func (d *decoder) number() float64                  { return d.sc.Number() }
-func (d *decoder) skip() string                     { return d.sc.Skip() }
+func (d *decoder) skip() string                     { return d.sc.Own(d.sc.Skip()) }
+
+// str reads a string (null reads as ""), as the item's own copy.
+func (d *decoder) str() string { return d.sc.Own(d.sc.Str()) }
+
+// word reads a string that is often one of the schema's well-known words
+// (an operator, a context kind, a built-in attribute): those are shared,
+// the rest copied as str does.
+func (d *decoder) word() string {
+	s := d.sc.Str()
+	if w, ok := common(s); ok {
+		return w
+	}
+	return d.sc.Own(s)
+}
 
 // value reads any JSON value, nested ones in the same pass.
-func (d *decoder) value() jsonvalue.Value { return jsonvalue.Read(&d.sc) }
+func (d *decoder) value() jsonvalue.Value { return jsonvalue.ReadOwned(&d.sc) }
 
 // integer reads a whole number that fits in an int64; null reads as 0.
 func (d *decoder) integer() int {
@@ -70,7 +116,8 @@ func (d *decoder) integer() int {
 	return int(f)
 }
 
-// optInt reads an optional whole number; null reads as nil.
+// optInt reads an optional whole number; null reads as nil. Small numbers
+// (variation indexes, mostly) point into smallInts, shared by every item.
 func (d *decoder) optInt() *int {
 	if d.null() || d.failed() {
 		return nil
@@ -79,8 +126,22 @@ func (d *decoder) optInt() *int {
 	if d.failed() {
 		return nil
 	}
-	return &n
+	if n >= 0 && n < len(smallInts) {
+		return &smallInts[n]
+	}
+	p := new(int) // not &n, which would move n to the heap on every call
+	*p = n
+	return p
 }
+
+// smallInts holds 0..255 for optInt; nobody may write through the
+// pointers the decoders return (decoded items are read-only).
+var smallInts = func() (a [256]int) {
+	for i := range a {
+		a[i] = i
+	}
+	return a
+}()
 
 // strList reads an array of strings; null reads as nil.
 func (d *decoder) strList() []string {
@@ -91,7 +152,7 @@ func (d *decoder) strList() []string {
 	if !d.array(&it) {
 		return nil
 	}
-	out := []string{}
+	d.strs = d.strs[:0]
 	for d.elem(&it) {
 		if d.next() != '"' {
 			d.enterIndex(it.I)
@@ -99,27 +160,68 @@ func (d *decoder) strList() []string {
 			d.leave()
 			return nil
 		}
-		out = append(out, d.rawString())
+		d.strs = append(d.strs, d.rawString())
 	}
-	return out
+	return exact(d.strs)
+}
+
+// boolVariations are the variations of most flags, [false, true] and
+// [true, false], shared by every flag that has them.
+var boolVariations = [2][]jsonvalue.Value{
+	{jsonvalue.Bool(false), jsonvalue.Bool(true)},
+	{jsonvalue.Bool(true), jsonvalue.Bool(false)},
+}
+
+// variations reads a flag's variations as valueList does, sharing
+// boolVariations when the list is one of them.
+func (d *decoder) variations() []jsonvalue.Value {
+	if !d.readValues() {
+		return nil
+	}
+	if vs := d.vals; len(vs) == 2 && vs[0].IsBool() && vs[1].IsBool() && vs[0].Bool() != vs[1].Bool() {
+		if vs[0].Bool() {
+			return boolVariations[1]
+		}
+		return boolVariations[0]
+	}
+	return exact(d.vals)
 }
 
 // valueList reads an array of arbitrary values; null reads as nil.
 func (d *decoder) valueList() []jsonvalue.Value {
-	if d.null() || d.failed() {
+	if !d.readValues() {
 		return nil
+	}
+	return exact(d.vals)
+}
+
+// readValues reads an array of arbitrary values into d.vals; false for
+// null or an error.
+func (d *decoder) readValues() bool {
+	if d.null() || d.failed() {
+		return false
 	}
 	var it arrIter
 	if !d.array(&it) {
-		return nil
+		return false
 	}
-	out := []jsonvalue.Value{}
+	d.vals = d.vals[:0]
 	for d.elem(&it) {
 		d.enterIndex(it.I)
-		out = append(out, d.value())
+		d.vals = append(d.vals, d.value())
 		d.leave()
 	}
-	return out
+	return true
+}
+
+// exact returns a copy of list with no spare capacity (an empty list reads
+// as an empty, non-nil one), so a decoded item keeps no slack of the
+// appends that built it.
+func exact[T any](list []T) []T {
+	if len(list) == 0 {
+		return []T{}
+	}
+	return slices.Clone(list)
 }
 
 // rawField is a property this package does not know, kept verbatim.
@@ -128,17 +230,34 @@ type rawField struct {
 	raw  string // the value's JSON text
 }
 
+// rawFields holds an object's properties this package does not know, in
+// order: nil (the usual case) when there are none. One pointer, so that the
+// many objects with none pay 8 bytes for it, not a slice's 24.
+type rawFields struct{ p *[]rawField }
+
+// list returns the properties (nil when there are none).
+func (r rawFields) list() []rawField {
+	if r.p == nil {
+		return nil
+	}
+	return *r.p
+}
+
 // keep stores the current property's value as an unknown field.
-func (d *decoder) keep(extra *[]rawField, name string) {
+func (d *decoder) keep(extra *rawFields, name string) {
 	raw := d.skip()
 	if d.failed() {
 		return
 	}
-	for i := range *extra {
-		if (*extra)[i].name == name {
-			(*extra)[i].raw = raw // the last duplicate wins, as for known fields
+	if extra.p == nil {
+		extra.p = new([]rawField)
+	}
+	list := extra.p
+	for i := range *list {
+		if (*list)[i].name == name {
+			(*list)[i].raw = raw // the last duplicate wins, as for known fields
 			return
 		}
 	}
-	*extra = append(*extra, rawField{name: name, raw: raw})
+	*list = append(*list, rawField{name: d.sc.Own(name), raw: raw})
 }

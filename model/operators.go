@@ -108,8 +108,8 @@ func opcodeOf(op Operator) opcode {
 // It does not allocate for a preprocessed clause.
 func (c *Clause) MatchValue(v jsonvalue.Value) bool {
 	var op opcode
-	if c.prep != nil {
-		op = c.prep.op
+	if c.prepared {
+		op = c.op
 	} else {
 		op = opcodeOf(c.Op)
 	}
@@ -315,8 +315,8 @@ func (s *inSet) has(v jsonvalue.Value) bool {
 }
 
 func (c *Clause) regexpAt(i int) *regexp.Regexp {
-	if c.prep != nil {
-		if i < len(c.prep.values) {
+	if c.prepared {
+		if c.prep != nil && i < len(c.prep.values) {
 			return c.prep.values[i].re
 		}
 		return nil
@@ -325,8 +325,8 @@ func (c *Clause) regexpAt(i int) *regexp.Regexp {
 }
 
 func (c *Clause) timeAt(i int) (time.Time, bool) {
-	if c.prep != nil {
-		if i < len(c.prep.values) {
+	if c.prepared {
+		if c.prep != nil && i < len(c.prep.values) {
 			p := &c.prep.values[i]
 			return p.t, p.ok
 		}
@@ -336,8 +336,8 @@ func (c *Clause) timeAt(i int) (time.Time, bool) {
 }
 
 func (c *Clause) semverAt(i int) (SemVer, bool) {
-	if c.prep != nil {
-		if i < len(c.prep.values) {
+	if c.prepared {
+		if c.prep != nil && i < len(c.prep.values) {
 			p := &c.prep.values[i]
 			return p.sv, p.ok
 		}

@@ -9,13 +9,14 @@ import (
 // few strings is faster than hashing one.
 const setThreshold = 8
 
-// clausePrep is the parsed form of a clause, built once by preprocessing.
+// clausePrep is the parsed form of a clause's values, built once by
+// preprocessing for the operators that need one, and the clause's unknown
+// properties (the rest of a clause's preprocessing is in the Clause itself:
+// most clauses need no clausePrep).
 type clausePrep struct {
-	op       opcode
-	kindAttr bool
-	attrName string        // the attribute when it is a valid top-level name
-	inSet    *inSet        // "in" with many values
-	values   []parsedValue // per value, for matches/dates/semvers
+	inSet  *inSet        // "in" with many values
+	values []parsedValue // per value, for matches/dates/semvers
+	extra  rawFields     // the clause's unknown properties, kept by decoding
 }
 
 // parsedValue is one clause value parsed for the clause's operator.
@@ -32,15 +33,19 @@ type parsedValue struct {
 // before the flag is shared. It must not run concurrently with evaluations
 // of the same flag.
 func PreprocessFlag(f *Flag) {
-	f.prereqKs = make([]string, len(f.Prerequisites))
-	for i := range f.Prerequisites {
-		f.prereqKs[i] = f.Prerequisites[i].Key
+	f.prereqKs = nil
+	if len(f.Prerequisites) > 0 {
+		keys := make([]string, len(f.Prerequisites))
+		for i := range f.Prerequisites {
+			keys[i] = f.Prerequisites[i].Key
+		}
+		f.prereqKs = &keys
 	}
 	for i := range f.Targets {
-		f.Targets[i].set = makeSet(f.Targets[i].Values)
+		f.Targets[i].set = newKeySet(f.Targets[i].Values)
 	}
 	for i := range f.ContextTargets {
-		f.ContextTargets[i].set = makeSet(f.ContextTargets[i].Values)
+		f.ContextTargets[i].set = newKeySet(f.ContextTargets[i].Values)
 	}
 	for i := range f.Rules {
 		for j := range f.Rules[i].Clauses {
@@ -53,13 +58,13 @@ func PreprocessFlag(f *Flag) {
 // PreprocessSegment builds the segment's lookup structures; see
 // [PreprocessFlag].
 func PreprocessSegment(s *Segment) {
-	s.includedSet = makeSet(s.Included)
-	s.excludedSet = makeSet(s.Excluded)
+	s.includedSet = newKeySet(s.Included)
+	s.excludedSet = newKeySet(s.Excluded)
 	for i := range s.IncludedContexts {
-		s.IncludedContexts[i].set = makeSet(s.IncludedContexts[i].Values)
+		s.IncludedContexts[i].set = newKeySet(s.IncludedContexts[i].Values)
 	}
 	for i := range s.ExcludedContexts {
-		s.ExcludedContexts[i].set = makeSet(s.ExcludedContexts[i].Values)
+		s.ExcludedContexts[i].set = newKeySet(s.ExcludedContexts[i].Values)
 	}
 	for i := range s.Rules {
 		for j := range s.Rules[i].Clauses {
@@ -70,23 +75,15 @@ func PreprocessSegment(s *Segment) {
 	s.prepared = true
 }
 
-func makeSet(values []string) map[string]struct{} {
-	if len(values) <= setThreshold {
-		return nil
-	}
-	m := make(map[string]struct{}, len(values))
-	for _, v := range values {
-		m[v] = struct{}{}
-	}
-	return m
-}
-
 func preprocessClause(c *Clause) {
-	p := &clausePrep{op: opcodeOf(c.Op), kindAttr: isKindRef(c.Attribute)}
-	if c.HasAttribute() && c.Attribute.Err() == nil && c.Attribute.Depth() == 1 {
-		p.attrName = c.Attribute.Component(0)
+	c.op, c.kindAttr = opcodeOf(c.Op), isKindRef(c.Attribute)
+	c.nameAttr = c.HasAttribute() && c.Attribute.Err() == nil && c.Attribute.Depth() == 1 &&
+		c.Attribute.Component(0) != ""
+	p := &clausePrep{}
+	if c.prep != nil {
+		p.extra = c.prep.extra
 	}
-	switch p.op {
+	switch c.op {
 	case opIn:
 		if len(c.Values) > setThreshold {
 			p.inSet = newInSet(c.Values)
@@ -109,5 +106,9 @@ func preprocessClause(c *Clause) {
 			}
 		}
 	}
-	c.prep = p
+	c.prep = nil
+	if p.inSet != nil || p.values != nil || p.extra.p != nil {
+		c.prep = p
+	}
+	c.prepared = true
 }

@@ -41,9 +41,9 @@ type Segment struct {
 	// big segment cannot be queried and evaluates as NOT_CONFIGURED).
 	Generation *int
 
-	extra       []rawField
-	includedSet map[string]struct{}
-	excludedSet map[string]struct{}
+	extra       rawFields
+	includedSet keySet
+	excludedSet keySet
 	bigRef      string
 	prepared    bool
 }
@@ -56,8 +56,8 @@ type SegmentTarget struct {
 	// Values are context keys.
 	Values []string
 
-	extra []rawField
-	set   map[string]struct{}
+	extra rawFields
+	set   keySet
 }
 
 // SegmentRule matches contexts by clauses and, optionally, a percentage.
@@ -76,13 +76,12 @@ type SegmentRule struct {
 	// "user". A context without that kind never matches a weighted rule.
 	RolloutContextKind evalctx.Kind
 
-	bucketByRaw string
-	extra       []rawField
+	extra rawFields
 }
 
 // HasBucketBy reports whether the rule names a bucketBy attribute.
 func (r *SegmentRule) HasBucketBy() bool {
-	return r.bucketByRaw != "" || refDefined(r.BucketBy)
+	return refDefined(r.BucketBy)
 }
 
 // IncludesKey reports whether key is in the segment's Included list.
@@ -115,17 +114,4 @@ func bigSegmentRef(s *Segment) string {
 		return ""
 	}
 	return s.Key + ".g" + strconv.Itoa(*s.Generation)
-}
-
-func containsKey(set map[string]struct{}, list []string, key string) bool {
-	if set != nil {
-		_, ok := set[key]
-		return ok
-	}
-	for _, v := range list {
-		if v == key {
-			return true
-		}
-	}
-	return false
 }

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/daemonflag/daemonflag/internal/testaddrs"
+	"github.com/daemonflag/daemonflag/internal/testlog"
+	"github.com/daemonflag/daemonflag/internal/testwait"
 )
 
 // These tests build the daemonflag binary and run it as a user would.
@@ -400,7 +402,11 @@ func TestBinarySync(t *testing.T) {
 		write("bonjour")
 		eventually(`"value":"bonjour"`)
 		write("[unclosed")
-		time.Sleep(500 * time.Millisecond)
+		// Wait for the daemon to have read the broken file, then check
+		// the store still serves the last good dataset.
+		testwait.Eventually(t, "sync reports the invalid file", func() bool {
+			return strings.Contains(logs.String(), "flag data files are invalid")
+		})
 		eventually(`"value":"bonjour"`)
 
 		log := stopDaemon(t, "sync", cmd, done, logs)
@@ -420,12 +426,12 @@ func TestBinarySync(t *testing.T) {
 // (sync, relay) whose standard error is collected. The process is killed at
 // the end of the test unless the test has waited for it; done delivers its
 // exit.
-func startDaemon(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, <-chan error) {
+func startDaemon(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, *testlog.Buffer, <-chan error) {
 	t.Helper()
 	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = dir
 	cmd.Env = env
-	logs := &bytes.Buffer{}
+	logs := &testlog.Buffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -443,7 +449,7 @@ func startDaemon(t *testing.T, dir string, env []string, args ...string) (*exec.
 
 // waitForGreeting evaluates the flag "greeting" for context "k" until the
 // output contains want, failing after 20 seconds with the daemon's logs.
-func waitForGreeting(t *testing.T, dir, addr, want string, logs *bytes.Buffer) {
+func waitForGreeting(t *testing.T, dir, addr, want string, logs *testlog.Buffer) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	var last result
@@ -459,7 +465,7 @@ func waitForGreeting(t *testing.T, dir, addr, want string, logs *bytes.Buffer) {
 
 // stopDaemon stops a command started by startDaemon with SIGTERM, requires
 // it to exit with status 0 within 15 seconds, and returns its logs.
-func stopDaemon(t *testing.T, name string, cmd *exec.Cmd, done <-chan error, logs *bytes.Buffer) string {
+func stopDaemon(t *testing.T, name string, cmd *exec.Cmd, done <-chan error, logs *testlog.Buffer) string {
 	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxNesting bounds the nesting of arrays and objects, as encoding/json does,
@@ -46,6 +47,25 @@ type pathElem struct {
 // Reset makes the scanner read s from its start.
 func (sc *Scanner) Reset(s string) {
 	*sc = Scanner{s: s}
+}
+
+// Own returns s, copied when it shares memory with the document (a string
+// that [Scanner.Str], [Scanner.RawString], [Scanner.Skip], [Scanner.Field]
+// or [Scanner.Text] returned as a substring), so that it stays valid when
+// the document's memory is reused. Strings the scanner built itself (with
+// escapes or replaced bytes) and strings from elsewhere are returned as they
+// are. Readers that scan a view of a caller's buffer keep every string they
+// retain through Own.
+func (sc *Scanner) Own(s string) string {
+	if len(s) == 0 || len(sc.s) == 0 {
+		return s
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	lo := uintptr(unsafe.Pointer(unsafe.StringData(sc.s)))
+	if p >= lo && p < lo+uintptr(len(sc.s)) {
+		return strings.Clone(s)
+	}
+	return s
 }
 
 // Enter notes that the reader is in the value of property name, for the

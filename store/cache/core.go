@@ -47,12 +47,14 @@ type core struct {
 	hadData      atomic.Bool
 	// everInited: the store has been seen with its "$inited" marker. Only
 	// then does a vanished marker mean lost data (see dataLost).
-	everInited  atomic.Bool
-	inited      atomic.Bool
-	firstCheck  chan struct{}
-	monitorWake chan struct{}
-	initCall    atomic.Pointer[initCall]
-	failErr     atomic.Pointer[error] // see failFastErr
+	everInited atomic.Bool
+	inited     atomic.Bool
+	firstCheck chan struct{} // closed when the first check is done (see runFirstCheck)
+	// firstStarted: the first check has begun (see runFirstCheck).
+	firstStarted atomic.Bool
+	monitorWake  chan struct{}
+	initCall     atomic.Pointer[initCall]
+	failErr      atomic.Pointer[error] // see failFastErr
 
 	// Listeners, guarded by lmu.
 	lmu             sync.Mutex
@@ -65,8 +67,12 @@ type core struct {
 	pollWake        chan struct{} // runs the change poll at once
 
 	// listening is closed once the first subscription attempt returned;
-	// nil when the store does not notify. Set before background work starts.
+	// nil when the store does not notify. Set before background work
+	// starts, as is notify (the store's Notifier, or nil).
 	listening chan struct{}
+	notify    store.Notifier
+	// subStarted: the subscription has begun (see startListening).
+	subStarted atomic.Bool
 	// Change notifications (see notify.go), guarded by nmu.
 	nmu        sync.Mutex
 	pending    notices
@@ -85,6 +91,11 @@ type core struct {
 
 	reads readCtxs  // see readContext
 	named namedRefs // what decoded items name (see beforeRemoving)
+
+	// refreshLead is how long before its expiry an entry's refresh-ahead
+	// starts, when longer than the last fifth of its life: it follows how
+	// long refreshes recently took (see noteRefresh).
+	refreshLead atomic.Int64
 }
 
 // kindAPI is what the core needs from each kind[T], whatever T is.
@@ -127,12 +138,17 @@ func newCore(r store.Reader, opts Options) *core {
 
 // start launches the background goroutines. Kinds must be registered first.
 func (c *core) start() {
-	c.wg.Add(2)
-	go c.monitor()
-	go c.notifier()
 	if n, ok := unwrapReader(c.r).(store.Notifier); ok {
-		c.subscribe(n)
+		// The subscription starts once it is needed (see startListening).
+		c.notify = n
+		c.listening = make(chan struct{})
 	}
+	// The monitor last: the goroutine started last runs first when the
+	// caller blocks (Go's scheduler runs it next on the same processor),
+	// and its first check is what WaitForInitialization waits for.
+	c.wg.Add(2)
+	go c.notifier()
+	go c.monitor()
 }
 
 // close stops every background goroutine and waits for them, including
@@ -197,8 +213,14 @@ func (c *core) now() int64 {
 
 // refreshAheadFraction is the last part of an entry's life during which a
 // read starts a background refresh: an entry read then is replaced before it
-// expires, so its readers never wait.
-const refreshAheadFraction = 0.2
+// expires, so its readers never wait. When refreshes take longer than that
+// part (a saturated CPU delays the goroutine that reads, or its wake-up when
+// the store answers), the part grows to twice the time refreshes recently
+// took, up to maxRefreshAheadFraction (see noteRefresh).
+const (
+	refreshAheadFraction    = 0.2
+	maxRefreshAheadFraction = 0.5
+)
 
 // life returns when an entry whose store read began at start should start
 // refreshing and when it expires. live tells whether the store had the item
@@ -212,7 +234,31 @@ func (c *core) life(start int64, live bool) (refreshAt, expires int64) {
 	if j := c.opts.Jitter; j > 0 {
 		ttl *= 1 - j*rand.Float64()
 	}
-	return start + int64(ttl*(1-refreshAheadFraction)), start + int64(ttl)
+	lead := int64(ttl * refreshAheadFraction)
+	if l := c.refreshLead.Load(); l > lead {
+		lead = min(l, int64(ttl*maxRefreshAheadFraction))
+	}
+	return start + int64(ttl) - lead, start + int64(ttl)
+}
+
+// noteRefresh records that a refresh-ahead read took d, from the lookup
+// that started it to the install of its answer. The lead of later entries
+// (see life) rises at once to twice the slowest recent refresh, and falls
+// back by an eighth of the difference per faster refresh, so one slow
+// refresh after a quiet spell costs at most one late answer, and a burst of
+// load widens the refresh window for a while after it.
+func (c *core) noteRefresh(d int64) {
+	target := 2 * d
+	for {
+		cur := c.refreshLead.Load()
+		next := target
+		if target < cur {
+			next = cur - (cur-target)/8
+		}
+		if next == cur || c.refreshLead.CompareAndSwap(cur, next) {
+			return
+		}
+	}
 }
 
 // callCtx is the context of a store call the cache makes on its own behalf.

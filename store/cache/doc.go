@@ -26,7 +26,10 @@
 //     its store read began, and jitter ([Options.Jitter], up to 10% by
 //     default, so processes sharing a store do not refresh together) only
 //     shortens it. A lookup in the last fifth of an entry's life serves the
-//     entry and starts one background read (refresh-ahead); an answer that
+//     entry and starts one background read (refresh-ahead; when recent
+//     refreshes took longer than that fifth, as when lookups saturate the
+//     CPU and the read waits for it, the part of life that refreshes grows
+//     to twice their duration, up to half the life); an answer that
 //     differs from the entry waits until the entry expires, so a value never
 //     changes before its TTL either (as LaunchDarkly's persistent-store
 //     contract requires of changes made behind the writer's back). So a key
@@ -125,7 +128,10 @@
 // A cache runs two goroutines for its whole life (the monitor that checks
 // and probes the store, and the status-listener notifier), two more when the
 // store notifies (the subscription and the worker that applies
-// notifications), one more while change listeners exist, and one per
-// background store read in flight. [Cache.Close]
+// notifications, started when the first check of the store is done, or
+// earlier by the first item read, which waits for both), one more while
+// change listeners exist, and one per background store read in flight. The
+// first check is made by the monitor, or by the first item read on its own
+// goroutine when the monitor has not begun it. [Cache.Close]
 // stops them all and waits for them; it does not close the store.
 package cache

@@ -165,6 +165,49 @@ func TestSlowStoreStillBounded(t *testing.T) {
 	})
 }
 
+// Refreshes slower than the last fifth of an entry's life widen the part of
+// life in which a lookup refreshes (to twice the refresh's duration, at most
+// half the life): once one refresh was slow, later ones start early enough
+// to come back before the entry expires, so no lookup is served an entry
+// past its TTL again (TestSlowStoreStillBounded: without the wider window,
+// that would happen for one round trip in every life), and lookups still
+// never wait.
+func TestSlowRefreshesStartEarlier(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const ttl, slow = 100 * time.Millisecond, 40 * time.Millisecond // the last fifth of life is 20 ms
+		m := newMemStore()
+		_ = m.Init(bg, []store.Collection{{Kind: store.Features, Items: []store.KeyedItem{keyed("a", item("a", 1, "v0"))}}})
+		m.latency.Store(int64(slow))
+		x := newMemCache(t, m, Options{TTL: ttl, Jitter: -1})
+		x.value(t, x.flags, "a")
+		expiredServed := 0
+		for i := range 600 {
+			time.Sleep(time.Millisecond)
+			if i%50 == 0 {
+				m.edit(store.Features, "a", itemPtr(item("a", i/50+2, "v")))
+			}
+			if _, took := x.timedValue(t, x.flags, "a"); took != 0 {
+				t.Fatalf("a warm lookup waited %v", took)
+			}
+			if i < 200 {
+				continue // the first refresh is slow: it widens the window for the next
+			}
+			// What that lookup was served is the slot's entry now: no
+			// goroutine ran since (the refreshes wait on the store's timer).
+			if e := x.flags.slots.load("a").e.Load(); x.c.now() >= e.expires {
+				expiredServed++
+			}
+		}
+		if expiredServed > 0 {
+			t.Errorf("%d of 400 lookups were served an entry past its TTL", expiredServed)
+		}
+		if lead := time.Duration(x.c.refreshLead.Load()); lead != 2*slow {
+			t.Errorf("refresh lead = %v, want twice the refresh's %v", lead, slow)
+		}
+		x.c.close()
+	})
+}
+
 // The all-items entry follows the same rules.
 func TestAllItemsTTLBound(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

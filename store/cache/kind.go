@@ -99,9 +99,15 @@ type slot[T any] struct {
 	spins atomic.Uint32
 }
 
-// yieldEvery is how many lookups of an entry whose refresh is in flight in
-// its last part of life share one yield of the processor.
-const yieldEvery = 16
+// yieldEvery is how many lookups of an entry whose refresh is in flight
+// (in its last part of life, or past it) share one yield of the processor.
+// Each yield sends its caller to the back of the scheduler's global queue
+// (tens of milliseconds with 64 runnable goroutines on 2 cores), so yields
+// are the tail latency of lookups under CPU saturation: one in 64 keeps the
+// refresh's wait for the processor short (BenchmarkStaleness in bench/)
+// while the p99 of lookups stays under a microsecond (BenchmarkTail); one
+// in 16 gave the same staleness and a p99 of 0.1-0.4 ms.
+const yieldEvery = 64
 
 // call is one store read shared by everyone who needs it.
 type call[T any] struct {
@@ -157,19 +163,29 @@ func (k *kind[T]) storeKind() store.Kind { return k.codec.kind }
 // get returns the item for key: zero with a nil error when the store has no
 // live item. A warm lookup makes no allocation and never waits on the store.
 func (k *kind[T]) get(ctx context.Context, key string) (T, error) {
+	v, _, err := k.getAt(ctx, key, k.c.now())
+	return v, err
+}
+
+// getAt is get at now, a reading of the cache's clock taken by the caller
+// (see [Cache.Now]); next is the reading to use for a following lookup: now
+// after a hit, a new one after a lookup that may have waited.
+func (k *kind[T]) getAt(ctx context.Context, key string, now int64) (v T, next int64, err error) {
 	if k.c.opts.Mode == ModeOff {
-		return k.direct(ctx, key)
+		v, err = k.direct(ctx, key)
+		return v, now, err
 	}
 	s := k.slots.loadOrCreate(key) // a miss creates the slot: one locked lookup, not two
 	if e := s.e.Load(); e != nil {
-		now := k.c.now()
 		if now < e.refreshAt {
 			k.st.hits.Add(1)
-			return e.val, e.err // a hit
+			return e.val, now, e.err // a hit
 		}
-		return k.late(ctx, s, key, e, now)
+		v, err = k.late(ctx, s, key, e, now)
+		return v, k.c.now(), err
 	}
-	return k.miss(ctx, s, key)
+	v, err = k.miss(ctx, s, key)
+	return v, k.c.now(), err
 }
 
 // late serves an entry in the last part of its life, or past it.
@@ -203,16 +219,23 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 	st := k.c.status.Load().State
 	waitingOut := e.unconfirmed && st == NotInitialized // keep serving what the store lost until its marker is back
 	if now < e.expires {
-		if st != Unavailable && !waitingOut && s.next.Load() == nil {
+		// s.e is checked after s.next: a lookup that judged an entry
+		// another lookup has just replaced (promote installs the new entry
+		// before it clears next) must not start a refresh of the new one at
+		// its birth. Such a refresh, started while every lookup is a hit
+		// that never yields, could wait for the processor past the new
+		// entry's whole life, and the new entry's own last part of life
+		// would find it in flight and start none.
+		if st != Unavailable && !waitingOut && s.next.Load() == nil && s.e.Load() == e {
 			k.st.refreshes.Add(1)
-			starting := s.call.Load() == nil
 			k.start(s, key, holdChanges)
 			// Let the refresh run before the entry expires even when
-			// lookups saturate the CPU (see below): the lookup that starts
-			// it yields at once, and one lookup in yieldEvery while it is
-			// in flight, so the scheduler keeps turning without making
-			// many lookups wait for the processor.
-			if starting || s.spins.Add(1)%yieldEvery == 0 {
+			// lookups saturate the CPU (see below): one lookup in
+			// yieldEvery while it is in flight yields, so the scheduler
+			// keeps turning without making many lookups wait for the
+			// processor. (The new goroutine is next on this processor
+			// anyway.)
+			if s.spins.Add(1)%yieldEvery == 0 {
 				runtime.Gosched()
 			}
 		}
@@ -237,7 +260,9 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 		// never block (busy goroutines saturating the CPU), the refresh
 		// would otherwise queue behind the very lookups it serves and the
 		// value would outlive its TTL by far more than a round trip.
-		runtime.Gosched()
+		if s.spins.Add(1)%yieldEvery == 0 {
+			runtime.Gosched()
+		}
 		return e.val, e.err
 	}
 	hit = false
@@ -324,7 +349,13 @@ func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 		if !s.call.CompareAndSwap(nil, cl) {
 			continue
 		}
-		if !k.c.goBackground(func() { k.run(s, key, cl, h) }) {
+		began := k.c.now()
+		if !k.c.goBackground(func() {
+			k.run(s, key, cl, h)
+			if h == holdChanges && cl.err == nil {
+				k.c.noteRefresh(k.c.now() - began) // including the wait for the goroutine to run
+			}
+		}) {
 			k.abandon(s, cl)
 		}
 		return cl
@@ -759,13 +790,17 @@ func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
-	items, err := k.c.r.GetAll(ctx, k.codec.kind)
+	items, unparsed, err := k.c.getAllItems(ctx, k.codec.kind)
 	if err != nil {
 		k.c.storeError(seq, err)
 		return unavailableErr(err)
 	}
 	k.c.confirmed()
-	k.applyAll(ctx, items, seq, start, h)
+	if unparsed {
+		k.applyAllUnparsed(ctx, items, seq, start, h)
+	} else {
+		k.applyAll(ctx, items, seq, start, h)
+	}
 	return nil
 }
 
@@ -776,6 +811,14 @@ func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 // values are kept. In ModeOff nothing is cached. It returns a description
 // of every item read, for change detection.
 func (k *kind[T]) applyAll(ctx context.Context, items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo {
+	return k.applyItems(ctx, items, false, seq, start, h)
+}
+
+// applyItems is applyAll of items that are, if unparsed, as
+// [store.UnparsedReader.GetAllUnparsed] returns them: each is built with
+// store.ItemFromStored while it is decoded (see decodeAll), and holds the
+// result afterwards.
+func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unparsed bool, seq uint64, start int64, h hold) map[string]itemInfo {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	cache := k.c.opts.Mode != ModeOff
@@ -787,14 +830,17 @@ func (k *kind[T]) applyAll(ctx context.Context, items []store.KeyedItem, seq uin
 	live := make([]liveItem, 0, len(items))
 	var malformed []string
 	changed := false // some answer differs from what the cache serves
-	for _, ki := range items {
-		var s *slot[T]
-		var old *entry[T]
+	dec := k.decodeAll(items, unparsed, cache, seq, start)
+	for i, ki := range items {
+		s, old, e, err := dec[i].s, dec[i].old, dec[i].e, dec[i].err
 		if cache {
-			s = k.slots.loadOrCreate(ki.Key)
-			old = s.e.Load()
+			if cur := s.e.Load(); cur != old {
+				// Installed since it was decoded (a read of a dependent
+				// of an item removed above, say): decoded against that.
+				old = cur
+				e, err = k.decode(old, ki.Item, seq, start)
+			}
 		}
-		e, err := k.decode(old, ki.Item, seq, start)
 		if err != nil {
 			if cache {
 				if got := k.itemError(s, ki.Key, seq, start, e.hash, err, h); got.err == nil {

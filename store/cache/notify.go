@@ -29,10 +29,24 @@ type notices struct {
 	refs map[ref]struct{}
 }
 
+// startListening starts the subscription to the store's notifications
+// unless it has begun (or the store does not notify). It is called when the
+// first check is done, or earlier by the first item read, which waits for
+// the subscription: a cache that is only waited for (WaitForInitialization)
+// makes its first check without a second connection being opened beside it
+// (on a busy machine the two dials and handshakes share the processors and
+// the check took twice as long), while a read that needs both has them made
+// side by side.
+func (c *core) startListening() {
+	if c.notify == nil || c.subStarted.Load() || !c.subStarted.CompareAndSwap(false, true) {
+		return
+	}
+	c.subscribe(c.notify)
+}
+
 // subscribe starts listening to the store's notifications, retrying with
 // backoff while it cannot (the TTL still bounds staleness meanwhile).
 func (c *core) subscribe(n store.Notifier) {
-	c.listening = make(chan struct{})
 	c.goBackground(c.noticeLoop)
 	c.goBackground(func() {
 		wait := c.opts.ProbeInterval
@@ -82,8 +96,15 @@ func (c *core) subscribe(n store.Notifier) {
 // It also waits for the cache's first check of the store's "$inited"
 // marker: a read racing it would open a second connection to the store (a
 // dial and a handshake, several round trips on Redis) where waiting for the
-// check costs one round trip and reuses its connection.
+// check costs one round trip and reuses its connection. When the monitor
+// has not begun that check yet, the caller makes it on its own goroutine
+// (ctx is always the cache's own here, or one that cannot end), so the
+// first lookup does not wait for the monitor to be scheduled.
 func (c *core) awaitListening(ctx context.Context) error {
+	c.startListening() // before the check, so the two go side by side
+	if !c.firstStarted.Load() && !c.track(c.runFirstCheck) {
+		return ErrClosed
+	}
 	for _, ch := range [...]chan struct{}{c.firstCheck, c.listening} {
 		if ch == nil {
 			continue

@@ -274,9 +274,12 @@ func (c *core) notifier() {
 // prunes expired "not found" entries.
 func (c *core) monitor() {
 	defer c.wg.Done()
-	c.checkInited()
-	c.readLastWrite() // before the first item reads, on the same connection (see awaitListening)
-	close(c.firstCheck)
+	c.runFirstCheck()
+	select {
+	case <-c.firstCheck: // made here, or by the first item read (see awaitListening)
+	case <-c.ctx.Done():
+		return
+	}
 	probe := time.NewTimer(c.opts.ProbeInterval)
 	defer probe.Stop()
 	pruneEvery := max(2*c.opts.TTL, time.Second)
@@ -329,6 +332,26 @@ func (c *core) probe() {
 	}
 	c.confirmed()
 	c.observeInited(seq, ok)
+}
+
+// runFirstCheck makes the cache's first check of the store, unless it has
+// begun already: the "$inited" marker, then the writer's last write (before
+// the first item reads, on the same connection: see awaitListening), and
+// closes firstCheck; then it starts the subscription to the store's
+// notifications, unless an item read has started it already. The monitor
+// runs it as soon as it starts; the first item read runs it on its own
+// goroutine when the monitor has not begun it yet, so a new cache's first
+// lookup does not wait for the monitor goroutine to be scheduled.
+func (c *core) runFirstCheck() {
+	if c.firstStarted.Load() || !c.firstStarted.CompareAndSwap(false, true) {
+		return
+	}
+	defer close(c.firstCheck)
+	// Before firstCheck is closed: the goroutine it wakes (a
+	// WaitForInitialization) then runs before the new ones.
+	defer c.startListening()
+	c.checkInited()
+	c.readLastWrite()
 }
 
 // checkInited asks the store whether it is initialized and records the

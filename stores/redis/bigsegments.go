@@ -16,21 +16,26 @@ import (
 // Membership reads the include and exclude sets of one context hash with two
 // SMEMBERS in one pipeline: one round trip (on a Cluster with an unhashed
 // prefix, one per node holding either set, in parallel).
+//
+// The pipeline is built without a callback, and the operation's name for
+// errors only on an error: a lookup that misses the membership cache makes
+// no allocation of its own beyond the two keys.
 func (s *Store) Membership(ctx context.Context, contextHash string) (store.Membership, error) {
-	op := fmt.Sprintf("membership %q", contextHash)
 	if err := s.check(ctx); err != nil {
-		return store.Membership{}, wrapErr(op, err)
+		return store.Membership{}, wrapErr(membershipOp(contextHash), err)
 	}
-	var inc, exc *goredis.StringSliceCmd
-	_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		inc = p.SMembers(ctx, s.keys.include+contextHash)
-		exc = p.SMembers(ctx, s.keys.exclude+contextHash)
-		return nil
-	})
-	if err != nil {
-		return store.Membership{}, wrapErr(op, err)
+	p := s.client.Pipeline()
+	inc := p.SMembers(ctx, s.keys.include+contextHash)
+	exc := p.SMembers(ctx, s.keys.exclude+contextHash)
+	if _, err := p.Exec(ctx); err != nil {
+		return store.Membership{}, wrapErr(membershipOp(contextHash), err)
 	}
 	return membership(inc.Val(), exc.Val()), nil
+}
+
+// membershipOp names a membership read in errors.
+func membershipOp(contextHash string) string {
+	return fmt.Sprintf("membership %q", contextHash)
 }
 
 // membership builds a Membership, nil for empty sets.

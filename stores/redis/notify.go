@@ -91,14 +91,26 @@ func (s *Store) Notify(ctx context.Context, fn func([]store.Change)) error {
 	}
 	lctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.ctx, cancel) // Close ends it too
-	ready := make(chan error, len(groups))
-	for _, g := range groups {
-		go s.listen(lctx, sub, g.key, g.channels, decode, ready)
-	}
 	var first error
-	for range groups {
-		if err := <-ready; err != nil && first == nil {
-			first = err
+	if len(groups) == 1 {
+		// The usual case: the first subscription is made here, on the
+		// caller's goroutine, rather than handed to the listener and
+		// waited for (a goroutine switch fewer before Notify returns).
+		g := groups[0]
+		ps, err := s.subscribe(lctx, g.key, g.channels)
+		if err == nil {
+			go s.listen(lctx, sub, g.key, g.channels, decode, ps, nil)
+		}
+		first = err
+	} else {
+		ready := make(chan error, len(groups))
+		for _, g := range groups {
+			go s.listen(lctx, sub, g.key, g.channels, decode, nil, ready)
+		}
+		for range groups {
+			if err := <-ready; err != nil && first == nil {
+				first = err
+			}
 		}
 	}
 	go func() {
@@ -128,11 +140,15 @@ func (s *Store) decodeMessage(m *goredis.Message) []store.Change {
 }
 
 // listen keeps one subscription to channels alive until ctx ends, sending
-// what decode makes of each message to sub. It reports on ready whether
-// the first subscription succeeded; if it did not, listen returns.
-func (s *Store) listen(ctx context.Context, sub *changefeed.Sub, key string, channels []string, decode func(*goredis.Message) []store.Change, ready chan<- error) {
-	first := true
+// what decode makes of each message to sub. ps is the first subscription,
+// made by the caller; when it is nil, listen makes it and reports on ready
+// whether it succeeded (if it did not, listen returns).
+func (s *Store) listen(ctx context.Context, sub *changefeed.Sub, key string, channels []string, decode func(*goredis.Message) []store.Change, ps *goredis.PubSub, ready chan<- error) {
+	first := ps == nil // ready still waits for the first attempt
 	defer func() {
+		if ps != nil {
+			_ = ps.Close() // ctx ended before the first subscription was used
+		}
 		if first {
 			// ctx ended before the first subscription was made (the store
 			// or the subscriber closed at once): Notify must not wait for
@@ -142,33 +158,37 @@ func (s *Store) listen(ctx context.Context, sub *changefeed.Sub, key string, cha
 	}()
 	pause := s.timing.resubscribeMin
 	for ctx.Err() == nil {
-		ps, err := s.subscribe(ctx, key, channels)
-		if err != nil {
+		if ps == nil {
+			var err error
+			ps, err = s.subscribe(ctx, key, channels)
+			if err != nil {
+				if first {
+					first = false
+					ready <- err
+					return
+				}
+				t := time.NewTimer(pause)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+				pause = min(2*pause, s.timing.resubscribeMax)
+				continue
+			}
+			pause = s.timing.resubscribeMin
 			if first {
 				first = false
-				ready <- err
-				return
+				ready <- nil
+			} else {
+				s.log.Info("redis change notifications resumed; re-checking every item", "prefix", s.keys.prefix)
+				sub.Send([]store.Change{store.ChangeAll})
 			}
-			t := time.NewTimer(pause)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			pause = min(2*pause, s.timing.resubscribeMax)
-			continue
 		}
-		pause = s.timing.resubscribeMin
-		if first {
-			first = false
-			ready <- nil
-		} else {
-			s.log.Info("redis change notifications resumed; re-checking every item", "prefix", s.keys.prefix)
-			sub.Send([]store.Change{store.ChangeAll})
-		}
-		err = s.receive(ctx, ps, sub, decode)
+		err := s.receive(ctx, ps, sub, decode)
 		_ = ps.Close()
+		ps = nil
 		if ctx.Err() != nil || s.closed.Load() {
 			return
 		}

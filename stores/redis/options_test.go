@@ -218,3 +218,35 @@ func TestGlobEscape(t *testing.T) {
 }
 
 // FuzzParseURL lives in ./urlfuzz, a test binary of its own (see there).
+
+// The go-redis client a Store makes speaks RESP2 with 4 KiB buffers unless
+// the options say otherwise, for every kind of client.
+func TestClientProtocolAndBufferDefaults(t *testing.T) {
+	for _, o := range []Options{
+		{Addrs: []string{"127.0.0.1:1"}},
+		{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}},
+		{Addrs: []string{"127.0.0.1:1"}, MasterName: "m"},
+	} {
+		c := o.newClient()
+		var got [3]int
+		switch c := c.(type) {
+		case *goredis.Client:
+			got = [3]int{c.Options().Protocol, c.Options().ReadBufferSize, c.Options().WriteBufferSize}
+		case *goredis.ClusterClient:
+			got = [3]int{c.Options().Protocol, c.Options().ReadBufferSize, c.Options().WriteBufferSize}
+		default:
+			t.Fatalf("%+v: client %T", o, c)
+		}
+		_ = c.Close()
+		if want := [3]int{2, DefaultBufferSize, DefaultBufferSize}; got != want {
+			t.Errorf("%+v: protocol, read and write buffer = %v, want %v", o, got, want)
+		}
+	}
+	o := Options{Addrs: []string{"127.0.0.1:1"}}
+	o.Redis.Protocol, o.Redis.ReadBufferSize, o.Redis.WriteBufferSize = 3, 1<<15, 1<<14
+	c := o.newClient().(*goredis.Client)
+	defer c.Close()
+	if got := [3]int{c.Options().Protocol, c.Options().ReadBufferSize, c.Options().WriteBufferSize}; got != [3]int{3, 1 << 15, 1 << 14} {
+		t.Errorf("explicit protocol and buffers: got %v", got)
+	}
+}

@@ -210,6 +210,20 @@ func (s *Store) Get(ctx context.Context, kind store.Kind, key string) (store.Ite
 // documents, it is returned with Version 0 and its stored bytes as Data, so
 // that it concerns its own key only.
 func (s *Store) GetAll(ctx context.Context, kind store.Kind) ([]store.KeyedItem, error) {
+	m, err := s.hgetAll(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.KeyedItem, 0, len(m))
+	for k, v := range m {
+		// A malformed item: see store.Reader.GetAll.
+		out = append(out, store.KeyedItem{Key: k, Item: store.ItemFromStored([]byte(v))})
+	}
+	return out, nil
+}
+
+// hgetAll reads a kind's hash (HGETALL): key to item JSON.
+func (s *Store) hgetAll(ctx context.Context, kind store.Kind) (map[string]string, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, wrapErr(fmt.Sprintf("get all %s", kind), err)
 	}
@@ -220,15 +234,7 @@ func (s *Store) GetAll(ctx context.Context, kind store.Kind) ([]store.KeyedItem,
 	if err != nil {
 		return nil, wrapErr(fmt.Sprintf("get all %s", kind), err)
 	}
-	out := make([]store.KeyedItem, 0, len(m))
-	for k, v := range m {
-		it, err := store.ItemFromJSON([]byte(v))
-		if err != nil {
-			it = store.Item{Data: []byte(v)} // malformed: see store.Reader.GetAll
-		}
-		out = append(out, store.KeyedItem{Key: k, Item: it})
-	}
-	return out, nil
+	return m, nil
 }
 
 // Initialized reports whether the "$inited" key exists (EXISTS).

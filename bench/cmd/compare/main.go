@@ -12,6 +12,8 @@
 // element "ours" with the one that has "ld" in its place, and prints, per
 // case and metric, our number, LaunchDarkly's and the ratio (ours divided by
 // LaunchDarkly's; below 1 is better for us, since every metric is a cost).
+// A third benchmark with "control" in that place (the same work without
+// any SDK, as BenchmarkTail's) is shown in a column of its own.
 // Nothing is hard-coded: every number comes from the run.
 //
 // Backends: when DAEMONFLAG_REDIS_URL is not set, it uses the servers that
@@ -287,10 +289,11 @@ func median(vs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-// pair is one case: our result and LaunchDarkly's.
+// pair is one case: our result and LaunchDarkly's, and the no-SDK control's
+// when the case has one.
 type pair struct {
-	group, name string
-	ours, ld    *result
+	group, name       string
+	ours, ld, control *result
 }
 
 // groupOrder is the order of the issue's items; descriptions say what each
@@ -302,6 +305,7 @@ var groupOrder = []struct{ name, title string }{
 	{"RandomMix", "2. Warm evaluation of 1,000 random flags x 1,000 random contexts (Redis, caches warm)"},
 	{"TTLExpiry", "3. TTL expiry under load (Redis, 100 ms TTL, 64 goroutines)"},
 	{"Staleness", "3. Staleness under CPU saturation (Redis, 100 ms TTL, 4 and 64 never-blocking goroutines)"},
+	{"Tail", "3. Tail latency under CPU saturation with a no-SDK control (Redis, 100 ms TTL, 64 never-blocking goroutines)"},
 	{"FirstEvaluation", "4. Cache miss: first evaluation of a flag (Redis, 10,000 flags)"},
 	{"AllFlagsState", "4. AllFlagsState over 1,000 flags, cold and warm"},
 	{"Startup", "4. Client start-up to ready (Redis, 10,000 flags)"},
@@ -319,7 +323,7 @@ func pairs(results map[string]*result) []pair {
 		parts := strings.Split(name, "/")
 		side := -1
 		for i, p := range parts {
-			if p == "ours" || p == "ld" {
+			if p == "ours" || p == "ld" || p == "control" {
 				side = i
 			}
 		}
@@ -333,10 +337,13 @@ func pairs(results map[string]*result) []pair {
 			p = &pair{group: parts[0], name: strings.Join(rest, "/")}
 			byKey[key] = p
 		}
-		if parts[side] == "ours" {
+		switch parts[side] {
+		case "ours":
 			p.ours = r
-		} else {
+		case "ld":
 			p.ld = r
+		default:
+			p.control = r
 		}
 	}
 	var out []pair
@@ -376,7 +383,7 @@ var metricOrder = []string{"ns/op", "B/op", "allocs/op", "p50-ns", "p99-ns", "p9
 
 func metricsOf(p pair) []string {
 	seen := map[string]bool{}
-	for _, r := range []*result{p.ours, p.ld} {
+	for _, r := range []*result{p.ours, p.ld, p.control} {
 		if r == nil {
 			continue
 		}
@@ -387,7 +394,7 @@ func metricsOf(p pair) []string {
 	// A benchmark that suppressed ns/op (a timed scenario) reports only its
 	// own metrics: its B/op and allocs/op are those of the whole scenario.
 	scenario := false
-	for _, r := range []*result{p.ours, p.ld} {
+	for _, r := range []*result{p.ours, p.ld, p.control} {
 		if r != nil && (r.metrics["ns/op"] == nil || median(r.metrics["ns/op"]) == 0) {
 			scenario = true
 		}
@@ -464,14 +471,23 @@ func formatTable(results map[string]*result) string {
 			if wroteHeader {
 				b.WriteString("\n")
 			}
-			b.WriteString("| Case | Metric | daemonflag | LaunchDarkly | Ratio | |\n|---|---|---:|---:|---:|---|\n")
+			control := slices.ContainsFunc(other, func(p pair) bool { return p.control != nil })
+			if control {
+				b.WriteString("| Case | Metric | daemonflag | LaunchDarkly | Ratio | No SDK (control) | |\n|---|---|---:|---:|---:|---:|---|\n")
+			} else {
+				b.WriteString("| Case | Metric | daemonflag | LaunchDarkly | Ratio | |\n|---|---|---:|---:|---:|---|\n")
+			}
 			for _, p := range other {
 				for _, m := range metricsOf(p) {
 					if m == "ns/op" || m == "B/op" || m == "allocs/op" {
 						continue
 					}
 					ratio, note := compareValues(p, m)
-					fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", p.name, m, cell(p.ours, m), cell(p.ld, m), ratio, note)
+					if control {
+						fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", p.name, m, cell(p.ours, m), cell(p.ld, m), ratio, cell(p.control, m), note)
+					} else {
+						fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", p.name, m, cell(p.ours, m), cell(p.ld, m), ratio, note)
+					}
 				}
 			}
 		}
@@ -588,11 +604,21 @@ const legend = `
   evaluate it without pause for a second, so the CPU is saturated; "stale" is how long the value
   served had been outdated (since the next version was stored). With a 100 ms TTL it should stay
   within 100 ms plus a round trip; "evals/s" is the throughput meanwhile.
+- **Tail**: 64 goroutines that never block call BoolVariation on the 22 benchmark flags for a second
+  (100 ms TTL, Redis), "tight" back to back, "work" with about 2 µs of computation between calls;
+  latency quantiles of single calls. The "No SDK (control)" column makes the same calls to a hash of
+  the flag key and the context JSON (comparable trivial work, no SDK): its tail is the Go scheduler's
+  (64 runnable goroutines on 2 cores, 10 ms time slices), the floor under both SDKs' tails.
 - **StoreGet**: one read of one flag by each SDK's Redis integration alone, to tell the store's
   share of a cache miss from the cache's.
 - **FirstEvaluation**: the first evaluation of each of 10,000 flags by a client (store read, decode,
   evaluate). **AllFlagsState**: all 1,000 flags for one context, with a new client each time (cold) or
-  a warm one. **Startup**: client creation until ready.
+  a warm one. **Startup**: store and client creation until ready as each SDK defines it in daemon
+  mode (LaunchDarkly's MakeCustomClient returns initialized without reading Redis; ours is ready when
+  New returns); neither reads the store before. **StartupFirstEvaluation**: until the first good
+  evaluation of a flag (both read the store). Our WaitForInitialization, which waits for the store's
+  $inited marker and has no LaunchDarkly counterpart, is BenchmarkStartupWaitForInitialization,
+  outside the tables.
 - **Outage**: each client on its own redis-server, 8 goroutines evaluating; the server is stopped for
   3 s and restarted on the same data; "defaults" counts evaluations that returned the caller's default
   instead of the flag's value; the latency quantiles cover every evaluation of the run.

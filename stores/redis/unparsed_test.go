@@ -1,0 +1,79 @@
+package redis
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/daemonflag/daemonflag/store"
+)
+
+// GetAllUnparsed gives each stored JSON as is, and ItemFromStored of it is
+// exactly GetAll's item: good items, a tombstone and malformed ones, on a
+// single server and on a Cluster.
+func TestGetAllUnparsed(t *testing.T) {
+	ctx := ctxT(t)
+	stored := map[string]string{
+		"ok":        `{"key":"ok","version":3,"on":true}`,
+		"tombstone": `{"key":"tombstone","version":4,"deleted":true}`,
+		"not-json":  `{"version":`,
+		"float":     `{"key":"float","version":1.5}`,
+		"empty":     ``,
+	}
+	for _, tc := range []struct {
+		name string
+		open func(prefix string) *Store
+		hset func(key string, values ...any) error
+	}{
+		{"single", func(p string) *Store { return openSingle(t, p) },
+			func(key string, values ...any) error { return rawSingle(t).HSet(ctx, key, values...).Err() }},
+		{"cluster", func(p string) *Store { return openCluster(t, p, false) },
+			func(key string, values ...any) error { return rawCluster(t).HSet(ctx, key, values...).Err() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := taggedPrefix("unparsed")
+			s := tc.open(p)
+			var args []any
+			for k, v := range stored {
+				args = append(args, k, v)
+			}
+			if err := tc.hset(p+":features", args...); err != nil {
+				t.Fatal(err)
+			}
+			all, err := s.GetAll(ctx, store.Features)
+			if err != nil {
+				t.Fatal(err)
+			}
+			unparsed, err := s.GetAllUnparsed(ctx, store.Features)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]store.Item{}
+			for _, ki := range all {
+				want[ki.Key] = ki.Item
+			}
+			got := map[string]store.Item{}
+			for _, ki := range unparsed {
+				if string(ki.Item.Data) != stored[ki.Key] || ki.Item.Version != 0 || ki.Item.Deleted {
+					t.Errorf("unparsed %s = %+v; want the stored JSON only", ki.Key, ki.Item)
+				}
+				got[ki.Key] = store.ItemFromStored(ki.Item.Data)
+			}
+			if !slices.Equal(slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(stored))) {
+				t.Fatalf("unparsed keys = %v; want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(stored)))
+			}
+			for key, w := range want {
+				g := got[key]
+				if g.Version != w.Version || g.Deleted != w.Deleted || string(g.Data) != string(w.Data) {
+					t.Errorf("%s: ItemFromStored of the unparsed item = %+v; GetAll = %+v", key, g, w)
+				}
+			}
+			if got["tombstone"].Version != 4 || !got["tombstone"].Deleted || got["ok"].Version != 3 || got["float"].Version != 0 {
+				t.Errorf("items = %+v", got)
+			}
+			if _, err := s.GetAllUnparsed(ctx, ""); err == nil {
+				t.Error("GetAllUnparsed of an empty kind: no error")
+			}
+		})
+	}
+}
