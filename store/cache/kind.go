@@ -49,6 +49,9 @@ type codec[T any] struct {
 	// deps lists the items a value depends on (prerequisite flags, segments
 	// named by segmentMatch clauses), for change detection. May be nil.
 	deps func(T) []ref
+	// version is a decoded value's version, so that an item read unparsed
+	// (store.UnparsedReader) is read once (see decodeUnparsed). May be nil.
+	version func(T) int
 }
 
 // itemInfo describes one stored item for change detection.
@@ -838,7 +841,7 @@ func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unpar
 				// Installed since it was decoded (a read of a dependent
 				// of an item removed above, say): decoded against that.
 				old = cur
-				e, err = k.decode(old, ki.Item, seq, start)
+				e, err = k.decodeItem(old, &items[i], unparsed, seq, start)
 			}
 		}
 		if err != nil {
