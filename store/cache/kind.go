@@ -946,13 +946,15 @@ func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unpar
 	return info
 }
 
-// directAll reads every item in ModeOff.
+// directAll reads every item in ModeOff: decoded each time (as decodeAll
+// decodes for applyAll, an unparsed result's JSON read once, a large one
+// on several goroutines), nothing cached.
 func (k *kind[T]) directAll(ctx context.Context) (*allEntry[T], error) {
 	if k.c.isClosed() {
 		return nil, ErrClosed
 	}
 	seq := k.c.seq.Add(1)
-	items, err := k.c.r.GetAll(ctx, k.codec.kind)
+	items, unparsed, err := k.c.getAllItems(ctx, k.codec.kind)
 	if err != nil {
 		if ctx.Err() == nil {
 			k.c.storeError(seq, err)
@@ -960,32 +962,28 @@ func (k *kind[T]) directAll(ctx context.Context) (*allEntry[T], error) {
 		return nil, unavailableErr(err)
 	}
 	k.c.confirmed()
-	var live []T
-	var malformed []string
-	keys := make([]string, 0, len(items))
-	byKey := make(map[string]T, len(items))
-	for _, ki := range items {
-		if ki.Item.Deleted {
-			continue
-		}
-		v, err := k.codec.decode(ki.Item.Data)
-		if err != nil {
-			k.c.logMalformed(k.codec.kind, ki.Key, maphash.Bytes(hashSeed, ki.Item.Data), err)
-			malformed = append(malformed, ki.Key)
-			continue
-		}
-		if k.codec.deleted != nil && k.codec.deleted(v) {
-			continue
-		}
-		keys = append(keys, ki.Key)
-		byKey[ki.Key] = v
+	type liveItem struct {
+		key string
+		val T
 	}
-	slices.Sort(keys)
-	for _, key := range keys {
-		live = append(live, byKey[key])
+	var live []liveItem
+	var malformed []string
+	for i, d := range k.decodeAll(items, unparsed, false, seq, 0) {
+		switch {
+		case d.err != nil:
+			k.c.logMalformed(k.codec.kind, items[i].Key, d.e.hash, d.err)
+			malformed = append(malformed, items[i].Key)
+		case d.e.live:
+			live = append(live, liveItem{items[i].Key, d.e.val})
+		}
+	}
+	slices.SortFunc(live, func(a, b liveItem) int { return strings.Compare(a.key, b.key) })
+	vals := make([]T, len(live))
+	for i, li := range live {
+		vals[i] = li.val
 	}
 	slices.Sort(malformed)
-	return &allEntry[T]{items: live, malformed: malformed, seq: seq}, nil
+	return &allEntry[T]{items: vals, malformed: malformed, seq: seq}, nil
 }
 
 // prune forgets "not found" and error entries that expired more than a TTL
