@@ -69,20 +69,20 @@ type prereqCollector struct {
 
 func (pc *prereqCollector) add(pe evaluation.PrerequisiteEvent) { pc.list = append(pc.list, pe) }
 
-// evaluate runs the evaluator, recording into rec when it is not nil. now
-// is the cache's clock when flag was looked up (see cache.Cache.Now).
-func (c *Client) evaluate(ctx context.Context, flag *model.Flag, ec evalctx.Context, now int64, rec *evalRecord) evaluation.Result {
+// evaluate runs the evaluator into res, recording into rec when it is not
+// nil. now is the cache's clock when flag was looked up (see
+// cache.Cache.Now).
+func (c *Client) evaluate(ctx context.Context, flag *model.Flag, ec evalctx.Context, now int64, rec *evalRecord, res *evaluation.Result) {
 	if rec == nil || len(flag.Prerequisites) == 0 {
-		res := c.eval.EvaluateAt(ctx, flag, ec, now, nil)
+		c.eval.EvaluateAt(ctx, flag, ec, now, nil, res)
 		if rec != nil {
 			rec.experiment = res.IsExperiment
 		}
-		return res
+		return
 	}
 	pc := &prereqCollector{}
-	res := c.eval.EvaluateAt(ctx, flag, ec, now, pc.add)
+	c.eval.EvaluateAt(ctx, flag, ec, now, pc.add, res)
 	rec.experiment, rec.prereqs = res.IsExperiment, pc.list
-	return res
 }
 
 // variationWithEvents is a variation call without hooks and with events.

@@ -259,9 +259,14 @@ const flagChunkSize = 64
 
 type flagChunk [flagChunkSize]atomic.Pointer[flagEntry]
 
+// flagEntry is one flag's counters. The key's 64-bit hash sits next to
+// them, so that finding a known key reads the entry and not the key's
+// bytes, which live elsewhere (in a mix of many flags, that second read is
+// a cache miss on most calls).
 type flagEntry struct {
-	key string
-	c   flagCounters
+	hash uint64
+	key  string
+	c    flagCounters
 }
 
 func (t *flagTable) init(maxKeys int) {
@@ -292,7 +297,8 @@ func (t *flagTable) slot(i uint64, alloc bool) *atomic.Pointer[flagEntry] {
 // get returns key's counters, adding them if the table holds fewer than its
 // bound; nil when it is full and key is not in it.
 func (t *flagTable) get(key string) *flagCounters {
-	for i := maphash.String(t.seed, key) & t.mask; ; i = (i + 1) & t.mask {
+	h := maphash.String(t.seed, key)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		sl := t.slot(i, false)
 		var e *flagEntry
 		if sl != nil {
@@ -305,14 +311,17 @@ func (t *flagTable) get(key string) *flagCounters {
 			if sl == nil {
 				sl = t.slot(i, true)
 			}
-			ne := &flagEntry{key: strings.Clone(key)}
+			ne := &flagEntry{hash: h, key: strings.Clone(key)}
 			if sl.CompareAndSwap(nil, ne) {
 				t.n.Add(1)
 				return &ne.c
 			}
 			e = sl.Load() // another goroutine took the slot
 		}
-		if e.key == key {
+		// Equal 64-bit hashes of equal-length keys: the same key (two keys
+		// of a process share such a hash with probability 2^-64; the
+		// counters of one would then count the other's calls).
+		if e.hash == h && len(e.key) == len(key) {
 			return &e.c
 		}
 	}

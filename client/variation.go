@@ -259,7 +259,9 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 		if flag == nil {
 			return c.errorResult(d, key, def, evaluation.ErrorFlagNotFound, nil)
 		}
-		*d = c.evaluate(ctx, flag, ec, now, rec).Detail
+		var res evaluation.Result
+		c.evaluate(ctx, flag, ec, now, rec, &res)
+		*d = res.Detail
 		if c.cache.Removals() == removals || try == maxEvalTries {
 			break
 		}

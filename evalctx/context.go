@@ -190,11 +190,18 @@ func (c Context) GetValue(name string) (jsonvalue.Value, bool) {
 // "kind", whose value is "multi"; look up the others on an individual
 // context. An invalid reference or context has no values.
 func (c Context) GetValueForRef(r Ref) (jsonvalue.Value, bool) {
-	if r.err != nil || r.first == "" || !c.valid() {
+	if r.first == "" || !c.valid() { // an invalid Ref has no first component
 		return jsonvalue.Value{}, false
 	}
 	v, ok := c.topLevel(r.first)
-	for _, name := range r.rest {
+	if r.x == nil && ok { // an attribute name: no path to follow
+		return v, true
+	}
+	var rest []string
+	if r.x != nil {
+		rest = r.x.rest
+	}
+	for _, name := range rest {
 		if !ok {
 			break
 		}

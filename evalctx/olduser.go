@@ -146,7 +146,7 @@ func appendOldUser(dst []byte, d *contextData) []byte {
 			// reference (possible only through NewBuilderFromContext) keeps
 			// its string form and reads back as a literal name.
 			name := r.raw
-			if r.err == nil && len(r.rest) == 0 {
+			if r.invalid() == nil && len(r.path()) == 0 {
 				name = r.first
 			}
 			dst = jsonvalue.String(name).AppendJSON(dst)

@@ -19,44 +19,75 @@ import (
 // A Ref is parsed once, when it is made, so looking it up in a context does
 // no parsing. The zero Ref is invalid. Refs are immutable and comparable
 // with [Ref.Equal].
+//
+// A Ref is five words: a flag holds one per clause and rollout, so an
+// attribute name (the common case) is kept without a separate allocation,
+// and a path's further components or an error are behind one pointer.
 type Ref struct {
+	_     [0]func() // not comparable with ==: use [Ref.Equal]
 	raw   string
-	err   error
-	first string   // component 0
-	rest  []string // components 1..n-1, nil for a depth of 1
+	first string    // component 0; "" exactly when the Ref is invalid
+	x     *refExtra // nil for an attribute name and for the zero Ref
 }
+
+// refExtra is the part of a Ref that most do not need.
+type refExtra struct {
+	err  error    // why the reference is invalid
+	rest []string // components 1..n-1 of a path
+}
+
+// invalid returns the error of a Ref made invalid by its string.
+func (r Ref) invalid() error {
+	if r.x == nil {
+		return nil
+	}
+	return r.x.err
+}
+
+// path returns components 1..n-1 (nil for a depth of 1).
+func (r Ref) path() []string {
+	if r.x == nil {
+		return nil
+	}
+	return r.x.rest
+}
+
+func invalidRef(raw string, err error) Ref { return Ref{raw: raw, x: &refExtra{err: err}} }
 
 // NewRef parses an attribute reference. An invalid reference ("", "/", a
 // path with an empty component such as "//" or "/a/", or a '~' not followed
 // by '0' or '1' in a path) still keeps its string, but its Err is non-nil.
 func NewRef(s string) Ref {
 	if s == "" || s == "/" {
-		return Ref{raw: s, err: fmt.Errorf("%w %q: it is empty", ErrInvalidRef, s)}
+		return invalidRef(s, fmt.Errorf("%w %q: it is empty", ErrInvalidRef, s))
 	}
 	if s[0] != '/' {
 		return Ref{raw: s, first: s}
 	}
 	r := Ref{raw: s}
 	path := s[1:]
-	n := strings.Count(path, "/")
-	if n > 0 {
-		r.rest = make([]string, 0, n)
+	var rest []string
+	if n := strings.Count(path, "/"); n > 0 {
+		rest = make([]string, 0, n)
 	}
 	for i := 0; ; i++ {
 		comp, tail, more := strings.Cut(path, "/")
 		if comp == "" {
-			return Ref{raw: s, err: fmt.Errorf("%w %q: it has an empty path component", ErrInvalidRef, s)}
+			return invalidRef(s, fmt.Errorf("%w %q: it has an empty path component", ErrInvalidRef, s))
 		}
 		name, ok := unescapeComponent(comp)
 		if !ok {
-			return Ref{raw: s, err: fmt.Errorf("%w %q: '~' must be followed by '0' or '1'", ErrInvalidRef, s)}
+			return invalidRef(s, fmt.Errorf("%w %q: '~' must be followed by '0' or '1'", ErrInvalidRef, s))
 		}
 		if i == 0 {
 			r.first = name
 		} else {
-			r.rest = append(r.rest, name)
+			rest = append(rest, name)
 		}
 		if !more {
+			if rest != nil {
+				r.x = &refExtra{rest: rest}
+			}
 			return r
 		}
 		path = tail
@@ -70,7 +101,7 @@ func NewRef(s string) Ref {
 // starts with '/'. Only an empty name is invalid.
 func NewLiteralRef(name string) Ref {
 	if name == "" {
-		return Ref{err: fmt.Errorf("%w %q: it is empty", ErrInvalidRef, name)}
+		return invalidRef("", fmt.Errorf("%w %q: it is empty", ErrInvalidRef, name))
 	}
 	if name[0] != '/' {
 		return Ref{raw: name, first: name}
@@ -112,34 +143,35 @@ func unescapeComponent(s string) (string, bool) {
 // Err returns nil for a valid reference, or an error wrapping ErrInvalidRef
 // that says what is wrong.
 func (r Ref) Err() error {
-	if r.err == nil && r.first == "" {
-		return fmt.Errorf("%w: uninitialized reference", ErrInvalidRef)
+	if r.first != "" {
+		return nil
 	}
-	return r.err
+	if err := r.invalid(); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: uninitialized reference", ErrInvalidRef)
 }
 
 // Depth returns the number of path components: 1 for an attribute name, 2
 // for "/a/b", and 0 for an invalid reference.
 func (r Ref) Depth() int {
-	if r.err != nil || r.first == "" {
+	if r.first == "" {
 		return 0
 	}
-	return 1 + len(r.rest)
+	return 1 + len(r.path())
 }
 
 // Component returns path component i (unescaped), or "" when i is out of
 // range. Component(0) is the attribute name.
 func (r Ref) Component(i int) string {
-	if r.err != nil {
-		return ""
-	}
 	if i == 0 {
-		return r.first
+		return r.first // "" when invalid
 	}
-	if i < 0 || i > len(r.rest) {
+	rest := r.path()
+	if i < 0 || i > len(rest) {
 		return ""
 	}
-	return r.rest[i-1]
+	return rest[i-1]
 }
 
 // String returns the reference in the syntax NewRef reads: the original
@@ -149,13 +181,13 @@ func (r Ref) String() string { return r.raw }
 // Equal reports whether r and o are the same reference, written the same
 // way.
 func (r Ref) Equal(o Ref) bool {
-	return r.raw == o.raw && r.first == o.first && (r.err == nil) == (o.err == nil)
+	return r.raw == o.raw && r.first == o.first && (r.invalid() == nil) == (o.invalid() == nil)
 }
 
 // MarshalJSON writes the reference as a JSON string (its String form), or
 // null for the zero Ref.
 func (r Ref) MarshalJSON() ([]byte, error) {
-	if r.raw == "" && r.err == nil {
+	if r.raw == "" && r.invalid() == nil {
 		return []byte("null"), nil
 	}
 	return json.Marshal(r.raw)

@@ -59,14 +59,14 @@ func TestClockedProviderReadsTheClockOncePerEvaluation(t *testing.T) {
 
 	// EvaluateAt uses the caller's reading and reads no clock.
 	d.reads, d.lookups = 0, nil
-	ev.EvaluateAt(context.Background(), top, c, 5, nil)
+	ev.EvaluateAt(context.Background(), top, c, 5, nil, &res)
 	if d.reads != 0 || len(d.lookups) != 3 || d.lookups[0] != 5 || d.lookups[2] != 5 {
 		t.Fatalf("EvaluateAt: %d clock reads, lookups at %v; want none, 3 lookups at 5", d.reads, d.lookups)
 	}
 
 	// A lookup that waited hands a new reading to the lookups after it.
 	d.reads, d.lookups, d.waitOn = 0, nil, "p1"
-	ev.EvaluateAt(context.Background(), top, c, 5, nil)
+	ev.EvaluateAt(context.Background(), top, c, 5, nil, &res)
 	if len(d.lookups) != 3 || d.lookups[0] != 5 || d.lookups[1] != d.clock || d.lookups[2] != d.clock {
 		t.Fatalf("after a wait: lookups at %v, want 5 then %d", d.lookups, d.clock)
 	}

@@ -32,12 +32,14 @@ func New(r store.Reader, opts Options) *Cache {
 		decode:  model.DecodeSegment,
 		deleted: func(s *model.Segment) bool { return s.Deleted },
 		deps:    segmentDeps,
+		version: func(s *model.Segment) int { return s.Version },
 	})
 	x.flags = newKind(c, codec[*model.Flag]{
 		kind:    store.Features,
 		decode:  model.DecodeFlag,
 		deleted: func(f *model.Flag) bool { return f.Deleted },
 		deps:    flagDeps,
+		version: func(f *model.Flag) int { return f.Version },
 	})
 	c.start()
 	return x

@@ -92,6 +92,9 @@ type core struct {
 
 	stats counters // see stats.go
 
+	reads readCtxs  // see readContext
+	named namedRefs // what decoded items name (see beforeRemoving)
+
 	// refreshLead is how long before its expiry an entry's refresh-ahead
 	// starts, when longer than the last fifth of its life: it follows how
 	// long refreshes recently took (see noteRefresh).

@@ -97,8 +97,15 @@ func testApplyAllLargeList(t *testing.T, unparsed bool) {
 			return a
 		}
 		first := check("first read", func(key string) string { return "v1-" + key })
-		if got, want := x.tc.decodes.Load(), int64(len(wantLive)+len(wantBad)); got != want {
-			t.Errorf("first read: %d decodes, want %d (one per item that is not a tombstone)", got, want)
+		// Read unparsed, each item is decoded once, tombstones too (their
+		// deletion is read by decoding them); parsed, tombstones are not
+		// decoded.
+		wantDecodes := int64(len(wantLive) + len(wantBad))
+		if unparsed {
+			wantDecodes = int64(n)
+		}
+		if got := x.tc.decodes.Load(); got != wantDecodes {
+			t.Errorf("first read: %d decodes, want %d", got, wantDecodes)
 		}
 
 		// Change every fifth live item, remove one, read again.
@@ -139,5 +146,27 @@ func testApplyAllLargeList(t *testing.T, unparsed bool) {
 			t.Errorf("removed %s = %q, want not found", removed, v)
 		}
 		x.c.close()
+
+		// ModeOff lists the same, decoding everything on each call.
+		off := newMemCache(t, r, Options{Mode: ModeOff, ProbeInterval: time.Hour})
+		a, err := off.flags.getAllEntry(bg)
+		if err != nil {
+			t.Fatalf("ModeOff getAllEntry: %v", err)
+		}
+		var keys []string
+		for _, it := range a.items {
+			keys = append(keys, it.Key)
+			want := "v1-" + it.Key
+			if changed[it.Key] {
+				want = "v2-" + it.Key
+			}
+			if it.Value != want {
+				t.Errorf("ModeOff: %s = %q, want %q", it.Key, it.Value, want)
+			}
+		}
+		if !slices.Equal(keys, wantLive) || !slices.Equal(a.malformed, wantBad) {
+			t.Errorf("ModeOff: %d keys, malformed %v; want %d keys, malformed %v", len(keys), a.malformed, len(wantLive), wantBad)
+		}
+		off.c.close()
 	})
 }

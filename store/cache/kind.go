@@ -49,6 +49,9 @@ type codec[T any] struct {
 	// deps lists the items a value depends on (prerequisite flags, segments
 	// named by segmentMatch clauses), for change detection. May be nil.
 	deps func(T) []ref
+	// version is a decoded value's version, so that an item read unparsed
+	// (store.UnparsedReader) is read once (see decodeUnparsed). May be nil.
+	version func(T) int
 }
 
 // itemInfo describes one stored item for change detection.
@@ -175,19 +178,16 @@ func (k *kind[T]) getAt(ctx context.Context, key string, now int64) (v T, next i
 		v, err = k.direct(ctx, key)
 		return v, now, err
 	}
-	if s := k.slots.load(key); s != nil {
-		if e := s.e.Load(); e != nil {
-			if now < e.refreshAt {
-				k.st.hits.Add(1)
-				return e.val, now, e.err // a hit
-			}
-			v, err = k.late(ctx, s, key, e, now)
-			return v, k.c.now(), err
+	s := k.slots.loadOrCreate(key) // a miss creates the slot: one locked lookup, not two
+	if e := s.e.Load(); e != nil {
+		if now < e.refreshAt {
+			k.st.hits.Add(1)
+			return e.val, now, e.err // a hit
 		}
-		v, err = k.miss(ctx, s, key)
+		v, err = k.late(ctx, s, key, e, now)
 		return v, k.c.now(), err
 	}
-	v, err = k.miss(ctx, k.slots.loadOrCreate(key), key)
+	v, err = k.miss(ctx, s, key)
 	return v, k.c.now(), err
 }
 
@@ -367,9 +367,7 @@ func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 
 // run makes the store read of call cl and publishes its result.
 func (k *kind[T]) run(s *slot[T], key string, cl *call[T], h hold) {
-	ctx, cancel := k.c.callCtx()
-	defer cancel()
-	cl.e, cl.err = k.fetch(ctx, s, key, h)
+	cl.e, cl.err = k.fetch(k.c.readContext(), s, key, h)
 	s.call.Store(nil)
 	close(cl.done)
 }
@@ -465,8 +463,9 @@ func (k *kind[T]) install(s *slot[T], e *entry[T], h hold) *entry[T] {
 // the new half of a change and the old half of another (PREREQUISITE_FAILED
 // for a flag whose new version no longer has that prerequisite). Removals
 // are rare, so the scan of the cached items costs nothing on the common
-// path. depth counts nested calls (a removal whose dependents are removed
-// too).
+// path; a key that no decoded item ever named (see namedRefs), such as an
+// unknown flag key, needs no scan at all. depth counts nested calls (a
+// removal whose dependents are removed too).
 //
 // A key the cache holds nothing for is treated the same way: a cached flag
 // may name it from before the change that removed it (the first lookup of
@@ -479,6 +478,9 @@ func (k *kind[T]) beforeRemoving(ctx context.Context, s *slot[T], key string, de
 		return // a dependency cycle in stored data, or an absurdly deep chain
 	}
 	dep := ref{k.codec.kind, key}
+	if !k.c.named.has(dep) {
+		return // no cached item names it: nothing to read again
+	}
 	for _, kd := range k.c.kinds {
 		kd.refreshDependents(ctx, dep, depth+1)
 	}
@@ -569,6 +571,9 @@ func (k *kind[T]) decode(old *entry[T], item store.Item, seq uint64, start int64
 	}
 	if k.codec.deleted != nil && k.codec.deleted(v) {
 		return e, nil
+	}
+	if k.codec.deps != nil {
+		k.c.named.add(k.codec.deps(v)) // before anyone can see v (see beforeRemoving)
 	}
 	e.val, e.live = v, true
 	return e, nil
@@ -840,7 +845,7 @@ func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unpar
 				// Installed since it was decoded (a read of a dependent
 				// of an item removed above, say): decoded against that.
 				old = cur
-				e, err = k.decode(old, ki.Item, seq, start)
+				e, err = k.decodeItem(old, &items[i], unparsed, seq, start)
 			}
 		}
 		if err != nil {
@@ -945,13 +950,15 @@ func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unpar
 	return info
 }
 
-// directAll reads every item in ModeOff.
+// directAll reads every item in ModeOff: decoded each time (as decodeAll
+// decodes for applyAll, an unparsed result's JSON read once, a large one
+// on several goroutines), nothing cached.
 func (k *kind[T]) directAll(ctx context.Context) (*allEntry[T], error) {
 	if k.c.isClosed() {
 		return nil, ErrClosed
 	}
 	seq := k.c.seq.Add(1)
-	items, err := k.c.r.GetAll(ctx, k.codec.kind)
+	items, unparsed, err := k.c.getAllItems(ctx, k.codec.kind)
 	if err != nil {
 		if ctx.Err() == nil {
 			k.c.storeError(seq, err)
@@ -959,32 +966,28 @@ func (k *kind[T]) directAll(ctx context.Context) (*allEntry[T], error) {
 		return nil, unavailableErr(err)
 	}
 	k.c.confirmed()
-	var live []T
-	var malformed []string
-	keys := make([]string, 0, len(items))
-	byKey := make(map[string]T, len(items))
-	for _, ki := range items {
-		if ki.Item.Deleted {
-			continue
-		}
-		v, err := k.codec.decode(ki.Item.Data)
-		if err != nil {
-			k.c.logMalformed(k.codec.kind, ki.Key, maphash.Bytes(hashSeed, ki.Item.Data), err)
-			malformed = append(malformed, ki.Key)
-			continue
-		}
-		if k.codec.deleted != nil && k.codec.deleted(v) {
-			continue
-		}
-		keys = append(keys, ki.Key)
-		byKey[ki.Key] = v
+	type liveItem struct {
+		key string
+		val T
 	}
-	slices.Sort(keys)
-	for _, key := range keys {
-		live = append(live, byKey[key])
+	var live []liveItem
+	var malformed []string
+	for i, d := range k.decodeAll(items, unparsed, false, seq, 0) {
+		switch {
+		case d.err != nil:
+			k.c.logMalformed(k.codec.kind, items[i].Key, d.e.hash, d.err)
+			malformed = append(malformed, items[i].Key)
+		case d.e.live:
+			live = append(live, liveItem{items[i].Key, d.e.val})
+		}
+	}
+	slices.SortFunc(live, func(a, b liveItem) int { return strings.Compare(a.key, b.key) })
+	vals := make([]T, len(live))
+	for i, li := range live {
+		vals[i] = li.val
 	}
 	slices.Sort(malformed)
-	return &allEntry[T]{items: live, malformed: malformed, seq: seq}, nil
+	return &allEntry[T]{items: vals, malformed: malformed, seq: seq}, nil
 }
 
 // prune forgets "not found" and error entries that expired more than a TTL

@@ -162,6 +162,7 @@ func (tc *testCodec) codec(kind store.Kind) codec[*testItem] {
 			return &it, nil
 		},
 		deleted: func(it *testItem) bool { return it.Deleted },
+		version: func(it *testItem) int { return it.Version },
 		deps: func(it *testItem) []ref {
 			var out []ref
 			for _, d := range it.Deps {
