@@ -67,6 +67,12 @@ func TestOneMalformedItemConcernsOneKey(t *testing.T) {
 		if all.Value("string-flag").Str() != "a" {
 			t.Errorf("string-flag = %v", all.Value("string-flag"))
 		}
+		// The same without a cache (every item read and decoded per call).
+		off := newClientOn(t, s, client.Config{Cache: cache.Options{Mode: cache.ModeOff}})
+		offAll := off.AllFlagsState(ctx, ec, client.AllFlagsOptions{WithReasons: true})
+		if js, want := mustJSON(t, offAll), mustJSON(t, all); !offAll.Valid() || js != want {
+			t.Errorf("ModeOff AllFlagsState = %s (valid %v); cached: %s", js, offAll.Valid(), want)
+		}
 		_, d, err := c.BoolVariationDetail("f1", ec, false)
 		if d.Reason.ErrorKind != evaluation.ErrorMalformedFlag || !errors.Is(err, client.ErrMalformedFlag) {
 			t.Errorf("f1: %+v, %v", d.Reason, err)
@@ -112,4 +118,14 @@ func newClientOn(t *testing.T, s store.Reader, cfg client.Config) *client.Client
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// mustJSON is the JSON of an all-flags state.
+func mustJSON(t *testing.T, a client.AllFlags) string {
+	t.Helper()
+	js, err := a.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(js)
 }

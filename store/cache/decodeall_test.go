@@ -146,5 +146,27 @@ func testApplyAllLargeList(t *testing.T, unparsed bool) {
 			t.Errorf("removed %s = %q, want not found", removed, v)
 		}
 		x.c.close()
+
+		// ModeOff lists the same, decoding everything on each call.
+		off := newMemCache(t, r, Options{Mode: ModeOff, ProbeInterval: time.Hour})
+		a, err := off.flags.getAllEntry(bg)
+		if err != nil {
+			t.Fatalf("ModeOff getAllEntry: %v", err)
+		}
+		var keys []string
+		for _, it := range a.items {
+			keys = append(keys, it.Key)
+			want := "v1-" + it.Key
+			if changed[it.Key] {
+				want = "v2-" + it.Key
+			}
+			if it.Value != want {
+				t.Errorf("ModeOff: %s = %q, want %q", it.Key, it.Value, want)
+			}
+		}
+		if !slices.Equal(keys, wantLive) || !slices.Equal(a.malformed, wantBad) {
+			t.Errorf("ModeOff: %d keys, malformed %v; want %d keys, malformed %v", len(keys), a.malformed, len(wantLive), wantBad)
+		}
+		off.c.close()
 	})
 }

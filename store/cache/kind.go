@@ -384,8 +384,10 @@ func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
 // fetch reads key from the store and installs the result (see install for
 // h).
 func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*entry[T], error) {
-	if err := k.c.awaitListening(ctx); err != nil {
+	if early, err := k.c.beforeRead(ctx); err != nil {
 		return nil, err
+	} else if early {
+		defer k.c.afterEarlyRead()
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
@@ -705,7 +707,7 @@ func (k *kind[T]) getAllEntry(ctx context.Context) (*allEntry[T], error) {
 		if k.allCall.Load() != nil {
 			return a, nil
 		}
-		if err := k.startAll(holdNone).wait(ctx); err != nil {
+		if err := k.readAllNow(ctx); err != nil {
 			return a, nil // the last good list
 		}
 		return k.all.Load(), nil
@@ -713,7 +715,7 @@ func (k *kind[T]) getAllEntry(ctx context.Context) (*allEntry[T], error) {
 	if k.c.status.Load().State == Unavailable {
 		return nil, k.c.failFastErr()
 	}
-	if err := k.startAll(holdNone).wait(ctx); err != nil {
+	if err := k.readAllNow(ctx); err != nil {
 		return nil, err
 	}
 	return k.all.Load(), nil // at least as new as the read we waited for
@@ -733,7 +735,7 @@ func (k *kind[T]) outdatedAll(ctx context.Context, a *allEntry[T]) *allEntry[T] 
 		if a = k.all.Load(); a.seq >= k.allBefore.Load() || k.c.status.Load().State == Unavailable {
 			return a
 		}
-		if err := k.startAll(holdNone).wait(ctx); err != nil {
+		if err := k.readAllNow(ctx); err != nil {
 			return a
 		}
 	}
@@ -772,26 +774,52 @@ func (k *kind[T]) startAll(h hold) *call[[]T] {
 		if !k.allCall.CompareAndSwap(nil, cl) {
 			continue
 		}
-		ok := k.c.goBackground(func() {
-			ctx, cancel := k.c.callCtx()
-			defer cancel()
-			cl.err = k.readAll(ctx, h)
-			k.allCall.Store(nil)
-			close(cl.done)
-		})
-		if !ok {
-			cl.err = ErrClosed
-			k.allCall.Store(nil)
-			close(cl.done)
+		if !k.c.goBackground(func() { k.runAll(cl, h) }) {
+			k.abandonAll(cl)
 		}
 		return cl
 	}
 }
 
+// readAllNow is startAll(holdNone).wait(ctx), reading on the caller's
+// goroutine when no read is in flight and ctx cannot end, as readNow does
+// for one key: no goroutine to start and schedule while the caller waits.
+// Others who need the list meanwhile share the read as usual.
+func (k *kind[T]) readAllNow(ctx context.Context) error {
+	if k.allCall.Load() == nil && ctx.Done() == nil {
+		mine := &call[[]T]{done: make(chan struct{})}
+		if k.allCall.CompareAndSwap(nil, mine) {
+			if !k.c.track(func() { k.runAll(mine, holdNone) }) {
+				k.abandonAll(mine)
+			}
+			return mine.err
+		}
+	}
+	return k.startAll(holdNone).wait(ctx)
+}
+
+// runAll makes the all-items read cl, held as for start.
+func (k *kind[T]) runAll(cl *call[[]T], h hold) {
+	ctx, cancel := k.c.callCtx()
+	defer cancel()
+	cl.err = k.readAll(ctx, h)
+	k.allCall.Store(nil)
+	close(cl.done)
+}
+
+// abandonAll ends the all-items read cl, not started as the cache is closed.
+func (k *kind[T]) abandonAll(cl *call[[]T]) {
+	cl.err = ErrClosed
+	k.allCall.Store(nil)
+	close(cl.done)
+}
+
 // readAll reads every item of the kind and installs the result.
 func (k *kind[T]) readAll(ctx context.Context, h hold) error {
-	if err := k.c.awaitListening(ctx); err != nil {
+	if early, err := k.c.beforeRead(ctx); err != nil {
 		return err
+	} else if early {
+		defer k.c.afterEarlyRead()
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
@@ -948,13 +976,15 @@ func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unpar
 	return info
 }
 
-// directAll reads every item in ModeOff.
+// directAll reads every item in ModeOff: decoded each time (as decodeAll
+// decodes for applyAll, an unparsed result's JSON read once, a large one
+// on several goroutines), nothing cached.
 func (k *kind[T]) directAll(ctx context.Context) (*allEntry[T], error) {
 	if k.c.isClosed() {
 		return nil, ErrClosed
 	}
 	seq := k.c.seq.Add(1)
-	items, err := k.c.r.GetAll(ctx, k.codec.kind)
+	items, unparsed, err := k.c.getAllItems(ctx, k.codec.kind)
 	if err != nil {
 		if ctx.Err() == nil {
 			k.c.storeError(seq, err)
@@ -962,32 +992,28 @@ func (k *kind[T]) directAll(ctx context.Context) (*allEntry[T], error) {
 		return nil, unavailableErr(err)
 	}
 	k.c.confirmed()
-	var live []T
-	var malformed []string
-	keys := make([]string, 0, len(items))
-	byKey := make(map[string]T, len(items))
-	for _, ki := range items {
-		if ki.Item.Deleted {
-			continue
-		}
-		v, err := k.codec.decode(ki.Item.Data)
-		if err != nil {
-			k.c.logMalformed(k.codec.kind, ki.Key, maphash.Bytes(hashSeed, ki.Item.Data), err)
-			malformed = append(malformed, ki.Key)
-			continue
-		}
-		if k.codec.deleted != nil && k.codec.deleted(v) {
-			continue
-		}
-		keys = append(keys, ki.Key)
-		byKey[ki.Key] = v
+	type liveItem struct {
+		key string
+		val T
 	}
-	slices.Sort(keys)
-	for _, key := range keys {
-		live = append(live, byKey[key])
+	var live []liveItem
+	var malformed []string
+	for i, d := range k.decodeAll(items, unparsed, false, seq, 0) {
+		switch {
+		case d.err != nil:
+			k.c.logMalformed(k.codec.kind, items[i].Key, d.e.hash, d.err)
+			malformed = append(malformed, items[i].Key)
+		case d.e.live:
+			live = append(live, liveItem{items[i].Key, d.e.val})
+		}
+	}
+	slices.SortFunc(live, func(a, b liveItem) int { return strings.Compare(a.key, b.key) })
+	vals := make([]T, len(live))
+	for i, li := range live {
+		vals[i] = li.val
 	}
 	slices.Sort(malformed)
-	return &allEntry[T]{items: live, malformed: malformed, seq: seq}, nil
+	return &allEntry[T]{items: vals, malformed: malformed, seq: seq}, nil
 }
 
 // prune forgets "not found" and error entries that expired more than a TTL
