@@ -433,6 +433,25 @@ func (sc *Scanner) skip(depth int) string {
 	if sc.failed {
 		return ""
 	}
+	sc.ws()
+	if start := sc.pos; depth+fastNesting < MaxNesting {
+		if end, sawString, ok := skipFast(sc.s, start); ok {
+			sc.pos = end
+			if sawString {
+				sc.replaced = false // as the general path leaves it: its strings were ASCII
+			}
+			return sc.s[start:end]
+		}
+	}
+	return sc.skipGeneral(depth)
+}
+
+// skipGeneral is skip without its fast path: token by token, with the exact
+// error of an invalid value.
+func (sc *Scanner) skipGeneral(depth int) string {
+	if sc.failed {
+		return ""
+	}
 	c := sc.Next()
 	start := sc.pos
 	switch {
@@ -455,13 +474,13 @@ func (sc *Scanner) skip(depth int) string {
 			var it ArrIter
 			sc.Array(&it)
 			for sc.Elem(&it) {
-				sc.skip(depth + 1)
+				sc.skipGeneral(depth + 1)
 			}
 		} else {
 			var it ObjIter
 			sc.Object(&it)
 			for _, ok := sc.Field(&it); ok; _, ok = sc.Field(&it) {
-				sc.skip(depth + 1)
+				sc.skipGeneral(depth + 1)
 			}
 		}
 	default:

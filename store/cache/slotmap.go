@@ -63,10 +63,6 @@ func (m *slotMap[T]) loadSlow(key string, create bool) *slot[T] {
 			m.dirty = map[string]*slot[T]{}
 		}
 		m.dirty[key] = s
-		// A new key counts twice, so a run of new keys is merged each time
-		// the overflow reaches the size of the snapshot (the snapshot
-		// doubles), and their later lookups soon need no lock.
-		m.misses++
 	}
 	m.missLocked()
 	return s
