@@ -138,6 +138,9 @@ func (t *procCPUTimer) report(b *testing.B) {
 
 // BenchmarkAllFlagsState evaluates all 1,000 flags for one context: cold (a
 // new client, made untimed, each time) and warm (one client, caches full).
+// proc-cpu-ns is the process's CPU time per call while the timer runs (see
+// BenchmarkFirstEvaluation): cold, it includes the work of every goroutine
+// a call keeps busy (ours decodes on up to GOMAXPROCS of them).
 func BenchmarkAllFlagsState(b *testing.B) {
 	url := redisURL(b)
 	prefix, keys := sharedDataset(b, url, 1000)
@@ -163,46 +166,60 @@ func BenchmarkAllFlagsState(b *testing.B) {
 	for _, temp := range []string{"cold", "warm"} {
 		b.Run(temp, func(b *testing.B) {
 			b.Run("ours", func(b *testing.B) {
+				var cpu procCPUTimer
 				b.ReportAllocs()
 				if temp == "warm" {
 					c := newOurClient(b, url, prefix, ourSetup{})
 					c.AllFlagsState(bg, oc, client.AllFlagsOptions{})
 					b.ResetTimer()
+					cpu.start()
 					for b.Loop() {
 						c.AllFlagsState(bg, oc, client.AllFlagsOptions{})
 					}
+					cpu.stop()
+					cpu.report(b)
 					return
 				}
 				for b.Loop() {
 					b.StopTimer()
 					c, closeFn := openOurClient(b, url, prefix, ourSetup{})
 					b.StartTimer()
+					cpu.start()
 					c.AllFlagsState(bg, oc, client.AllFlagsOptions{})
+					cpu.stop()
 					b.StopTimer()
 					closeFn()
 					b.StartTimer()
 				}
+				cpu.report(b)
 			})
 			b.Run("ld", func(b *testing.B) {
+				var cpu procCPUTimer
 				b.ReportAllocs()
 				if temp == "warm" {
 					c := newLDClient(b, url, prefix, ldSetup{})
 					c.AllFlagsState(lc)
 					b.ResetTimer()
+					cpu.start()
 					for b.Loop() {
 						c.AllFlagsState(lc)
 					}
+					cpu.stop()
+					cpu.report(b)
 					return
 				}
 				for b.Loop() {
 					b.StopTimer()
 					c := openLDClient(b, url, prefix, ldSetup{})
 					b.StartTimer()
+					cpu.start()
 					c.AllFlagsState(lc)
+					cpu.stop()
 					b.StopTimer()
 					c.Close()
 					b.StartTimer()
 				}
+				cpu.report(b)
 			})
 		})
 	}
