@@ -40,9 +40,8 @@ const (
 func (k *kind[T]) decodeAll(items []store.KeyedItem, unparsed, cache bool, seq uint64, start int64) []decoded[T] {
 	out := make([]decoded[T], len(items))
 	if cache {
-		for i := range items {
-			out[i].s = k.slots.loadOrCreate(items[i].Key)
-		}
+		k.slots.loadOrCreateAll(len(items), func(i int) string { return items[i].Key },
+			func(i int, s *slot[T]) { out[i].s = s })
 	}
 	one := func(i int) {
 		d := &out[i]

@@ -830,11 +830,7 @@ func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 		return unavailableErr(err)
 	}
 	k.c.confirmed()
-	if unparsed {
-		k.applyAllUnparsed(ctx, items, seq, start, h)
-	} else {
-		k.applyAll(ctx, items, seq, start, h)
-	}
+	k.applyItems(ctx, items, unparsed, false, seq, start, h)
 	return nil
 }
 
@@ -845,14 +841,14 @@ func (k *kind[T]) readAll(ctx context.Context, h hold) error {
 // values are kept. In ModeOff nothing is cached. It returns a description
 // of every item read, for change detection.
 func (k *kind[T]) applyAll(ctx context.Context, items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo {
-	return k.applyItems(ctx, items, false, seq, start, h)
+	return k.applyItems(ctx, items, false, true, seq, start, h)
 }
 
 // applyItems is applyAll of items that are, if unparsed, as
-// [store.UnparsedReader.GetAllUnparsed] returns them: each is built with
-// store.ItemFromStored while it is decoded (see decodeAll), and holds the
-// result afterwards.
-func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unparsed bool, seq uint64, start int64, h hold) map[string]itemInfo {
+// [store.UnparsedReader.GetAllUnparsed] returns them (see decodeItem). The
+// descriptions it returns list each item's dependencies only if deps is
+// set (a read of all items for its own sake needs none).
+func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unparsed, deps bool, seq uint64, start int64, h hold) map[string]itemInfo {
 	k.applyMu.Lock()
 	defer k.applyMu.Unlock()
 	cache := k.c.opts.Mode != ModeOff
@@ -900,7 +896,7 @@ func (k *kind[T]) applyItems(ctx context.Context, items []store.KeyedItem, unpar
 		inf := itemInfo{hash: e.hash}
 		if e.live {
 			live = append(live, liveItem{ki.Key, e.val})
-			if k.codec.deps != nil {
+			if deps && k.codec.deps != nil {
 				inf.deps = k.codec.deps(e.val)
 			}
 		}

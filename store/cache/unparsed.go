@@ -26,9 +26,3 @@ func (c *core) getAllItems(ctx context.Context, kind store.Kind) (items []store.
 	t.c.reads[opGetAll].observe(start, err)
 	return items, true, err
 }
-
-// applyAllUnparsed is applyAll of items as store.UnparsedReader returns
-// them.
-func (k *kind[T]) applyAllUnparsed(ctx context.Context, items []store.KeyedItem, seq uint64, start int64, h hold) map[string]itemInfo {
-	return k.applyItems(ctx, items, true, seq, start, h)
-}
