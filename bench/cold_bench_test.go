@@ -50,7 +50,11 @@ func sharedDataset(b *testing.B, url string, n int) (string, []string) {
 
 // BenchmarkFirstEvaluation is the first evaluation of each flag by a client
 // (a cache miss: one store read, decoding, evaluation). A new client is made,
-// untimed, every 10,000 evaluations, when every flag has been read.
+// untimed, every 10,000 evaluations, when every flag has been read. The
+// flags have no prerequisites and no segments: one store read each.
+// proc-cpu-ns is the CPU time of the whole process per evaluation (every
+// thread: the client's background work and the garbage collector too,
+// while the timer runs), which varies less than ns/op on a shared machine.
 func BenchmarkFirstEvaluation(b *testing.B) {
 	url := redisURL(b)
 	prefix, keys := sharedDataset(b, url, 10000)
@@ -58,42 +62,85 @@ func BenchmarkFirstEvaluation(b *testing.B) {
 	b.Run("ours", func(b *testing.B) {
 		var c *client.Client
 		closeFn := func() {}
+		var cpu procCPUTimer
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			if i%len(keys) == 0 {
+				cpu.stop()
 				b.StopTimer()
 				closeFn()
 				c, closeFn = openOurClient(b, url, prefix, ourSetup{})
 				b.StartTimer()
+				cpu.start()
 			}
 			boolSink, _ = c.BoolVariation(keys[i%len(keys)], oc, false)
 		}
+		cpu.stop()
 		b.StopTimer()
+		cpu.report(b)
 		closeFn()
 	})
 	b.Run("ld", func(b *testing.B) {
 		var cl *ld.LDClient
+		var cpu procCPUTimer
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			if i%len(keys) == 0 {
+				cpu.stop()
 				b.StopTimer()
 				if cl != nil {
 					cl.Close()
 				}
 				cl = openLDClient(b, url, prefix, ldSetup{})
 				b.StartTimer()
+				cpu.start()
 			}
 			boolSink, _ = cl.BoolVariation(keys[i%len(keys)], lc, false)
 		}
+		cpu.stop()
 		b.StopTimer()
+		cpu.report(b)
 		if cl != nil {
 			cl.Close()
 		}
 	})
 }
 
+// procCPUTimer adds up the process's CPU time between start and stop.
+type procCPUTimer struct {
+	total, from int64
+	running, ok bool
+}
+
+func (t *procCPUTimer) start() {
+	t.from, t.ok = processCPU()
+	t.running = t.ok
+}
+
+func (t *procCPUTimer) stop() {
+	if !t.running {
+		return
+	}
+	now, ok := processCPU()
+	t.running, t.ok = false, ok
+	if ok {
+		t.total += now - t.from
+	}
+}
+
+// report reports the CPU time per iteration as proc-cpu-ns, when the
+// process's CPU time could be read.
+func (t *procCPUTimer) report(b *testing.B) {
+	if t.ok && b.N > 0 {
+		b.ReportMetric(float64(t.total)/float64(b.N), "proc-cpu-ns")
+	}
+}
+
 // BenchmarkAllFlagsState evaluates all 1,000 flags for one context: cold (a
 // new client, made untimed, each time) and warm (one client, caches full).
+// proc-cpu-ns is the process's CPU time per call while the timer runs (see
+// BenchmarkFirstEvaluation): cold, it includes the work of every goroutine
+// a call keeps busy (ours decodes on up to GOMAXPROCS of them).
 func BenchmarkAllFlagsState(b *testing.B) {
 	url := redisURL(b)
 	prefix, keys := sharedDataset(b, url, 1000)
@@ -119,46 +166,60 @@ func BenchmarkAllFlagsState(b *testing.B) {
 	for _, temp := range []string{"cold", "warm"} {
 		b.Run(temp, func(b *testing.B) {
 			b.Run("ours", func(b *testing.B) {
+				var cpu procCPUTimer
 				b.ReportAllocs()
 				if temp == "warm" {
 					c := newOurClient(b, url, prefix, ourSetup{})
 					c.AllFlagsState(bg, oc, client.AllFlagsOptions{})
 					b.ResetTimer()
+					cpu.start()
 					for b.Loop() {
 						c.AllFlagsState(bg, oc, client.AllFlagsOptions{})
 					}
+					cpu.stop()
+					cpu.report(b)
 					return
 				}
 				for b.Loop() {
 					b.StopTimer()
 					c, closeFn := openOurClient(b, url, prefix, ourSetup{})
 					b.StartTimer()
+					cpu.start()
 					c.AllFlagsState(bg, oc, client.AllFlagsOptions{})
+					cpu.stop()
 					b.StopTimer()
 					closeFn()
 					b.StartTimer()
 				}
+				cpu.report(b)
 			})
 			b.Run("ld", func(b *testing.B) {
+				var cpu procCPUTimer
 				b.ReportAllocs()
 				if temp == "warm" {
 					c := newLDClient(b, url, prefix, ldSetup{})
 					c.AllFlagsState(lc)
 					b.ResetTimer()
+					cpu.start()
 					for b.Loop() {
 						c.AllFlagsState(lc)
 					}
+					cpu.stop()
+					cpu.report(b)
 					return
 				}
 				for b.Loop() {
 					b.StopTimer()
 					c := openLDClient(b, url, prefix, ldSetup{})
 					b.StartTimer()
+					cpu.start()
 					c.AllFlagsState(lc)
+					cpu.stop()
 					b.StopTimer()
 					c.Close()
 					b.StartTimer()
 				}
+				cpu.report(b)
 			})
 		})
 	}

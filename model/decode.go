@@ -211,7 +211,7 @@ func readFlag(d *decoder, f *Flag) {
 		case "migration":
 			f.Migration = readMigration(d)
 		default:
-			d.keep(&f.extra, name)
+			d.keep(&f.rareFields().extra, name)
 		}
 	})
 }

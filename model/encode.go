@@ -77,7 +77,7 @@ func (f *Flag) AppendJSON(dst []byte) []byte {
 	if f.ExcludeFromSummaries {
 		w.boolean("excludeFromSummaries", true)
 	}
-	w.close(f.extra.list())
+	w.close(f.extra())
 	return w.b
 }
 

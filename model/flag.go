@@ -64,8 +64,7 @@ type Flag struct {
 	// Migration holds migration-flag settings; nil when absent.
 	Migration *Migration
 
-	extra    rawFields // properties this package does not know, in order
-	prereqKs *[]string // Prerequisites' keys, shared with Result.Prerequisites; nil when none
+	rare *flagRare // nil when the flag has neither unknown properties nor prerequisites
 }
 
 // Prerequisite requires another flag to evaluate to a variation.
@@ -200,6 +199,28 @@ func (f *Flag) Availability() ClientSideAvailability {
 	return ClientSideAvailability{UsingMobileKey: true, UsingEnvironmentID: f.ClientSide}
 }
 
+// flagRare holds what few flags have, so that the others do not pay for it.
+type flagRare struct {
+	extra    rawFields // properties this package does not know, in order
+	prereqKs []string  // Prerequisites' keys, shared with Result.Prerequisites; nil when none
+}
+
+// extra returns the flag's unknown properties.
+func (f *Flag) extra() []rawField {
+	if f.rare == nil {
+		return nil
+	}
+	return f.rare.extra.list()
+}
+
+// rareFields returns f.rare, allocating it if needed.
+func (f *Flag) rareFields() *flagRare {
+	if f.rare == nil {
+		f.rare = &flagRare{}
+	}
+	return f.rare
+}
+
 // noKeys is the prerequisite keys of every prepared flag without
 // prerequisites (empty, not nil, as for the others).
 var noKeys = []string{}
@@ -208,10 +229,10 @@ var noKeys = []string{}
 // The slice is shared: callers must not modify it.
 func (f *Flag) PrerequisiteKeys() []string {
 	if f.prepared {
-		if f.prereqKs == nil {
+		if f.rare == nil || f.rare.prereqKs == nil {
 			return noKeys
 		}
-		return *f.prereqKs
+		return f.rare.prereqKs
 	}
 	keys := make([]string, len(f.Prerequisites))
 	for i := range f.Prerequisites {

@@ -33,13 +33,15 @@ type parsedValue struct {
 // before the flag is shared. It must not run concurrently with evaluations
 // of the same flag.
 func PreprocessFlag(f *Flag) {
-	f.prereqKs = nil
+	if f.rare != nil {
+		f.rare.prereqKs = nil
+	}
 	if len(f.Prerequisites) > 0 {
 		keys := make([]string, len(f.Prerequisites))
 		for i := range f.Prerequisites {
 			keys[i] = f.Prerequisites[i].Key
 		}
-		f.prereqKs = &keys
+		f.rareFields().prereqKs = keys
 	}
 	for i := range f.Targets {
 		f.Targets[i].set = newKeySet(f.Targets[i].Values)

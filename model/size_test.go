@@ -16,7 +16,7 @@ func TestCachedSizes(t *testing.T) {
 		name      string
 		size, max uintptr
 	}{
-		{"Flag", unsafe.Sizeof(Flag{}), 256},
+		{"Flag", unsafe.Sizeof(Flag{}), 240},
 		{"Segment", unsafe.Sizeof(Segment{}), 256},
 		{"Target", unsafe.Sizeof(Target{}), 64},
 		{"SegmentTarget", unsafe.Sizeof(SegmentTarget{}), 56},

@@ -28,14 +28,15 @@ const (
 )
 
 // decodeAll decodes every item of a GetAll result read at seq (begun at
-// start) for applyAll (see decodeItem for an unparsed result): it finds or creates each item's slot (when cache is
-// set) on the calling goroutine, then decodes the items, reusing a slot's
-// value whose stored content is unchanged (see decode). Decoding is most of
-// the work of reading all items, so for a large result it is spread over up
-// to GOMAXPROCS goroutines, the calling one included, which all finish
-// before it returns: a cold all-flags read then takes a fraction of the
-// time on a machine with idle cores (the CPU time is the same). Decoding
-// has no effect on the cache; applyAll installs the results in order.
+// start) for applyAll and directAll (see decodeItem for an unparsed
+// result): it finds or creates each item's slot (when cache is set) on the
+// calling goroutine, then decodes the items, reusing a slot's value whose
+// stored content is unchanged (see decode). Decoding is most of the work of
+// reading all items, so for a large result it is spread over up to
+// GOMAXPROCS goroutines, the calling one included, which all finish before
+// it returns: a cold all-flags read then takes a fraction of the time on a
+// machine with idle cores (the CPU time is the same). It installs nothing:
+// applyAll installs the results in order.
 func (k *kind[T]) decodeAll(items []store.KeyedItem, unparsed, cache bool, seq uint64, start int64) []decoded[T] {
 	out := make([]decoded[T], len(items))
 	if cache {

@@ -92,8 +92,11 @@ type Options struct {
 
 	// RefreshTimeout bounds each store call the cache makes on its own
 	// behalf: background refreshes, shared reads for cache misses, probes and
-	// change polls. A call that times out counts as a store error. Zero or
-	// negative means DefaultRefreshTimeout.
+	// change polls. A call that times out counts as a store error. Reads for
+	// misses and refreshes that start within an eighth of it of each other
+	// share one deadline (no timer per read), so such a read is given
+	// between 7/8 of RefreshTimeout and all of it. Zero or negative means
+	// DefaultRefreshTimeout.
 	RefreshTimeout time.Duration
 
 	// ChangePollInterval is how often the cache reads every flag and segment
