@@ -259,3 +259,57 @@ func BenchmarkAllFlagsStateChain(b *testing.B) {
 		})
 	}
 }
+
+// observingHook is a hook written as a metrics hook is: it reads the series
+// context and the result and counts, passing the series data through
+// unchanged (a hook that stores data with With allocates by its own choice;
+// see BenchmarkBoolVariationWithHooks).
+type observingHook struct{ calls, fallthroughs *atomic.Int64 }
+
+func (observingHook) Metadata() client.HookMetadata { return client.HookMetadata{Name: "observing"} }
+
+func (h observingHook) BeforeEvaluation(_ context.Context, sc client.EvaluationSeriesContext, d client.EvaluationSeriesData) (client.EvaluationSeriesData, error) {
+	if sc.FlagKey != "" {
+		h.calls.Add(1)
+	}
+	return d, nil
+}
+
+func (h observingHook) AfterEvaluation(_ context.Context, _ client.EvaluationSeriesContext, d client.EvaluationSeriesData, r evaluation.Detail) (client.EvaluationSeriesData, error) {
+	if r.Reason.Kind == evaluation.ReasonFallthrough {
+		h.fallthroughs.Add(1)
+	}
+	return d, nil
+}
+
+// BenchmarkBoolVariationAllOnNoAlloc is BenchmarkBoolVariationNoAlloc with
+// everything a production client turns on at once: analytics events (the
+// summary), the evaluation counters of Client.Stats, and a hook. It must not
+// allocate.
+func BenchmarkBoolVariationAllOnNoAlloc(b *testing.B) {
+	var calls, fallthroughs atomic.Int64
+	cfg := eventsBenchConfig(b)
+	cfg.Hooks = []client.Hook{observingHook{&calls, &fallthroughs}}
+	c, _ := benchClient(b, cfg)
+	for range 10 {
+		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
+	}
+	b.StopTimer()
+	if calls.Load() != fallthroughs.Load() || calls.Load() < int64(b.N) {
+		b.Fatalf("the hook saw %d calls and %d fallthroughs; want %d of each at least", calls.Load(), fallthroughs.Load(), b.N)
+	}
+	var counted uint64
+	for _, f := range c.Stats().Evaluations {
+		if f.Key == "bench-flag" {
+			counted = f.Total()
+		}
+	}
+	if counted < uint64(b.N) {
+		b.Fatalf("stats counted %d evaluations of bench-flag; want at least %d", counted, b.N)
+	}
+}

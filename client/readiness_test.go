@@ -45,6 +45,8 @@ func TestStatusLogWording(t *testing.T) {
 		logs, logger := newLogBuffer()
 		c := e.client(client.Config{Logger: logger})
 		eventually(t, "not initialized", func() bool { return c.DataStoreStatus().State == cache.NotInitialized })
+		// The status changes before its log line is written.
+		eventually(t, "the log line", func() bool { return len(logs.lines("not initialized")) > 0 })
 		lines := logs.lines("not initialized")
 		if len(lines) != 1 || strings.Contains(lines[0], "previous=available") {
 			t.Errorf("log lines: %q; want one that does not claim the store was available", lines)
@@ -58,6 +60,7 @@ func TestStatusLogWording(t *testing.T) {
 		logs, logger := newLogBuffer()
 		c := e.client(client.Config{Store: down, Logger: logger})
 		eventually(t, "unavailable", func() bool { return c.DataStoreStatus().State == cache.Unavailable })
+		eventually(t, "the log line", func() bool { return len(logs.lines("unavailable")) > 0 })
 		lines := logs.lines("unavailable")
 		if len(lines) != 1 || strings.Contains(lines[0], "serving cached values") || strings.Contains(lines[0], "previous=available") {
 			t.Errorf("log lines: %q; want one that neither claims cached values nor an available store", lines)
