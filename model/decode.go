@@ -1,11 +1,5 @@
 package model
 
-import (
-	"slices"
-
-	"github.com/daemonflag/daemonflag/evalctx"
-)
-
 // DecodeFlag decodes and preprocesses one flag in LaunchDarkly's JSON
 // schema. Unknown properties are kept for [Flag.MarshalJSON]; null stands
 // for an absent property. It returns a [*DecodeError] when the document is
@@ -16,6 +10,9 @@ func DecodeFlag(data []byte) (*Flag, error) {
 	f := &Flag{}
 	readFlag(d, f)
 	err := d.finish(f.Key)
+	if err == nil {
+		d.ownStrings()
+	}
 	d.release()
 	if err != nil {
 		return nil, err
@@ -30,6 +27,9 @@ func DecodeSegment(data []byte) (*Segment, error) {
 	s := &Segment{}
 	readSegment(d, s)
 	err := d.finish(s.Key)
+	if err == nil {
+		d.ownStrings()
+	}
 	d.release()
 	if err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func (d *decoder) finish(key string) error {
 	if key == "" {
 		key = findKey(d.data)
 	}
-	err.Key = key
+	err.Key = d.sc.Own(key) // key may be a view of the document: see ownStrings
 	return err
 }
 
@@ -134,26 +134,45 @@ func readOptObject[T any](d *decoder, field func(t *T, name string)) *T {
 	return t
 }
 
-// readObjects reads an array of objects; null reads as nil.
+// readObjects reads an array of objects; null reads as nil. The list is
+// allocated once, at its final length (counted by a fast skip over the
+// array first), so it has no spare capacity and the addresses of its
+// elements are final while they are read: the strings they keep are
+// recorded by address for ownStrings.
 func readObjects[T any](d *decoder, field func(t *T, name string)) []T {
 	if d.null() {
 		return nil
 	}
+	n := d.sc.CountElems()
 	var it arrIter
 	if !d.array(&it) {
 		return nil
 	}
-	out := []T{}
-	for d.elem(&it) {
-		d.enterIndex(it.I)
-		// Read in place: a T of its own would escape to the heap through
-		// field, costing an allocation per element.
-		out = append(out, *new(T))
-		readObject(d, &out[len(out)-1], field)
-		d.leave()
+	if n < 0 {
+		// Not a valid array: read it element by element, for the exact
+		// error of the first bad one. Should the reads accept it (they
+		// cannot: the grammar is the same), fail rather than keep strings
+		// recorded at addresses that moved.
+		var one T
+		for d.elem(&it) {
+			d.enterIndex(it.I)
+			readObject(d, &one, field)
+			d.leave()
+		}
+		if !d.failed() {
+			d.fail("internal error: an array counted as invalid read as valid")
+		}
+		return nil
 	}
-	if cap(out) > len(out) {
-		out = slices.Clone(out) // no slack kept in the item
+	out := make([]T, n)
+	for d.elem(&it) {
+		if it.I >= n {
+			d.fail("internal error: an array has more elements than counted")
+			return nil
+		}
+		d.enterIndex(it.I)
+		readObject(d, &out[it.I], field)
+		d.leave()
 	}
 	return out
 }
@@ -162,7 +181,7 @@ func readFlag(d *decoder, f *Flag) {
 	readObject(d, f, func(f *Flag, name string) {
 		switch name {
 		case "key":
-			f.Key = d.str()
+			d.strAt(&f.Key)
 		case "version":
 			f.Version = d.integer()
 		case "deleted":
@@ -187,7 +206,7 @@ func readFlag(d *decoder, f *Flag) {
 		case "rules":
 			f.Rules = readFlagRules(d)
 		case "salt":
-			f.Salt = d.str()
+			d.strAt(&f.Salt)
 		case "clientSide":
 			f.ClientSide = d.boolean()
 		case "clientSideAvailability":
@@ -220,7 +239,7 @@ func readPrerequisites(d *decoder) []Prerequisite {
 	return readObjects(d, func(p *Prerequisite, name string) {
 		switch name {
 		case "key":
-			p.Key = d.str()
+			d.strAt(&p.Key)
 		case "variation":
 			p.Variation = d.integer()
 		default:
@@ -233,7 +252,7 @@ func readTargets(d *decoder) []Target {
 	return readObjects(d, func(t *Target, name string) {
 		switch name {
 		case "contextKind":
-			t.ContextKind = evalctx.Kind(d.word())
+			d.wordAt((*string)(&t.ContextKind))
 		case "variation":
 			t.Variation = d.integer()
 		case "values":
@@ -248,7 +267,7 @@ func readFlagRules(d *decoder) []FlagRule {
 	return readObjects(d, func(r *FlagRule, name string) {
 		switch name {
 		case "id":
-			r.ID = d.str()
+			d.strAt(&r.ID)
 		case "variation":
 			r.Variation = d.optInt()
 		case "rollout":
@@ -281,9 +300,9 @@ func readRollout(d *decoder) *Rollout {
 	r := readOptObject(d, func(r *Rollout, name string) {
 		switch name {
 		case "kind":
-			r.Kind = RolloutKind(d.word())
+			d.wordAt((*string)(&r.Kind))
 		case "contextKind":
-			r.ContextKind = evalctx.Kind(d.word())
+			d.wordAt((*string)(&r.ContextKind))
 		case "variations":
 			r.Variations = readWeightedVariations(d)
 		case "bucketBy":
@@ -319,11 +338,11 @@ func readClauses(d *decoder) []Clause {
 	cs := readObjects(d, func(c *Clause, name string) {
 		switch name {
 		case "contextKind":
-			c.ContextKind = evalctx.Kind(d.word())
+			d.wordAt((*string)(&c.ContextKind))
 		case "attribute":
 			c.Attribute = rawRef(d.word())
 		case "op":
-			c.Op = Operator(d.word())
+			d.wordAt((*string)(&c.Op))
 		case "values":
 			c.Values = d.valueList()
 		case "negate":
@@ -370,7 +389,7 @@ func readSegment(d *decoder, s *Segment) {
 	readObject(d, s, func(s *Segment, name string) {
 		switch name {
 		case "key":
-			s.Key = d.str()
+			d.strAt(&s.Key)
 		case "version":
 			s.Version = d.integer()
 		case "deleted":
@@ -386,11 +405,11 @@ func readSegment(d *decoder, s *Segment) {
 		case "rules":
 			s.Rules = readSegmentRules(d)
 		case "salt":
-			s.Salt = d.str()
+			d.strAt(&s.Salt)
 		case "unbounded":
 			s.Unbounded = d.boolean()
 		case "unboundedContextKind":
-			s.UnboundedContextKind = evalctx.Kind(d.word())
+			d.wordAt((*string)(&s.UnboundedContextKind))
 		case "generation":
 			s.Generation = d.optInt()
 		default:
@@ -403,7 +422,7 @@ func readSegmentTargets(d *decoder) []SegmentTarget {
 	return readObjects(d, func(t *SegmentTarget, name string) {
 		switch name {
 		case "contextKind":
-			t.ContextKind = evalctx.Kind(d.word())
+			d.wordAt((*string)(&t.ContextKind))
 		case "values":
 			t.Values = d.strList()
 		default:
@@ -416,7 +435,7 @@ func readSegmentRules(d *decoder) []SegmentRule {
 	rs := readObjects(d, func(r *SegmentRule, name string) {
 		switch name {
 		case "id":
-			r.ID = d.str()
+			d.strAt(&r.ID)
 		case "clauses":
 			r.Clauses = readClauses(d)
 		case "weight":
@@ -424,7 +443,7 @@ func readSegmentRules(d *decoder) []SegmentRule {
 		case "bucketBy":
 			r.BucketBy = rawRef(d.word())
 		case "rolloutContextKind":
-			r.RolloutContextKind = evalctx.Kind(d.word())
+			d.wordAt((*string)(&r.RolloutContextKind))
 		default:
 			d.keep(&r.extra, name)
 		}

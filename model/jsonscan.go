@@ -26,6 +26,12 @@ type decoder struct {
 	// that a list is allocated once, at its final length.
 	strs []string
 	vals []jsonvalue.Value
+	// Strings of the item that are still views of the document, by
+	// address, for ownStrings; cleared by release.
+	pending []*string
+	// Lists of strings read by strList whose elements are views of the
+	// document, for ownStrings (one entry per list, not per string).
+	lists [][]string
 }
 
 type (
@@ -50,6 +56,16 @@ func (d *decoder) release() {
 	d.data = nil
 	clear(d.strs[:cap(d.strs)])
 	clear(d.vals[:cap(d.vals)])
+	clear(d.pending[:cap(d.pending)])
+	d.pending = d.pending[:0]
+	clear(d.lists[:cap(d.lists)])
+	d.lists = d.lists[:0]
+	if cap(d.lists) > maxScratch {
+		d.lists = nil
+	}
+	if cap(d.pending) > maxScratch {
+		d.pending = nil
+	}
 	if cap(d.strs) > maxScratch {
 		d.strs = nil
 	}
@@ -82,6 +98,82 @@ func (d *decoder) skip() string                     { return d.sc.Own(d.sc.Skip(
 
 // str reads a string (null reads as ""), as the item's own copy.
 func (d *decoder) str() string { return d.sc.Own(d.sc.Str()) }
+
+// strAt reads a string (null reads as "") into *p as a view of the
+// document, recorded for ownStrings: *p must stay at its address until the
+// item is decoded (a field of an item or of a list allocated at its final
+// length).
+func (d *decoder) strAt(p *string) {
+	*p = d.sc.Str()
+	d.later(p)
+}
+
+// wordAt reads a string as word does into *p, a view of the document
+// recorded as strAt does unless it is a well-known word.
+func (d *decoder) wordAt(p *string) {
+	s := d.sc.Str()
+	if w, ok := common(s); ok {
+		*p = w
+		return
+	}
+	*p = s
+	d.later(p)
+}
+
+// later records *p for ownStrings when it is a view of the document.
+func (d *decoder) later(p *string) {
+	if d.inDocument(*p) {
+		d.pending = append(d.pending, p)
+	}
+}
+
+// ownStrings copies every string recorded by strAt, wordAt and strList
+// into one allocation of their total length, so that a decoded item keeps
+// no memory of the caller's buffer and pays one allocation (and no size
+// class rounding per string) for all its keys, ids, salt and target values.
+// Called once, after a document decoded without error.
+func (d *decoder) ownStrings() {
+	total := 0
+	for _, p := range d.pending {
+		total += len(*p)
+	}
+	for _, list := range d.lists {
+		for _, s := range list {
+			if d.inDocument(s) {
+				total += len(s)
+			}
+		}
+	}
+	if total == 0 {
+		return
+	}
+	buf := make([]byte, 0, total)
+	own := func(p *string) { // buf never grows: its capacity is total
+		off := len(buf)
+		buf = append(buf, *p...)
+		*p = unsafe.String(&buf[off], len(*p))
+	}
+	for _, p := range d.pending {
+		own(p)
+	}
+	for _, list := range d.lists {
+		for i := range list {
+			if d.inDocument(list[i]) {
+				own(&list[i])
+			}
+		}
+	}
+}
+
+// inDocument reports whether s is a non-empty view of the document.
+func (d *decoder) inDocument(s string) bool {
+	if len(s) == 0 || len(d.data) == 0 {
+		return false
+	}
+	at := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(d.data)))
+	return at >= lo && at < lo+uintptr(len(d.data))
+}
 
 // word reads a string that is often one of the schema's well-known words
 // (an operator, a context kind, a built-in attribute): those are shared,
@@ -160,9 +252,13 @@ func (d *decoder) strList() []string {
 			d.leave()
 			return nil
 		}
-		d.strs = append(d.strs, d.rawString())
+		d.strs = append(d.strs, d.sc.RawString())
 	}
-	return exact(d.strs)
+	list := exact(d.strs)
+	if len(list) > 0 {
+		d.lists = append(d.lists, list)
+	}
+	return list
 }
 
 // boolVariations are the variations of most flags, [false, true] and

@@ -81,7 +81,10 @@ func preprocessClause(c *Clause) {
 	c.op, c.kindAttr = opcodeOf(c.Op), isKindRef(c.Attribute)
 	c.nameAttr = c.HasAttribute() && c.Attribute.Err() == nil && c.Attribute.Depth() == 1 &&
 		c.Attribute.Component(0) != ""
-	p := &clausePrep{}
+	// Built on the stack; only a clause that needs one gets a clausePrep
+	// on the heap (most need none).
+	var prep clausePrep
+	p := &prep
 	if c.prep != nil {
 		p.extra = c.prep.extra
 	}
@@ -110,7 +113,8 @@ func preprocessClause(c *Clause) {
 	}
 	c.prep = nil
 	if p.inSet != nil || p.values != nil || p.extra.p != nil {
-		c.prep = p
+		c.prep = new(clausePrep)
+		*c.prep = prep
 	}
 	c.prepared = true
 }
