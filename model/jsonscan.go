@@ -32,6 +32,9 @@ type decoder struct {
 	// Lists of strings read by strList whose elements are views of the
 	// document, for ownStrings (one entry per list, not per string).
 	lists [][]string
+	// Lists of values (variations, clause values) whose top-level strings
+	// are views of the document, for ownStrings.
+	valueLists [][]jsonvalue.Value
 }
 
 type (
@@ -60,6 +63,11 @@ func (d *decoder) release() {
 	d.pending = d.pending[:0]
 	clear(d.lists[:cap(d.lists)])
 	d.lists = d.lists[:0]
+	clear(d.valueLists[:cap(d.valueLists)])
+	d.valueLists = d.valueLists[:0]
+	if cap(d.valueLists) > maxScratch {
+		d.valueLists = nil
+	}
 	if cap(d.lists) > maxScratch {
 		d.lists = nil
 	}
@@ -144,6 +152,13 @@ func (d *decoder) ownStrings() {
 			}
 		}
 	}
+	for _, list := range d.valueLists {
+		for _, v := range list {
+			if v.IsString() && d.inDocument(v.Str()) {
+				total += len(v.Str())
+			}
+		}
+	}
 	if total == 0 {
 		return
 	}
@@ -160,6 +175,14 @@ func (d *decoder) ownStrings() {
 		for i := range list {
 			if d.inDocument(list[i]) {
 				own(&list[i])
+			}
+		}
+	}
+	for _, list := range d.valueLists {
+		for i := range list {
+			if s := list[i].Str(); list[i].IsString() && d.inDocument(s) {
+				own(&s)
+				list[i] = jsonvalue.String(s)
 			}
 		}
 	}
@@ -280,7 +303,7 @@ func (d *decoder) variations() []jsonvalue.Value {
 		}
 		return boolVariations[0]
 	}
-	return exact(d.vals)
+	return d.laterValues(exact(d.vals))
 }
 
 // valueList reads an array of arbitrary values; null reads as nil.
@@ -288,7 +311,15 @@ func (d *decoder) valueList() []jsonvalue.Value {
 	if !d.readValues() {
 		return nil
 	}
-	return exact(d.vals)
+	return d.laterValues(exact(d.vals))
+}
+
+// laterValues records list for ownStrings and returns it.
+func (d *decoder) laterValues(list []jsonvalue.Value) []jsonvalue.Value {
+	if len(list) > 0 {
+		d.valueLists = append(d.valueLists, list)
+	}
+	return list
 }
 
 // readValues reads an array of arbitrary values into d.vals; false for
@@ -304,7 +335,14 @@ func (d *decoder) readValues() bool {
 	d.vals = d.vals[:0]
 	for d.elem(&it) {
 		d.enterIndex(it.I)
-		d.vals = append(d.vals, d.value())
+		var v jsonvalue.Value
+		if d.next() == '"' {
+			// A view of the document, copied by ownStrings.
+			v = jsonvalue.String(d.sc.RawString())
+		} else {
+			v = d.value()
+		}
+		d.vals = append(d.vals, v)
 		d.leave()
 	}
 	return true
