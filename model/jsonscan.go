@@ -13,10 +13,14 @@ import (
 // decoder reads one flag or segment document with the module's tokenizer
 // (internal/jsontok), which keeps the path to the current property for
 // errors. It scans the caller's bytes in place, without a copy of the
-// document: every string the decoded item keeps is copied out on its own
-// (jsontok's Own) or is one of the schema's well-known words (see common),
-// so an item holds only the text it uses, and never memory of the caller's
-// buffer. Errors are sticky: after the first one every read returns a zero
+// document: every string the decoded item keeps is one of the schema's
+// well-known words (see common), or copied out: most (keys, ids, salt,
+// kinds, target values, the top-level strings of variations and clause
+// values) are read as views of the document, recorded, and copied together
+// into one allocation by ownStrings once the document decoded without
+// error; the rest (references, unknown properties, nested values) on their
+// own (jsontok's Own). So an item holds only the text it uses, and never
+// memory of the caller's buffer. Errors are sticky: after the first one every read returns a zero
 // value and loops end.
 type decoder struct {
 	sc   jsontok.Scanner
