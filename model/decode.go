@@ -140,6 +140,13 @@ func readOptObject[T any](d *decoder, field func(t *T, name string)) *T {
 // elements are final while they are read: the strings they keep are
 // recorded by address for ownStrings.
 func readObjects[T any](d *decoder, field func(t *T, name string)) []T {
+	return readObjectsFrom(d, nil, field)
+}
+
+// readObjectsFrom is readObjects taking the list from the front of *arena
+// when it holds enough elements (a list with no spare capacity of its
+// own); a nil arena or a short one allocates.
+func readObjectsFrom[T any](d *decoder, arena *[]T, field func(t *T, name string)) []T {
 	if d.null() {
 		return nil
 	}
@@ -164,7 +171,12 @@ func readObjects[T any](d *decoder, field func(t *T, name string)) []T {
 		}
 		return nil
 	}
-	out := make([]T, n)
+	var out []T
+	if arena != nil && n > 0 && len(*arena) >= n {
+		out, *arena = (*arena)[:n:n], (*arena)[n:]
+	} else {
+		out = make([]T, n)
+	}
 	for d.elem(&it) {
 		if it.I >= n {
 			d.fail("internal error: an array has more elements than counted")
@@ -264,6 +276,8 @@ func readTargets(d *decoder) []Target {
 }
 
 func readFlagRules(d *decoder) []FlagRule {
+	d.clauseArena = d.ruleClauses()
+	defer func() { d.clauseArena = nil }()
 	return readObjects(d, func(r *FlagRule, name string) {
 		switch name {
 		case "id":
@@ -334,8 +348,39 @@ func readWeightedVariations(d *decoder) []WeightedVariation {
 	})
 }
 
+// ruleClauses returns the clauses of all the rules of the array at the
+// current position, zeroed, in one allocation (nil when there are none or
+// the array does not read), for readClauses to take each rule's from: a
+// look ahead on a copy of the scanner, counting each rule's clause array
+// with jsontok's fast skip. (A rule that repeats "clauses" counts each
+// time; only the last is kept, leaving the others' elements unused.)
+func (d *decoder) ruleClauses() []Clause {
+	sc := d.sc
+	var it arrIter
+	if sc.Null() || !sc.Array(&it) {
+		return nil
+	}
+	total := 0
+	for sc.Elem(&it) {
+		var o objIter
+		if !sc.Object(&o) {
+			return nil
+		}
+		for name, ok := sc.Field(&o); ok; name, ok = sc.Field(&o) {
+			if name == "clauses" {
+				total += max(sc.CountElems(), 0)
+			}
+			sc.Skip()
+		}
+	}
+	if sc.Failed() || total == 0 {
+		return nil
+	}
+	return make([]Clause, total)
+}
+
 func readClauses(d *decoder) []Clause {
-	cs := readObjects(d, func(c *Clause, name string) {
+	cs := readObjectsFrom(d, &d.clauseArena, func(c *Clause, name string) {
 		switch name {
 		case "contextKind":
 			d.wordAt((*string)(&c.ContextKind))
@@ -432,6 +477,7 @@ func readSegmentTargets(d *decoder) []SegmentTarget {
 }
 
 func readSegmentRules(d *decoder) []SegmentRule {
+	d.clauseArena = d.ruleClauses()
 	rs := readObjects(d, func(r *SegmentRule, name string) {
 		switch name {
 		case "id":
@@ -448,6 +494,7 @@ func readSegmentRules(d *decoder) []SegmentRule {
 			d.keep(&r.extra, name)
 		}
 	})
+	d.clauseArena = nil
 	for i := range rs {
 		r := &rs[i]
 		r.BucketBy = finishRef(r.BucketBy, r.RolloutContextKind)

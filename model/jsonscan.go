@@ -39,6 +39,9 @@ type decoder struct {
 	// Lists of values (variations, clause values) whose top-level strings
 	// are views of the document, for ownStrings.
 	valueLists [][]jsonvalue.Value
+	// The clauses of the rules being read, which readClauses takes each
+	// rule's list from (see ruleClauses); nil outside a rule list.
+	clauseArena []Clause
 }
 
 type (
@@ -61,6 +64,7 @@ func newDecoder(data []byte, kind string) *decoder {
 func (d *decoder) release() {
 	d.sc.Reset("")
 	d.data = nil
+	d.clauseArena = nil
 	clear(d.strs[:cap(d.strs)])
 	clear(d.vals[:cap(d.vals)])
 	clear(d.pending[:cap(d.pending)])
