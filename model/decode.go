@@ -1,5 +1,7 @@
 package model
 
+import "unsafe"
+
 // DecodeFlag decodes and preprocesses one flag in LaunchDarkly's JSON
 // schema. Unknown properties are kept for [Flag.MarshalJSON]; null stands
 // for an absent property. It returns a [*DecodeError] when the document is
@@ -135,50 +137,37 @@ func readOptObject[T any](d *decoder, field func(t *T, name string)) *T {
 }
 
 // readObjects reads an array of objects; null reads as nil. The list is
-// allocated once, at its final length (counted by a fast skip over the
-// array first), so it has no spare capacity and the addresses of its
-// elements are final while they are read: the strings they keep are
-// recorded by address for ownStrings.
+// allocated once, at its final length, with no spare capacity: an array of
+// one object (the usual case) is read into a list of one; at a second
+// element the rest of the array is counted with a fast skip
+// (jsontok's CountRest) and the list allocated at its length, the first
+// element moved into it (with the strings recorded for ownStrings, which
+// are recorded by address).
 func readObjects[T any](d *decoder, field func(t *T, name string)) []T {
-	return readObjectsFrom(d, nil, field)
-}
-
-// readObjectsFrom is readObjects taking the list from the front of *arena
-// when it holds enough elements (a list with no spare capacity of its
-// own); a nil arena or a short one allocates.
-func readObjectsFrom[T any](d *decoder, arena *[]T, field func(t *T, name string)) []T {
 	if d.null() {
 		return nil
 	}
-	n := d.sc.CountElems()
 	var it arrIter
 	if !d.array(&it) {
 		return nil
 	}
-	if n < 0 {
-		// Not a valid array: read it element by element, for the exact
-		// error of the first bad one. Should the reads accept it (they
-		// cannot: the grammar is the same), fail rather than keep strings
-		// recorded at addresses that moved.
-		var one T
-		for d.elem(&it) {
-			d.enterIndex(it.I)
-			readObject(d, &one, field)
-			d.leave()
-		}
-		if !d.failed() {
-			d.fail("internal error: an array counted as invalid read as valid")
-		}
-		return nil
-	}
 	var out []T
-	if arena != nil && n > 0 && len(*arena) >= n {
-		out, *arena = (*arena)[:n:n], (*arena)[n:]
-	} else {
-		out = make([]T, n)
-	}
+	mark := len(d.pending)
 	for d.elem(&it) {
-		if it.I >= n {
+		switch {
+		case it.I == 0:
+			out = make([]T, 1)
+		case it.I == 1:
+			rest := d.sc.CountRest()
+			if rest < 0 {
+				readInvalid(d, &it, field)
+				return nil
+			}
+			grown := make([]T, 1+rest)
+			grown[0] = out[0]
+			d.moved(mark, unsafe.Pointer(&out[0]), unsafe.Pointer(&grown[0]), unsafe.Sizeof(out[0]))
+			out = grown
+		case it.I >= len(out):
 			d.fail("internal error: an array has more elements than counted")
 			return nil
 		}
@@ -186,7 +175,27 @@ func readObjectsFrom[T any](d *decoder, arena *[]T, field func(t *T, name string
 		readObject(d, &out[it.I], field)
 		d.leave()
 	}
+	if out == nil {
+		out = []T{}
+	}
 	return out
+}
+
+// readInvalid reads the rest of an array that CountRest found invalid,
+// from its current element, element by element, for the exact error of the
+// first bad one. Should the reads accept it (they cannot: the grammar is
+// the same), it fails rather than keep strings recorded at addresses that
+// are not the item's.
+func readInvalid[T any](d *decoder, it *arrIter, field func(t *T, name string)) {
+	var one T
+	for ok := true; ok; ok = d.elem(it) {
+		d.enterIndex(it.I)
+		readObject(d, &one, field)
+		d.leave()
+	}
+	if !d.failed() {
+		d.fail("internal error: an array counted as invalid read as valid")
+	}
 }
 
 func readFlag(d *decoder, f *Flag) {
@@ -276,8 +285,6 @@ func readTargets(d *decoder) []Target {
 }
 
 func readFlagRules(d *decoder) []FlagRule {
-	d.clauseArena = d.ruleClauses()
-	defer func() { d.clauseArena = nil }()
 	return readObjects(d, func(r *FlagRule, name string) {
 		switch name {
 		case "id":
@@ -348,39 +355,8 @@ func readWeightedVariations(d *decoder) []WeightedVariation {
 	})
 }
 
-// ruleClauses returns the clauses of all the rules of the array at the
-// current position, zeroed, in one allocation (nil when there are none or
-// the array does not read), for readClauses to take each rule's from: a
-// look ahead on a copy of the scanner, counting each rule's clause array
-// with jsontok's fast skip. (A rule that repeats "clauses" counts each
-// time; only the last is kept, leaving the others' elements unused.)
-func (d *decoder) ruleClauses() []Clause {
-	sc := d.sc
-	var it arrIter
-	if sc.Null() || !sc.Array(&it) {
-		return nil
-	}
-	total := 0
-	for sc.Elem(&it) {
-		var o objIter
-		if !sc.Object(&o) {
-			return nil
-		}
-		for name, ok := sc.Field(&o); ok; name, ok = sc.Field(&o) {
-			if name == "clauses" {
-				total += max(sc.CountElems(), 0)
-			}
-			sc.Skip()
-		}
-	}
-	if sc.Failed() || total == 0 {
-		return nil
-	}
-	return make([]Clause, total)
-}
-
 func readClauses(d *decoder) []Clause {
-	cs := readObjectsFrom(d, &d.clauseArena, func(c *Clause, name string) {
+	cs := readObjects(d, func(c *Clause, name string) {
 		switch name {
 		case "contextKind":
 			d.wordAt((*string)(&c.ContextKind))
@@ -477,7 +453,6 @@ func readSegmentTargets(d *decoder) []SegmentTarget {
 }
 
 func readSegmentRules(d *decoder) []SegmentRule {
-	d.clauseArena = d.ruleClauses()
 	rs := readObjects(d, func(r *SegmentRule, name string) {
 		switch name {
 		case "id":
@@ -494,7 +469,6 @@ func readSegmentRules(d *decoder) []SegmentRule {
 			d.keep(&r.extra, name)
 		}
 	})
-	d.clauseArena = nil
 	for i := range rs {
 		r := &rs[i]
 		r.BucketBy = finishRef(r.BucketBy, r.RolloutContextKind)

@@ -39,9 +39,6 @@ type decoder struct {
 	// Lists of values (variations, clause values) whose top-level strings
 	// are views of the document, for ownStrings.
 	valueLists [][]jsonvalue.Value
-	// The clauses of the rules being read, which readClauses takes each
-	// rule's list from (see ruleClauses); nil outside a rule list.
-	clauseArena []Clause
 }
 
 type (
@@ -64,14 +61,13 @@ func newDecoder(data []byte, kind string) *decoder {
 func (d *decoder) release() {
 	d.sc.Reset("")
 	d.data = nil
-	d.clauseArena = nil
 	clear(d.strs[:cap(d.strs)])
 	clear(d.vals[:cap(d.vals)])
-	clear(d.pending[:cap(d.pending)])
+	clear(d.pending) // entries past the length were cleared before
 	d.pending = d.pending[:0]
-	clear(d.lists[:cap(d.lists)])
+	clear(d.lists)
 	d.lists = d.lists[:0]
-	clear(d.valueLists[:cap(d.valueLists)])
+	clear(d.valueLists)
 	d.valueLists = d.valueLists[:0]
 	if cap(d.valueLists) > maxScratch {
 		d.valueLists = nil
@@ -143,15 +139,30 @@ func (d *decoder) later(p *string) {
 	}
 }
 
+// moved updates the strings recorded since pending[mark] that lie in the
+// size bytes at from, an element moved to to.
+func (d *decoder) moved(mark int, from, to unsafe.Pointer, size uintptr) {
+	for i, p := range d.pending[mark:] {
+		if off := uintptr(unsafe.Pointer(p)) - uintptr(from); off < size {
+			d.pending[mark+i] = (*string)(unsafe.Add(to, off))
+		}
+	}
+}
+
 // ownStrings copies every string recorded by strAt, wordAt and strList
 // into one allocation of their total length, so that a decoded item keeps
 // no memory of the caller's buffer and pays one allocation (and no size
 // class rounding per string) for all its keys, ids, salt and target values.
 // Called once, after a document decoded without error.
 func (d *decoder) ownStrings() {
+	// Both passes copy only what is still a view of the document: a
+	// property repeated in the document leaves a string recorded twice, or
+	// replaced by one that is not a view, copied once or not at all.
 	total := 0
 	for _, p := range d.pending {
-		total += len(*p)
+		if d.inDocument(*p) {
+			total += len(*p)
+		}
 	}
 	for _, list := range d.lists {
 		for _, s := range list {
@@ -177,7 +188,9 @@ func (d *decoder) ownStrings() {
 		*p = unsafe.String(&buf[off], len(*p))
 	}
 	for _, p := range d.pending {
-		own(p)
+		if d.inDocument(*p) {
+			own(p)
+		}
 	}
 	for _, list := range d.lists {
 		for i := range list {

@@ -41,6 +41,56 @@ func (sc *Scanner) CountElems() int {
 	}
 }
 
+// CountRest returns the number of elements of an array from the current
+// one to the end, the scanner being at the start of an element (after
+// [Scanner.Elem]), without moving it; -1 when the rest of the array is not
+// valid. Counted as CountElems counts.
+func (sc *Scanner) CountRest() int {
+	if sc.failed {
+		return -1
+	}
+	s := sc.s
+	i := sc.pos
+	n := 0
+	for {
+		end, _, ok := skipFast(s, i)
+		if !ok {
+			return sc.countRestGeneral()
+		}
+		n++
+		i = skipSpace(s, end)
+		if i >= len(s) {
+			return -1
+		}
+		switch s[i] {
+		case ',':
+			i++
+		case ']':
+			return n
+		default:
+			return -1
+		}
+	}
+}
+
+// countRestGeneral is CountRest by the general path, on a copy of sc.
+func (sc *Scanner) countRestGeneral() int {
+	tmp := *sc
+	it := ArrIter{started: true}
+	n := 0
+	for {
+		tmp.Skip()
+		n++
+		if !tmp.Elem(&it) {
+			break
+		}
+	}
+	if tmp.failed {
+		return -1
+	}
+	return n
+}
+
 // countGeneral is CountElems by the general path, on a copy of sc.
 func (sc *Scanner) countGeneral() int {
 	tmp := *sc

@@ -30,6 +30,17 @@ func checkCount(t *testing.T, s string) {
 	if sc.Pos() != 0 || sc.Failed() {
 		t.Fatalf("CountElems(%q) moved the scanner to %d (failed %v)", s, sc.Pos(), sc.Failed())
 	}
+	// CountRest from the first element counts the same.
+	var it ArrIter
+	if got != 0 && sc.Array(&it) && sc.Elem(&it) {
+		at := sc.Pos()
+		if rest := sc.CountRest(); rest != got {
+			t.Fatalf("CountRest(%q) from the first element = %d, want %d", s, rest, got)
+		}
+		if sc.Pos() != at || sc.Failed() {
+			t.Fatalf("CountRest(%q) moved the scanner", s)
+		}
+	}
 }
 
 func TestCountElems(t *testing.T) {
@@ -42,7 +53,8 @@ func TestCountElems(t *testing.T) {
 	}
 }
 
-// FuzzCountElems checks CountElems against the Array/Elem/Skip loop.
+// FuzzCountElems checks CountElems and CountRest against the
+// Array/Elem/Skip loop.
 func FuzzCountElems(f *testing.F) {
 	for _, s := range []string{`[]`, `[1,"a",{"b":[true]}]`, `["é",null]`, `[1,]`} {
 		f.Add(s)
