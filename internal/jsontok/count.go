@@ -1,50 +1,12 @@
 package jsontok
 
-// CountElems returns the number of elements of the array at the current
-// position without moving the scanner, so that a reader can allocate a
-// list once at its final length; -1 when the next value is not an array or
-// is not valid (the reader's own pass then reports the error). Arrays of
-// ASCII strings and shallow values are counted with skipFast's loop; others
-// with the general path on a copy of the scanner.
-func (sc *Scanner) CountElems() int {
-	if sc.failed {
-		return -1
-	}
-	s := sc.s
-	i := skipSpace(s, sc.pos)
-	if i >= len(s) || s[i] != '[' {
-		return -1
-	}
-	i = skipSpace(s, i+1)
-	if i < len(s) && s[i] == ']' {
-		return 0
-	}
-	n := 0
-	for {
-		end, _, ok := skipFast(s, i)
-		if !ok {
-			return sc.countGeneral()
-		}
-		n++
-		i = skipSpace(s, end)
-		if i >= len(s) {
-			return -1
-		}
-		switch s[i] {
-		case ',':
-			i++
-		case ']':
-			return n
-		default:
-			return -1
-		}
-	}
-}
-
 // CountRest returns the number of elements of an array from the current
 // one to the end, the scanner being at the start of an element (after
-// [Scanner.Elem]), without moving it; -1 when the rest of the array is not
-// valid. Counted as CountElems counts.
+// [Scanner.Elem] returned true), without moving it, so that a reader can
+// allocate a list once at its final length; -1 when the rest of the array
+// is not valid (the reader's own pass then reports the error). Elements of
+// ASCII strings and shallow values are skipped with skipFast's loop; others
+// with the general path on a copy of the scanner.
 func (sc *Scanner) CountRest() int {
 	if sc.failed {
 		return -1
@@ -89,20 +51,4 @@ func (sc *Scanner) countRestGeneral() int {
 		return -1
 	}
 	return n
-}
-
-// countGeneral is CountElems by the general path, on a copy of sc.
-func (sc *Scanner) countGeneral() int {
-	tmp := *sc
-	var it ArrIter
-	if !tmp.Array(&it) {
-		return -1
-	}
-	for tmp.Elem(&it) {
-		tmp.Skip()
-	}
-	if tmp.failed {
-		return -1
-	}
-	return it.I + 1
 }
