@@ -266,10 +266,9 @@ func BenchmarkStartup(b *testing.B) {
 // BenchmarkStartupWaitForInitialization is our client's start-up until
 // WaitForInitialization returns: New, then the store's answer that it holds a
 // dataset (its "$inited" marker: a connection and its handshake, one round
-// trip; the writer's last-write time is read after it, in the background).
-// LaunchDarkly's daemon-mode client has no such wait (its Initialized never
-// reads the store), so this has no LaunchDarkly counterpart; it is outside
-// the side-by-side tables.
+// trip, and the writer's last-write time). LaunchDarkly's daemon-mode client
+// has no such wait (its Initialized never reads the store), so this has no
+// LaunchDarkly counterpart; it is outside the side-by-side tables.
 func BenchmarkStartupWaitForInitialization(b *testing.B) {
 	url := redisURL(b)
 	prefix, _ := sharedDataset(b, url, 10000)
