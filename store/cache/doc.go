@@ -52,8 +52,7 @@
 //     and the item reads that waited for it are done (so its connection
 //     does not compete with them). Once the store listens, every item read
 //     before then (each key, and each kind's all-items entry) is read again
-//     at once (when the store is Unavailable then, once it is Available
-//     again) and the answers installed, so a change written between such a
+//     at once and the answers installed, so a change written between such a
 //     read and the start of listening, which nobody announced, shows one
 //     round trip after listening began; none is lost. A change made behind
 //     the writer's back (a direct database edit) in that window shows then

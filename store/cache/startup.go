@@ -10,11 +10,9 @@ import (
 // Start-up: the order of a new cache's first store calls.
 //
 // A new cache makes its first check of the store's "$inited" marker (the
-// monitor, or the first item read on its own goroutine, see runFirstCheck,
-// or that read itself in its own round trip when the store can, see
-// getFirst); item reads wait for that check (one round trip on the
-// connection it opened; a read beside it would open a second one) and then
-// read. Only
+// monitor, or the first item read on its own goroutine, see runFirstCheck);
+// item reads wait for that check (one round trip on the connection it
+// opened; a read beside it would open a second one) and then read. Only
 // once the first check is done and no read that began before then is in
 // flight does the rest of start-up begin, in the background (see followUp):
 // the read of the writer's last-write time and the subscription to the
