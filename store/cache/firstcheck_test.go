@@ -290,6 +290,7 @@ func TestChangeDuringStartupSeenOnceListening(t *testing.T) {
 				}
 				if all {
 					log := o.calls()
+					before(t, log, "got all features", "notify")
 					if n := countOf(log, "get all features"); n != 2 {
 						t.Errorf("store calls %q: %d reads of all flags, want 2 (the first, and once listening)", log, n)
 					}
