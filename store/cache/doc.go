@@ -107,12 +107,7 @@
 //
 // # The "$inited" marker
 //
-// The marker is checked: once when the cache starts, before its first item
-// reads are served (in the same round trip as the first read of one item
-// when the store can make both together, [store.CheckedGetter], as Redis
-// does; a read that waited for a check that failed fails too, so a new cache
-// serves nothing from a store whose Initialized reports an init in progress,
-// [store.ErrInitInProgress]); by the probe while the
+// The marker is checked: once when the cache starts; by the probe while the
 // cache is not Available; at the start of every change poll; and whenever a
 // store read would replace an item the cache had with "not found" (the only
 // way losing data would change what the cache serves). No check is made on
@@ -147,9 +142,8 @@
 // notifications), one more while change listeners exist, and one per
 // background store read in flight. The first check is made by the monitor,
 // or by the first item read on its own goroutine when the monitor has not
-// begun it (with the read itself when the store offers
-// [store.CheckedGetter]); item reads wait for it (one round trip on the
-// connection it opened, where a read beside it would open a second). The read of the
+// begun it; item reads wait for it (one round trip on the connection it
+// opened, where a read beside it would open a second). The read of the
 // writer's last-write time and the subscription begin, in the background,
 // once that check is done and no item read that began before then is in
 // flight. [Cache.Close] stops them all and waits for them; it does not

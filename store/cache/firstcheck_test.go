@@ -2,7 +2,6 @@ package cache
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -24,19 +23,6 @@ type orderStore struct {
 	notifyGate chan struct{} // when set, Notify waits for it to close before it subscribes
 	mu         sync.Mutex
 	log        []string
-	initErr    error // when set, Initialized returns it (with the marker's state); guarded by mu
-}
-
-func (o *orderStore) setInitErr(err error) {
-	o.mu.Lock()
-	o.initErr = err
-	o.mu.Unlock()
-}
-
-func (o *orderStore) initError() error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.initErr
 }
 
 func (o *orderStore) note(s string) {
@@ -57,11 +43,7 @@ func (o *orderStore) Initialized(ctx context.Context) (bool, error) {
 		<-o.gate
 	}
 	defer o.note("initialized done")
-	ok, err := o.Store.Initialized(ctx)
-	if err == nil {
-		err = o.initError()
-	}
-	return ok, err
+	return o.Store.Initialized(ctx)
 }
 
 func (o *orderStore) LastWrite(ctx context.Context) (time.Time, bool, error) {
@@ -327,130 +309,6 @@ func TestNoRecheckAfterListening(t *testing.T) {
 		synctest.Wait()
 		if n := countOf(o.calls(), "get f"); n != 1 {
 			t.Errorf("store calls %q: %d reads of f, want 1", o.calls(), n)
-		}
-	})
-}
-
-// checkedStore is an orderStore that makes Initialized and Get together
-// (store.CheckedGetter), as one call.
-type checkedStore struct{ *orderStore }
-
-func (c checkedStore) GetChecked(ctx context.Context, kind store.Kind, key string) (bool, error, store.Item, bool, error) {
-	c.note("checked get " + key)
-	inited, initErr := c.Store.Initialized(ctx)
-	if initErr == nil {
-		initErr = c.initError()
-	}
-	item, found, err := c.Store.Get(ctx, kind, key)
-	return inited, initErr, item, found, err
-}
-
-// A store that makes Initialized and Get together (Redis: one pipeline):
-// the first lookup of a cache whose first check has not begun makes it in
-// its own read, one round trip, and the monitor does not check again; the
-// check's answer counts as it would alone (a store without its marker is
-// not initialized, a DynamoDB init in progress fails the read).
-func TestFirstReadMakesTheCheck(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		init    bool
-		initErr error
-		want    State
-	}{
-		{"initialized", true, nil, Available},
-		{"no marker", false, nil, NotInitialized},
-		{"init in progress", true, errors.Join(store.ErrUnavailable, store.ErrInitInProgress), Unavailable},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				ms := memstore.New()
-				if tc.init {
-					ms = newFlagStore(t)
-				}
-				o := &orderStore{Store: ms.Connect(), initErr: tc.initErr}
-				var logs logBuffer
-				x := newUnstarted(checkedStore{o}, Options{Logger: logs.logger()})
-				defer x.Close()
-				f, err := x.GetFlag(context.Background(), "f") // before the monitor runs: deterministic
-				switch {
-				case tc.initErr != nil:
-					if f != nil || !errors.Is(err, store.ErrInitInProgress) {
-						t.Errorf("GetFlag = %v, %v; want the check's error, not a value from a store that may hold a mix", f, err)
-					}
-				case tc.init:
-					if err != nil || f == nil || f.Key != "f" {
-						t.Errorf("GetFlag = %v, %v; want flag f", f, err)
-					}
-				default:
-					if err != nil || f != nil {
-						t.Errorf("GetFlag = %v, %v; want not found", f, err)
-					}
-				}
-				if log := o.calls(); !slices.Equal(log, []string{"checked get f"}) {
-					t.Errorf("store calls %q: want the check and the read in one call", log)
-				}
-				if st := x.Status(); st.State != tc.want {
-					t.Errorf("status %v, want %v", st.State, tc.want)
-				}
-				x.c.start()
-				synctest.Wait()
-				log := o.calls()
-				if slices.Contains(log, "initialized") && tc.want == Available {
-					t.Errorf("store calls %q: the monitor checked again after the first read had", log)
-				}
-				for _, call := range []string{"lastwrite", "notify"} {
-					if !slices.Contains(log, call) {
-						t.Errorf("store calls %q: no %q: the rest of start-up did not follow", log, call)
-					}
-				}
-			})
-		})
-	}
-}
-
-// A lookup that waited for a first check which found the store unavailable
-// (a DynamoDB init in progress: Get alone would answer from a store that may
-// hold a mix of two datasets) fails with that error rather than reading.
-func TestReadAfterFailedFirstCheckFails(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		o := &orderStore{Store: newFlagStore(t).Connect(), gate: make(chan struct{}),
-			initErr: errors.Join(store.ErrUnavailable, store.ErrInitInProgress)}
-		var logs logBuffer
-		c := New(o, Options{Logger: logs.logger()})
-		defer c.Close()
-		open := sync.OnceFunc(func() { close(o.gate) })
-		defer open()
-		synctest.Wait() // the monitor is inside its first check
-		done := make(chan error, 1)
-		go func() {
-			f, err := c.GetFlag(context.Background(), "f")
-			if f != nil {
-				err = fmt.Errorf("got flag %v", f.Key)
-			}
-			done <- err
-		}()
-		synctest.Wait() // the lookup waits for the check
-		open()
-		if err := <-done; !errors.Is(err, store.ErrInitInProgress) {
-			t.Errorf("GetFlag: %v; want the check's error", err)
-		}
-		synctest.Wait()
-		if log := o.calls(); slices.Contains(log, "get f") {
-			t.Errorf("store calls %q: the item was read while the store was unavailable", log)
-		}
-		// The init completes: the probe sees the store available, and what
-		// was looked up before it listened is read again then.
-		o.setInitErr(nil)
-		time.Sleep(time.Second) // the probe interval
-		synctest.Wait()
-		if st := c.Status(); st.State != Available {
-			t.Fatalf("status %v after the init completed, want available", st.State)
-		}
-		if log := o.calls(); countOf(log, "get f") != 1 {
-			t.Errorf("store calls %q: want f read once, when the store was back", log)
-		}
-		if f, err := c.GetFlag(context.Background(), "f"); err != nil || f == nil {
-			t.Errorf("GetFlag after the init = %v, %v; want flag f", f, err)
 		}
 	})
 }

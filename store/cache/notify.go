@@ -129,13 +129,6 @@ func (c *core) noticeLoop() {
 			// A new dataset, or a store that may have just got its marker.
 			c.checkInited()
 		}
-		if !notified && c.status.Load().State == Unavailable {
-			// A recheck alone, of a store that cannot answer consistently
-			// now (a DynamoDB init in progress): made once it can (see
-			// observeInited), not read from it meanwhile.
-			c.recheckLater.Store(true)
-			continue
-		}
 		c.applyNotice(batch)
 		if notified {
 			c.readLastWrite()

@@ -177,9 +177,6 @@ func (c *core) observeInited(seq uint64, inited bool) {
 		c.setLocked(seq, st)
 		c.log.Info("flag store available", prev,
 			"after", now.Sub(cur.Since).Round(time.Millisecond))
-		if c.recheckLater.Swap(false) {
-			c.recheckEarly()
-		}
 	case c.hadData.Load() && c.everInited.Load():
 		st.Stale = true
 		c.setLocked(seq, st)
@@ -339,10 +336,9 @@ func (c *core) probe() {
 }
 
 // runFirstCheck makes the cache's first check of the store's "$inited"
-// marker, unless it has begun already (also by an item read that makes it
-// in its own round trip, see beforeRead), and closes firstCheck; unless an
-// item read that waited for it is in flight, it begins the rest of start-up
-// (see followUp). The monitor runs it as soon as it starts; the
+// marker, unless it has begun already, and closes firstCheck; then, unless
+// an item read that waited for it is in flight, it begins the rest of
+// start-up (see followUp). The monitor runs it as soon as it starts; the
 // first item read runs it on its own goroutine when the monitor has not
 // begun it yet, so a new cache's first lookup does not wait for the monitor
 // goroutine to be scheduled.
@@ -351,7 +347,11 @@ func (c *core) runFirstCheck() {
 		return
 	}
 	c.checkInited()
-	c.endFirstCheck()
+	// Before firstCheck is closed, when no read waits: the goroutine it
+	// wakes (a WaitForInitialization) then runs before the new ones.
+	c.followUpIfIdle()
+	close(c.firstCheck)
+	c.followUpIfIdle() // a read that waited may have given up (its context ended)
 }
 
 // checkInited asks the store whether it is initialized and records the
