@@ -66,16 +66,13 @@ type core struct {
 	polling         bool
 	pollWake        chan struct{} // runs the change poll at once
 
-	// notify is the store's Notifier, or nil; set before background work
-	// starts. listening: the store listens (a subscription attempt
-	// succeeded). Start-up (see startup.go): followed, the rest of start-up
-	// has begun; startupReads counts the item reads in flight that began
-	// before it; earlyRead, an item read began before the store listened.
-	notify       store.Notifier
-	listening    atomic.Bool
-	followed     atomic.Bool
-	startupReads atomic.Int64
-	earlyRead    atomic.Bool
+	// listening is closed once the first subscription attempt returned;
+	// nil when the store does not notify. Set before background work
+	// starts, as is notify (the store's Notifier, or nil).
+	listening chan struct{}
+	notify    store.Notifier
+	// subStarted: the subscription has begun (see startListening).
+	subStarted atomic.Bool
 	// Change notifications (see notify.go), guarded by nmu.
 	nmu        sync.Mutex
 	pending    notices
@@ -142,8 +139,9 @@ func newCore(r store.Reader, opts Options) *core {
 // start launches the background goroutines. Kinds must be registered first.
 func (c *core) start() {
 	if n, ok := unwrapReader(c.r).(store.Notifier); ok {
-		// The subscription starts after the first reads (see followUp).
+		// The subscription starts once it is needed (see startListening).
 		c.notify = n
+		c.listening = make(chan struct{})
 	}
 	// The monitor last: the goroutine started last runs first when the
 	// caller blocks (Go's scheduler runs it next on the same processor),
