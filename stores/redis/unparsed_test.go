@@ -26,9 +26,13 @@ func TestGetAllUnparsed(t *testing.T) {
 		hset func(t *testing.T, key string, values ...any) error
 	}{
 		{"single", func(t *testing.T, p string) *Store { return openSingle(t, p) },
-			func(t *testing.T, key string, values ...any) error { return rawSingle(t).HSet(ctx, key, values...).Err() }},
+			func(t *testing.T, key string, values ...any) error {
+				return rawSingle(t).HSet(ctx, key, values...).Err()
+			}},
 		{"cluster", func(t *testing.T, p string) *Store { return openCluster(t, p, false) },
-			func(t *testing.T, key string, values ...any) error { return rawCluster(t).HSet(ctx, key, values...).Err() }},
+			func(t *testing.T, key string, values ...any) error {
+				return rawCluster(t).HSet(ctx, key, values...).Err()
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := taggedPrefix("unparsed")
