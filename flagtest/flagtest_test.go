@@ -642,8 +642,8 @@ func TestClientWithCacheFollowsNotifications(t *testing.T) {
 	if got, _ := c.BoolVariation("f", alice, false); !got {
 		t.Fatal("f = false, want true")
 	}
-	// The cache subscribes in the background after its first reads; a
-	// change made before it listens reaches it once it does.
+	// The cache subscribes in the background after client.New; a change
+	// made before it listens reaches it only with the TTL.
 	testwait.Eventually(t, "the cache to subscribe", func() bool { return td.Subscribers() > 0 })
 	mustUpdate(t, td, td.Flag("f").VariationForAll(false))
 	testwait.Eventually(t, "the cached client to see the update", func() bool {

@@ -22,11 +22,8 @@ type core struct {
 	pinger store.Pinger // nil when r has no probe of its own
 	// writeTimes is r's record of the writer's last write; nil without one.
 	writeTimes store.WriteTimeReader
-	// checked makes r's Initialized and Get in one round trip; nil when r
-	// cannot (see getFirst).
-	checked store.CheckedGetter
-	opts    Options // normalized
-	log     *slog.Logger
+	opts       Options // normalized
+	log        *slog.Logger
 
 	base time.Time    // monotonic origin of now()
 	skew atomic.Int64 // added to now(); tests move the clock forward with it
@@ -69,19 +66,13 @@ type core struct {
 	polling         bool
 	pollWake        chan struct{} // runs the change poll at once
 
-	// notify is the store's Notifier, or nil; set before background work
-	// starts. listening: the store listens (a subscription attempt
-	// succeeded). Start-up (see startup.go): followed, the rest of start-up
-	// has begun; startupReads counts the item reads in flight that began
-	// before it; earlyRead, an item read began before the store listened;
-	// recheckLater, the recheck of those reads waits for the store to be
-	// Available again (see noticeLoop).
-	notify       store.Notifier
-	listening    atomic.Bool
-	followed     atomic.Bool
-	startupReads atomic.Int64
-	earlyRead    atomic.Bool
-	recheckLater atomic.Bool
+	// listening is closed once the first subscription attempt returned;
+	// nil when the store does not notify. Set before background work
+	// starts, as is notify (the store's Notifier, or nil).
+	listening chan struct{}
+	notify    store.Notifier
+	// subStarted: the subscription has begun (see startListening).
+	subStarted atomic.Bool
 	// Change notifications (see notify.go), guarded by nmu.
 	nmu        sync.Mutex
 	pending    notices
@@ -139,8 +130,6 @@ func newCore(r store.Reader, opts Options) *core {
 	}
 	c.pinger, _ = r.(store.Pinger)
 	c.writeTimes, _ = r.(store.WriteTimeReader)
-	c.checked, _ = r.(store.CheckedGetter)
-	c.notify, _ = r.(store.Notifier) // subscribed to after the first reads (see followUp)
 	c.r, c.pinger, c.writeTimes = c.stats.instrument(r, c.pinger, c.writeTimes, opts.ReadObserver)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.status.Store(&Status{State: Available, Since: c.base})
@@ -149,6 +138,11 @@ func newCore(r store.Reader, opts Options) *core {
 
 // start launches the background goroutines. Kinds must be registered first.
 func (c *core) start() {
+	if n, ok := unwrapReader(c.r).(store.Notifier); ok {
+		// The subscription starts once it is needed (see startListening).
+		c.notify = n
+		c.listening = make(chan struct{})
+	}
 	// The monitor last: the goroutine started last runs first when the
 	// caller blocks (Go's scheduler runs it next on the same processor),
 	// and its first check is what WaitForInitialization waits for.

@@ -47,20 +47,9 @@
 //     notification names (every cached item for [store.ChangeAll]),
 //     installing the answers at once: lookups see a change one round trip
 //     after the store announced it, and change listeners are told (the
-//     change poll runs at once). Start-up: item reads never wait for the
-//     subscription, which begins once the cache's first check of the store
-//     and the item reads that waited for it are done (so its connection
-//     does not compete with them). Once the store listens, every item read
-//     before then (each key, and each kind's all-items entry) is read again
-//     at once and the answers installed, so a change written between such a
-//     read and the start of listening, which nobody announced, shows one
-//     round trip after listening began; none is lost. A change made behind
-//     the writer's back (a direct database edit) in that window shows then
-//     too, rather than at its TTL; an item the store no longer has keeps
-//     its value until its TTL, as after [store.ChangeAll]. When the first
-//     attempt to subscribe fails, the cache retries with backoff and, once
-//     the store listens, reads every cached item again (store.ChangeAll);
-//     until then the TTL bounds staleness. After [store.ChangeAll]
+//     change poll runs at once). The cache's first store reads wait for its
+//     first attempt to subscribe (one round trip), so no change can fall
+//     between a read and the start of listening. After [store.ChangeAll]
 //     (a new dataset, a dropped subscription) every cached item is read
 //     again: what changed shows at once, while an item the store no longer
 //     has keeps its value until its TTL (for ever in ModeForever), so a
@@ -107,12 +96,7 @@
 //
 // # The "$inited" marker
 //
-// The marker is checked: once when the cache starts, before its first item
-// reads are served (in the same round trip as the first read of one item
-// when the store can make both together, [store.CheckedGetter], as Redis
-// does; a read that waited for a check that failed fails too, so a new cache
-// serves nothing from a store whose Initialized reports an init in progress,
-// [store.ErrInitInProgress]); by the probe while the
+// The marker is checked: once when the cache starts; by the probe while the
 // cache is not Available; at the start of every change poll; and whenever a
 // store read would replace an item the cache had with "not found" (the only
 // way losing data would change what the cache serves). No check is made on
@@ -144,14 +128,10 @@
 // A cache runs two goroutines for its whole life (the monitor that checks
 // and probes the store, and the status-listener notifier), two more when the
 // store notifies (the subscription and the worker that applies
-// notifications), one more while change listeners exist, and one per
-// background store read in flight. The first check is made by the monitor,
-// or by the first item read on its own goroutine when the monitor has not
-// begun it (with the read itself when the store offers
-// [store.CheckedGetter]); item reads wait for it (one round trip on the
-// connection it opened, where a read beside it would open a second). The read of the
-// writer's last-write time and the subscription begin, in the background,
-// once that check is done and no item read that began before then is in
-// flight. [Cache.Close] stops them all and waits for them; it does not
-// close the store.
+// notifications, started when the first check of the store is done, or
+// earlier by the first item read, which waits for both), one more while
+// change listeners exist, and one per background store read in flight. The
+// first check is made by the monitor, or by the first item read on its own
+// goroutine when the monitor has not begun it. [Cache.Close]
+// stops them all and waits for them; it does not close the store.
 package cache

@@ -385,16 +385,12 @@ func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
 // fetch reads key from the store and installs the result (see install for
 // h).
 func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*entry[T], error) {
-	rs, err := k.c.beforeRead(ctx, true)
-	if err != nil {
+	if err := k.c.awaitListening(ctx); err != nil {
 		return nil, err
-	}
-	if rs&readEarly != 0 {
-		defer k.c.afterEarlyRead()
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
-	item, found, err := k.c.get(ctx, rs, k.codec.kind, key)
+	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
 	if err != nil {
 		if isItemError(err) {
 			k.c.confirmed()
@@ -819,12 +815,8 @@ func (k *kind[T]) abandonAll(cl *call[[]T]) {
 
 // readAll reads every item of the kind and installs the result.
 func (k *kind[T]) readAll(ctx context.Context, h hold) error {
-	rs, err := k.c.beforeRead(ctx, false)
-	if err != nil {
+	if err := k.c.awaitListening(ctx); err != nil {
 		return err
-	}
-	if rs&readEarly != 0 {
-		defer k.c.afterEarlyRead()
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)

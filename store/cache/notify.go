@@ -25,34 +25,43 @@ const maxKeysPerNotice = 16
 // notices collects notified changes until the notification worker takes
 // them.
 type notices struct {
-	all bool
-	// recheck: read again every item read before the store listened (see
-	// recheckEarly); no notification named them.
-	recheck bool
-	refs    map[ref]struct{}
+	all  bool
+	refs map[ref]struct{}
+}
+
+// startListening starts the subscription to the store's notifications
+// unless it has begun (or the store does not notify). It is called when the
+// first check is done, or earlier by the first item read, which waits for
+// the subscription: a cache that is only waited for (WaitForInitialization)
+// makes its first check without a second connection being opened beside it
+// (on a busy machine the two dials and handshakes share the processors and
+// the check took twice as long), while a read that needs both has them made
+// side by side.
+func (c *core) startListening() {
+	if c.notify == nil || c.subStarted.Load() || !c.subStarted.CompareAndSwap(false, true) {
+		return
+	}
+	c.subscribe(c.notify)
 }
 
 // subscribe starts listening to the store's notifications, retrying with
-// backoff while it cannot (the TTL still bounds staleness meanwhile). Once
-// the store listens, what was read before is read again (see recheckEarly).
+// backoff while it cannot (the TTL still bounds staleness meanwhile).
 func (c *core) subscribe(n store.Notifier) {
 	c.goBackground(c.noticeLoop)
 	c.goBackground(func() {
 		wait := c.opts.ProbeInterval
 		failed := false
+		first := true
 		for {
 			err := n.Notify(c.ctx, c.onNotice)
+			if first {
+				first = false
+				close(c.listening) // item reads may start (see awaitListening)
+			}
 			if err == nil {
-				c.listening.Store(true)
-				if !failed && c.earlyRead.Load() {
-					// Read before listening began: a change written
-					// meanwhile was not announced (see beforeRead).
-					c.recheckEarly()
-				}
 				if failed {
 					// Changes made while the store could not listen were
-					// not announced: re-check what is cached (this
-					// covers the reads made before, see recheckEarly).
+					// not announced: re-check what is cached.
 					c.log.Info("flag store change notifications restored")
 					c.onNotice([]store.Change{store.ChangeAll})
 				}
@@ -76,6 +85,44 @@ func (c *core) subscribe(n store.Notifier) {
 			wait = min(2*wait, 30*time.Second)
 		}
 	})
+}
+
+// awaitListening waits, before the cache's first item reads, for its first
+// attempt to subscribe to the store's notifications (one round trip), so
+// that no change can fall between a read and the start of listening: a
+// change written after a read began is announced. It returns at once
+// afterwards, and when the store does not notify; ctx bounds the wait.
+//
+// It also waits for the cache's first check of the store's "$inited"
+// marker: a read racing it would open a second connection to the store (a
+// dial and a handshake, several round trips on Redis) where waiting for the
+// check costs one round trip and reuses its connection. When the monitor
+// has not begun that check yet, the caller makes it on its own goroutine
+// (ctx is always the cache's own here, or one that cannot end), so the
+// first lookup does not wait for the monitor to be scheduled.
+func (c *core) awaitListening(ctx context.Context) error {
+	c.startListening() // before the check, so the two go side by side
+	if !c.firstStarted.Load() && !c.track(c.runFirstCheck) {
+		return ErrClosed
+	}
+	for _, ch := range [...]chan struct{}{c.firstCheck, c.listening} {
+		if ch == nil {
+			continue
+		}
+		select {
+		case <-ch:
+			continue
+		default:
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.ctx.Done():
+			return ErrClosed
+		}
+	}
+	return nil
 }
 
 // onNotice is the store.Notifier callback: it records the changes and wakes
@@ -116,30 +163,16 @@ func (c *core) noticeLoop() {
 		batch := c.pending
 		c.pending = notices{}
 		c.nmu.Unlock()
-		if !batch.all && !batch.recheck && len(batch.refs) == 0 {
+		if !batch.all && len(batch.refs) == 0 {
 			continue
 		}
-		// A recheck alone (see recheckEarly) is no notification: the
-		// store said nothing, and start-up reads the last write anyway.
-		notified := batch.all || len(batch.refs) > 0
-		if notified {
-			c.confirmed() // a notification is an answer of the store
-		}
+		c.confirmed()
 		if batch.all || c.status.Load().State != Available {
 			// A new dataset, or a store that may have just got its marker.
 			c.checkInited()
 		}
-		if !notified && c.status.Load().State == Unavailable {
-			// A recheck alone, of a store that cannot answer consistently
-			// now (a DynamoDB init in progress): made once it can (see
-			// observeInited), not read from it meanwhile.
-			c.recheckLater.Store(true)
-			continue
-		}
 		c.applyNotice(batch)
-		if notified {
-			c.readLastWrite()
-		}
+		c.readLastWrite()
 	}
 }
 
@@ -150,10 +183,9 @@ func (c *core) applyNotice(batch notices) {
 	}
 	ctx, cancel := c.callCtx()
 	defer cancel()
-	all := batch.all || batch.recheck
 	for _, k := range c.kinds {
 		var keys []string
-		if !all {
+		if !batch.all {
 			for r := range batch.refs {
 				if r.kind == k.storeKind() {
 					keys = append(keys, r.key)
@@ -163,21 +195,21 @@ func (c *core) applyNotice(batch notices) {
 				continue
 			}
 		}
-		k.refreshNotified(ctx, all, keys)
+		k.refreshNotified(ctx, batch.all, keys)
 	}
 }
 
 // refreshNotified reads again what a notification names for this kind
-// (every cached item when all is set, and every item when a read of all of
-// them is in flight) and installs the answers at once. Keys the cache holds
-// nothing for are left alone: their next lookup reads the store anyway.
+// (every cached item when all is set) and installs the answers at once.
+// Keys the cache holds nothing for are left alone: their next lookup reads
+// the store anyway.
 func (k *kind[T]) refreshNotified(ctx context.Context, all bool, keys []string) {
 	h := holdNone
 	if all {
 		h = holdRemovals
 	}
 	if all || len(keys) > maxKeysPerNotice || k.all.Load() != nil {
-		if all && k.all.Load() == nil && k.allCall.Load() == nil && k.slots.len() <= maxKeysPerNotice {
+		if all && k.all.Load() == nil && k.slots.len() <= maxKeysPerNotice {
 			keys = nil
 			k.slots.each(func(key string, _ *slot[T]) { keys = append(keys, key) })
 		} else {

@@ -135,3 +135,17 @@ func TestCloseEndsReadsInFlight(t *testing.T) {
 		}
 	})
 }
+
+// newFlagStore is a memstore holding flag f (version 1, serving true).
+func newFlagStore(t *testing.T) *memstore.Store {
+	t.Helper()
+	ms := memstore.New()
+	it, err := store.ItemFromJSON([]byte(`{"key":"f","version":1,"on":true,"variations":[true,false],"fallthrough":{"variation":0},"offVariation":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ms.Init(context.Background(), []store.Collection{{Kind: store.Features, Items: []store.KeyedItem{{Key: "f", Item: it}}}}); err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}

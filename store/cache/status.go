@@ -61,10 +61,9 @@ type Status struct {
 	LastConfirmed time.Time
 	// LastWrite is when the store's writer last wrote the dataset, as the
 	// store records it (store.WriteTimeReader; daemonflag's writers record
-	// it, a LaunchDarkly Relay Proxy does not), read in the background once
-	// the cache's first check of the store and first reads are done, on
-	// each notification and change poll, and every two TTLs. Zero when
-	// unknown (also until that first read of it has answered). Not set in the Status given to status listeners.
+	// it, a LaunchDarkly Relay Proxy does not), read when the cache starts,
+	// on each notification and change poll, and every two TTLs. Zero when
+	// unknown. Not set in the Status given to status listeners.
 	LastWrite time.Time
 }
 
@@ -177,9 +176,6 @@ func (c *core) observeInited(seq uint64, inited bool) {
 		c.setLocked(seq, st)
 		c.log.Info("flag store available", prev,
 			"after", now.Sub(cur.Since).Round(time.Millisecond))
-		if c.recheckLater.Swap(false) {
-			c.recheckEarly()
-		}
 	case c.hadData.Load() && c.everInited.Load():
 		st.Stale = true
 		c.setLocked(seq, st)
@@ -280,7 +276,7 @@ func (c *core) monitor() {
 	defer c.wg.Done()
 	c.runFirstCheck()
 	select {
-	case <-c.firstCheck: // made here, or by the first item read (see beforeRead)
+	case <-c.firstCheck: // made here, or by the first item read (see awaitListening)
 	case <-c.ctx.Done():
 		return
 	}
@@ -338,20 +334,24 @@ func (c *core) probe() {
 	c.observeInited(seq, ok)
 }
 
-// runFirstCheck makes the cache's first check of the store's "$inited"
-// marker, unless it has begun already (also by an item read that makes it
-// in its own round trip, see beforeRead), and closes firstCheck; unless an
-// item read that waited for it is in flight, it begins the rest of start-up
-// (see followUp). The monitor runs it as soon as it starts; the
-// first item read runs it on its own goroutine when the monitor has not
-// begun it yet, so a new cache's first lookup does not wait for the monitor
-// goroutine to be scheduled.
+// runFirstCheck makes the cache's first check of the store, unless it has
+// begun already: the "$inited" marker, then the writer's last write (before
+// the first item reads, on the same connection: see awaitListening), and
+// closes firstCheck; then it starts the subscription to the store's
+// notifications, unless an item read has started it already. The monitor
+// runs it as soon as it starts; the first item read runs it on its own
+// goroutine when the monitor has not begun it yet, so a new cache's first
+// lookup does not wait for the monitor goroutine to be scheduled.
 func (c *core) runFirstCheck() {
 	if c.firstStarted.Load() || !c.firstStarted.CompareAndSwap(false, true) {
 		return
 	}
+	defer close(c.firstCheck)
+	// Before firstCheck is closed: the goroutine it wakes (a
+	// WaitForInitialization) then runs before the new ones.
+	defer c.startListening()
 	c.checkInited()
-	c.endFirstCheck()
+	c.readLastWrite()
 }
 
 // checkInited asks the store whether it is initialized and records the

@@ -22,22 +22,26 @@ func TestGetAllUnparsed(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		open func(prefix string) *Store
-		hset func(key string, values ...any) error
+		open func(t *testing.T, prefix string) *Store
+		hset func(t *testing.T, key string, values ...any) error
 	}{
-		{"single", func(p string) *Store { return openSingle(t, p) },
-			func(key string, values ...any) error { return rawSingle(t).HSet(ctx, key, values...).Err() }},
-		{"cluster", func(p string) *Store { return openCluster(t, p, false) },
-			func(key string, values ...any) error { return rawCluster(t).HSet(ctx, key, values...).Err() }},
+		{"single", func(t *testing.T, p string) *Store { return openSingle(t, p) },
+			func(t *testing.T, key string, values ...any) error {
+				return rawSingle(t).HSet(ctx, key, values...).Err()
+			}},
+		{"cluster", func(t *testing.T, p string) *Store { return openCluster(t, p, false) },
+			func(t *testing.T, key string, values ...any) error {
+				return rawCluster(t).HSet(ctx, key, values...).Err()
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := taggedPrefix("unparsed")
-			s := tc.open(p)
+			s := tc.open(t, p)
 			var args []any
 			for k, v := range stored {
 				args = append(args, k, v)
 			}
-			if err := tc.hset(p+":features", args...); err != nil {
+			if err := tc.hset(t, p+":features", args...); err != nil {
 				t.Fatal(err)
 			}
 			all, err := s.GetAll(ctx, store.Features)
