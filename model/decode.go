@@ -136,13 +136,14 @@ func readOptObject[T any](d *decoder, field func(t *T, name string)) *T {
 	return t
 }
 
-// readObjects reads an array of objects; null reads as nil. The list is
-// allocated once, at its final length, with no spare capacity: an array of
-// one object (the usual case) is read into a list of one; at a second
-// element the rest of the array is counted with a fast skip
-// (jsontok's CountRest) and the list allocated at its length, the first
-// element moved into it (with the strings recorded for ownStrings, which
-// are recorded by address).
+// readObjects reads an array of objects; null reads as nil. The list has
+// no spare capacity and is allocated at most three times, without a look
+// ahead for the usual short lists: an array of one object is read into a
+// list of one, at a second element the list becomes two long, and at a
+// third the rest of the array is counted with a fast skip (jsontok's
+// CountRest) and the list allocated at its final length. Elements moved to
+// a longer list take their strings recorded for ownStrings (recorded by
+// address) along.
 func readObjects[T any](d *decoder, field func(t *T, name string)) []T {
 	if d.null() {
 		return nil
@@ -154,22 +155,26 @@ func readObjects[T any](d *decoder, field func(t *T, name string)) []T {
 	var out []T
 	mark := len(d.pending)
 	for d.elem(&it) {
-		switch {
-		case it.I == 0:
-			out = make([]T, 1)
-		case it.I == 1:
-			rest := d.sc.CountRest()
-			if rest < 0 {
-				readInvalid(d, &it, field)
-				return nil
+		if it.I == len(out) {
+			n := 1
+			switch it.I {
+			case 0:
+			case 1:
+				n = 2
+			default:
+				rest := d.sc.CountRest()
+				if rest < 0 {
+					readInvalid(d, &it, field)
+					return nil
+				}
+				n = it.I + rest
 			}
-			grown := make([]T, 1+rest)
-			grown[0] = out[0]
-			d.moved(mark, unsafe.Pointer(&out[0]), unsafe.Pointer(&grown[0]), unsafe.Sizeof(out[0]))
+			grown := make([]T, n)
+			if len(out) > 0 {
+				copy(grown, out)
+				d.moved(mark, unsafe.Pointer(&out[0]), unsafe.Pointer(&grown[0]), uintptr(len(out))*unsafe.Sizeof(out[0]))
+			}
 			out = grown
-		case it.I >= len(out):
-			d.fail("internal error: an array has more elements than counted")
-			return nil
 		}
 		d.enterIndex(it.I)
 		readObject(d, &out[it.I], field)

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -39,6 +40,10 @@ type decoder struct {
 	// Lists of values (variations, clause values) whose top-level strings
 	// are views of the document, for ownStrings.
 	valueLists [][]jsonvalue.Value
+	// ownBytes is the length of the views recorded in pending, lists and
+	// valueLists: at least what ownStrings copies (more when a repeated
+	// property replaced a recorded string).
+	ownBytes int
 }
 
 type (
@@ -65,6 +70,7 @@ func (d *decoder) release() {
 	clear(d.vals[:cap(d.vals)])
 	clear(d.pending) // entries past the length were cleared before
 	d.pending = d.pending[:0]
+	d.ownBytes = 0
 	clear(d.lists)
 	d.lists = d.lists[:0]
 	clear(d.valueLists)
@@ -136,6 +142,7 @@ func (d *decoder) wordAt(p *string) {
 func (d *decoder) later(p *string) {
 	if d.inDocument(*p) {
 		d.pending = append(d.pending, p)
+		d.ownBytes += len(*p)
 	}
 }
 
@@ -155,58 +162,45 @@ func (d *decoder) moved(mark int, from, to unsafe.Pointer, size uintptr) {
 // class rounding per string) for all its keys, ids, salt and target values.
 // Called once, after a document decoded without error.
 func (d *decoder) ownStrings() {
-	// Both passes copy only what is still a view of the document: a
-	// property repeated in the document leaves a string recorded twice, or
-	// replaced by one that is not a view, copied once or not at all.
-	total := 0
-	for _, p := range d.pending {
-		if d.inDocument(*p) {
-			total += len(*p)
-		}
-	}
-	for _, list := range d.lists {
-		for _, s := range list {
-			if d.inDocument(s) {
-				total += len(s)
-			}
-		}
-	}
-	for _, list := range d.valueLists {
-		for _, v := range list {
-			if v.IsString() && d.inDocument(v.Str()) {
-				total += len(v.Str())
-			}
-		}
-	}
-	if total == 0 {
+	if d.ownBytes == 0 {
 		return
 	}
-	buf := make([]byte, 0, total)
-	own := func(p *string) { // buf never grows: its capacity is total
-		off := len(buf)
-		buf = append(buf, *p...)
-		*p = unsafe.String(&buf[off], len(*p))
-	}
+	// Only what is still a view of the document is copied: a property
+	// repeated in the document leaves a string recorded twice, or replaced
+	// by one that is not a view, copied once or not at all.
+	buf := make([]byte, d.ownBytes)
+	off := 0
 	for _, p := range d.pending {
 		if d.inDocument(*p) {
-			own(p)
+			*p, off = ownInto(buf, off, *p)
 		}
 	}
 	for _, list := range d.lists {
 		for i := range list {
 			if d.inDocument(list[i]) {
-				own(&list[i])
+				list[i], off = ownInto(buf, off, list[i])
 			}
 		}
 	}
 	for _, list := range d.valueLists {
 		for i := range list {
 			if s := list[i].Str(); list[i].IsString() && d.inDocument(s) {
-				own(&s)
+				s, off = ownInto(buf, off, s)
 				list[i] = jsonvalue.String(s)
 			}
 		}
 	}
+}
+
+// ownInto copies s into buf at off and returns the copy and the offset
+// after it; s is non-empty. Should buf be short (it cannot: ownBytes
+// counts every recorded view), s gets a copy of its own.
+func ownInto(buf []byte, off int, s string) (string, int) {
+	if len(s) > len(buf)-off {
+		return strings.Clone(s), off
+	}
+	n := copy(buf[off:], s)
+	return unsafe.String(&buf[off], n), off + n
 }
 
 // inDocument reports whether s is a non-empty view of the document.
@@ -296,7 +290,11 @@ func (d *decoder) strList() []string {
 			d.leave()
 			return nil
 		}
-		d.strs = append(d.strs, d.sc.RawString())
+		s := d.sc.RawString()
+		if d.inDocument(s) {
+			d.ownBytes += len(s)
+		}
+		d.strs = append(d.strs, s)
 	}
 	list := exact(d.strs)
 	if len(list) > 0 {
@@ -359,7 +357,11 @@ func (d *decoder) readValues() bool {
 		var v jsonvalue.Value
 		if d.next() == '"' {
 			// A view of the document, copied by ownStrings.
-			v = jsonvalue.String(d.sc.RawString())
+			s := d.sc.RawString()
+			if d.inDocument(s) {
+				d.ownBytes += len(s)
+			}
+			v = jsonvalue.String(s)
 		} else {
 			v = d.value()
 		}
