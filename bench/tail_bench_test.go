@@ -152,11 +152,7 @@ func runTail(g, ncases, work int, d time.Duration, eval func(caseIdx int) uint64
 		}(w)
 	}
 	wg.Wait()
-	r := &loadResult{elapsed: time.Since(start)}
-	for i := range hists {
-		r.hist.merge(&hists[i])
-	}
-	return r
+	return loadResultOf(start, hists)
 }
 
 // BenchmarkSpinWork measures the callers' work between calls in

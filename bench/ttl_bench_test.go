@@ -117,6 +117,16 @@ type loadResult struct {
 	elapsed time.Duration
 }
 
+// loadResultOf merges the goroutines' histograms of a load run that began
+// at start and has just ended.
+func loadResultOf(start time.Time, hists []latencyHist) *loadResult {
+	r := &loadResult{elapsed: time.Since(start)}
+	for i := range hists {
+		r.hist.merge(&hists[i])
+	}
+	return r
+}
+
 // runLoad calls eval n times in total from g goroutines, goroutine i
 // starting at case i, and records every call's latency. Each goroutine
 // pauses for pause after every burst calls (no pause when pause is zero):
@@ -151,11 +161,7 @@ func runLoad(n, g, ncases, burst int, pause time.Duration, eval func(caseIdx int
 		}(w, count)
 	}
 	wg.Wait()
-	r := &loadResult{elapsed: time.Since(start)}
-	for i := range hists {
-		r.hist.merge(&hists[i])
-	}
-	return r
+	return loadResultOf(start, hists)
 }
 
 func BenchmarkTTLExpiry(b *testing.B) {
