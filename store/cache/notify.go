@@ -101,6 +101,12 @@ func (c *core) subscribe(n store.Notifier) {
 // (ctx is always the cache's own here, or one that cannot end), so the
 // first lookup does not wait for the monitor to be scheduled.
 func (c *core) awaitListening(ctx context.Context) error {
+	first := false // this is one of the cache's first reads: the first check is not done
+	select {
+	case <-c.firstCheck:
+	default:
+		first = true
+	}
 	c.startListening() // before the check, so the two go side by side
 	if !c.firstStarted.Load() && !c.track(c.runFirstCheck) {
 		return ErrClosed
@@ -121,6 +127,13 @@ func (c *core) awaitListening(ctx context.Context) error {
 		case <-c.ctx.Done():
 			return ErrClosed
 		}
+	}
+	if first && c.status.Load().State == Unavailable {
+		// The first check found the store unavailable (down, or a
+		// DynamoDB init in progress: a possibly mixed dataset). A miss
+		// that starts now fails fast; so does one that waited for the
+		// check, rather than read what may be a mix.
+		return c.failFastErr()
 	}
 	return nil
 }
