@@ -504,48 +504,12 @@ func (sc *Scanner) End() {
 
 // scanNumber checks the JSON number grammar from the current offset.
 func (sc *Scanner) scanNumber() bool {
-	s, i := sc.s, sc.pos
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		sc.pos = i
-		sc.Fail("invalid number")
+	end, problem := numberEnd(sc.s, sc.pos)
+	sc.pos = end
+	if problem != "" {
+		sc.Fail(problem)
 		return false
 	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			sc.pos = i
-			sc.Fail("invalid number: no digits after decimal point")
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			sc.pos = i
-			sc.Fail("invalid number: no digits in exponent")
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	sc.pos = i
 	return true
 }
 

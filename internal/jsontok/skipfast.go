@@ -58,7 +58,8 @@ func skipFast(s string, i int) (end int, sawString, ok bool) {
 				return 0, false, false
 			}
 		case c == '-' || c >= '0' && c <= '9':
-			if i, ok = numberEnd(s, i); !ok {
+			var problem string
+			if i, problem = numberEnd(s, i); problem != "" {
 				return 0, false, false
 			}
 		default:
@@ -157,9 +158,10 @@ func skipWord(s string, i int, word string) (int, bool) {
 	return i + len(word), true
 }
 
-// numberEnd returns the end of the number at i, checked as scanNumber
-// checks it.
-func numberEnd(s string, i int) (int, bool) {
+// numberEnd checks the JSON number grammar from i and returns the
+// number's end, or, when it is not a number, the offset of the first wrong
+// byte and what is wrong ("" for a valid number).
+func numberEnd(s string, i int) (end int, problem string) {
 	if i < len(s) && s[i] == '-' {
 		i++
 	}
@@ -167,20 +169,16 @@ func numberEnd(s string, i int) (int, bool) {
 	case i < len(s) && s[i] == '0':
 		i++
 	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(s, i)
 	default:
-		return 0, false
+		return i, "invalid number"
 	}
 	if i < len(s) && s[i] == '.' {
 		i++
 		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return 0, false
+			return i, "invalid number: no digits after decimal point"
 		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(s, i)
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
@@ -188,11 +186,17 @@ func numberEnd(s string, i int) (int, bool) {
 			i++
 		}
 		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return 0, false
+			return i, "invalid number: no digits in exponent"
 		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(s, i)
 	}
-	return i, true
+	return i, ""
+}
+
+// digitsEnd returns the end of the run of decimal digits at i.
+func digitsEnd(s string, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
