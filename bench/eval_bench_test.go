@@ -37,6 +37,17 @@ func mustContexts(tb testing.TB, doc string) (evalctx.Context, ldcontext.Context
 	return oc, lc
 }
 
+// caseContexts parses every case's context for both SDKs.
+func caseContexts(tb testing.TB, cases []evalCase) ([]evalctx.Context, []ldcontext.Context) {
+	tb.Helper()
+	octx := make([]evalctx.Context, len(cases))
+	lctx := make([]ldcontext.Context, len(cases))
+	for i, c := range cases {
+		octx[i], lctx[i] = mustContexts(tb, c.context)
+	}
+	return octx, lctx
+}
+
 // benchSides decodes the benchmark dataset with both SDKs.
 func benchSides(tb testing.TB) ([]evalCase, *sides) {
 	tb.Helper()

@@ -5,10 +5,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/launchdarkly/go-sdk-common/v3/ldcontext"
-
-	"github.com/daemonflag/daemonflag/evalctx"
 )
 
 // Item 5: a Redis outage under load. Each client, on its own redis-server
@@ -33,11 +29,7 @@ const (
 
 func BenchmarkOutage(b *testing.B) {
 	cases, flags, segments := benchData()
-	octx := make([]evalctx.Context, len(cases))
-	lctx := make([]ldcontext.Context, len(cases))
-	for i, c := range cases {
-		octx[i], lctx[i] = mustContexts(b, c.context)
-	}
+	octx, lctx := caseContexts(b, cases)
 	for _, side := range []string{"ours", "ld"} {
 		b.Run(side, func(b *testing.B) {
 			srv := startOwnRedis(b)

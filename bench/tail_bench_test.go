@@ -6,10 +6,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/launchdarkly/go-sdk-common/v3/ldcontext"
-
-	"github.com/daemonflag/daemonflag/evalctx"
 )
 
 // Tail latency under CPU saturation, with a no-SDK control (issue 17). 64
@@ -30,11 +26,7 @@ func BenchmarkTail(b *testing.B) {
 	url := redisURL(b)
 	cases, flags, segments := benchData()
 	prefix := writeRedisDataset(b, url, "tail", flags, segments)
-	octx := make([]evalctx.Context, len(cases))
-	lctx := make([]ldcontext.Context, len(cases))
-	for i, c := range cases {
-		octx[i], lctx[i] = mustContexts(b, c.context)
-	}
+	octx, lctx := caseContexts(b, cases)
 	for _, mode := range []string{"tight", "work"} {
 		work := 0
 		if mode == "work" {

@@ -8,10 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/launchdarkly/go-sdk-common/v3/ldcontext"
-
-	"github.com/daemonflag/daemonflag/evalctx"
 )
 
 // Item 3: TTL expiry under load on real Redis. Both clients use a 100 ms
@@ -168,11 +164,7 @@ func BenchmarkTTLExpiry(b *testing.B) {
 	url := redisURL(b)
 	cases, flags, segments := benchData()
 	prefix := writeRedisDataset(b, url, "ttl", flags, segments)
-	octx := make([]evalctx.Context, len(cases))
-	lctx := make([]ldcontext.Context, len(cases))
-	for i, c := range cases {
-		octx[i], lctx[i] = mustContexts(b, c.context)
-	}
+	octx, lctx := caseContexts(b, cases)
 	for _, side := range []string{"ours", "ld"} {
 		b.Run(side, func(b *testing.B) {
 			reads := new(atomic.Int64)
