@@ -56,8 +56,10 @@ func benchClient(b *testing.B, cfg client.Config) (*client.Client, *env) {
 	return c, e
 }
 
-func BenchmarkBoolVariationNoAlloc(b *testing.B) {
-	c, _ := benchClient(b, client.Config{})
+// benchBoolVariation warms c up with a few calls, then times b.N calls of
+// BoolVariation on the benchmark flag, reporting allocations.
+func benchBoolVariation(b *testing.B, c *client.Client) {
+	b.Helper()
 	for range 10 {
 		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
 	}
@@ -66,6 +68,11 @@ func BenchmarkBoolVariationNoAlloc(b *testing.B) {
 	for range b.N {
 		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
 	}
+}
+
+func BenchmarkBoolVariationNoAlloc(b *testing.B) {
+	c, _ := benchClient(b, client.Config{})
+	benchBoolVariation(b, c)
 }
 
 func BenchmarkEvaluatorBareNoAlloc(b *testing.B) {
@@ -291,14 +298,7 @@ func BenchmarkBoolVariationAllOnNoAlloc(b *testing.B) {
 	cfg := eventsBenchConfig(b)
 	cfg.Hooks = []client.Hook{observingHook{&calls, &fallthroughs}}
 	c, _ := benchClient(b, cfg)
-	for range 10 {
-		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
-	}
+	benchBoolVariation(b, c)
 	b.StopTimer()
 	if calls.Load() != fallthroughs.Load() || calls.Load() < int64(b.N) {
 		b.Fatalf("the hook saw %d calls and %d fallthroughs; want %d of each at least", calls.Load(), fallthroughs.Load(), b.N)

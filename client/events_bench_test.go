@@ -27,14 +27,7 @@ func eventsBenchConfig(b *testing.B) client.Config {
 // counted in the summary. It must not allocate.
 func BenchmarkBoolVariationEventsSummaryNoAlloc(b *testing.B) {
 	c, _ := benchClient(b, eventsBenchConfig(b))
-	for range 10 {
-		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
-	}
+	benchBoolVariation(b, c)
 }
 
 // BenchmarkBoolVariationEventsFull evaluates a flag with trackEvents: every
@@ -47,14 +40,7 @@ func BenchmarkBoolVariationEventsFull(b *testing.B) {
 	if err := c.WaitForInitialization(bg); err != nil {
 		b.Fatal(err)
 	}
-	for range 10 {
-		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
-	}
+	benchBoolVariation(b, c)
 	b.StopTimer()
 	if st := c.EventStats(); st.EventsDropped > 0 {
 		b.Logf("%d events dropped over capacity", st.EventsDropped)

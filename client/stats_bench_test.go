@@ -12,14 +12,7 @@ import (
 // must not allocate with them.
 func BenchmarkBoolVariationStatsNoAlloc(b *testing.B) {
 	c, _ := benchClient(b, client.Config{Stats: client.StatsConfig{}})
-	for range 10 {
-		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		boolSink, _ = c.BoolVariation("bench-flag", benchContext, false)
-	}
+	benchBoolVariation(b, c)
 	b.StopTimer()
 	if st := c.Stats(); len(st.Evaluations) != 1 || st.Evaluations[0].Total() < uint64(b.N) {
 		b.Fatalf("stats did not count: %+v", st.Evaluations)
