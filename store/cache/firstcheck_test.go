@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -60,11 +62,19 @@ func (o *orderStore) Get(ctx context.Context, kind store.Kind, key string) (stor
 	return o.Store.Get(ctx, kind, key)
 }
 
+// unmarkedStore is an orderStore whose notifications are not all marked
+// (as Redis keyspace notifications): its WriteMark is unsupported.
+type unmarkedStore struct{ *orderStore }
+
+func (unmarkedStore) WriteMark(context.Context) (string, error) {
+	return "", fmt.Errorf("test: %w", errors.ErrUnsupported)
+}
+
 // A new cache's first lookup, made at once, reads the item only after the
-// first "$inited" check, the writer's last-write time and the first
-// subscription attempt (whichever goroutine makes the check: the monitor,
-// or the lookup itself when the monitor has not begun it), and returns the
-// item.
+// first "$inited" check, the writer's last-write time and, since the store
+// marks no writes (store.WriteMarker), the first subscription attempt
+// (whichever goroutine makes the check: the monitor, or the lookup itself
+// when the monitor has not begun it), and returns the item.
 func TestFirstLookupAfterFirstCheckAndSubscription(t *testing.T) {
 	ms := memstore.New()
 	it, err := store.ItemFromJSON([]byte(`{"key":"f","version":1,"on":true,"variations":[true,false],"fallthrough":{"variation":0},"offVariation":1}`))
@@ -76,7 +86,7 @@ func TestFirstLookupAfterFirstCheckAndSubscription(t *testing.T) {
 	}
 	for range 50 { // different interleavings of the monitor and the lookup
 		o := &orderStore{Store: ms.Connect()}
-		c := New(o, Options{})
+		c := New(unmarkedStore{o}, Options{})
 		f, err := c.GetFlag(context.Background(), "f")
 		c.Close()
 		if err != nil || f == nil || f.Key != "f" {

@@ -57,6 +57,9 @@ func (c *core) subscribe(n store.Notifier) {
 			if first {
 				first = false
 				close(c.listening) // item reads may start (see awaitListening)
+				if err == nil {
+					c.catchUp() // what was read before listening began
+				}
 			}
 			if err == nil {
 				if failed {
@@ -111,9 +114,9 @@ func (c *core) awaitListening(ctx context.Context) error {
 	if !c.firstStarted.Load() && !c.track(c.runFirstCheck) {
 		return ErrClosed
 	}
-	for _, ch := range [...]chan struct{}{c.firstCheck, c.listening} {
-		if ch == nil {
-			continue
+	for i, ch := range [...]chan struct{}{c.firstCheck, c.listening} {
+		if ch == nil || i == 1 && c.marked {
+			continue // marked: the first check read the write mark (see startup.go)
 		}
 		select {
 		case <-ch:
@@ -222,7 +225,9 @@ func (k *kind[T]) refreshNotified(ctx context.Context, all bool, keys []string) 
 		h = holdRemovals
 	}
 	if all || len(keys) > maxKeysPerNotice || k.all.Load() != nil {
-		if all && k.all.Load() == nil && k.slots.len() <= maxKeysPerNotice {
+		// A read of every item in flight (begun before a catch-up, see
+		// startup.go) is read again too.
+		if all && k.all.Load() == nil && k.allCall.Load() == nil && k.slots.len() <= maxKeysPerNotice {
 			keys = nil
 			k.slots.each(func(key string, _ *slot[T]) { keys = append(keys, key) })
 		} else {

@@ -351,6 +351,7 @@ func (c *core) runFirstCheck() {
 	// WaitForInitialization) then runs before the new ones.
 	defer c.startListening()
 	c.checkInited()
+	c.readStartMark()
 	c.readLastWrite()
 }
 
