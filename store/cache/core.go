@@ -80,6 +80,10 @@ type core struct {
 	// subscription (see startup.go). Both set before firstCheck is closed.
 	startMark string
 	marked    bool
+	// earlyReads counts the item reads in flight that began before the
+	// first check was done and do not wait for the subscription; the last
+	// to end starts it (see awaitListening).
+	earlyReads atomic.Int64
 	// Change notifications (see notify.go), guarded by nmu.
 	nmu        sync.Mutex
 	pending    notices

@@ -70,6 +70,13 @@ func (unmarkedStore) WriteMark(context.Context) (string, error) {
 	return "", fmt.Errorf("test: %w", errors.ErrUnsupported)
 }
 
+// plainStore is an orderStore without a write mark (no store.WriteMarker).
+type plainStore struct {
+	store.Reader
+	store.Notifier
+	store.WriteTimeReader
+}
+
 // A new cache's first lookup, made at once, reads the item only after the
 // first "$inited" check, the writer's last-write time and, since the store
 // marks no writes (store.WriteMarker), the first subscription attempt
@@ -107,7 +114,8 @@ func TestFirstLookupAfterFirstCheckAndSubscription(t *testing.T) {
 
 // A lookup that arrives while the monitor's first check is in progress
 // waits for it (and reads after it on the same connection) rather than
-// reading alongside.
+// reading alongside; on a store that marks no writes, the subscription it
+// also waits for starts beside the check.
 func TestLookupWaitsForMonitorsFirstCheck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ms := memstore.New()
@@ -119,7 +127,7 @@ func TestLookupWaitsForMonitorsFirstCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := &orderStore{Store: ms.Connect(), gate: make(chan struct{})}
-		c := New(o, Options{})
+		c := New(plainStore{o, o, o}, Options{}) // no store.WriteMarker: reads wait for the subscription
 		defer c.Close()
 		open := sync.OnceFunc(func() { close(o.gate) })
 		defer open()    // before Close, also when the test fails

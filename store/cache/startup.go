@@ -32,6 +32,7 @@ func (c *core) readStartMark() {
 	defer cancel()
 	m, err := c.marks.WriteMark(ctx)
 	if err != nil {
+		c.startListening() // reads wait for it: start it now
 		if !errors.Is(err, errors.ErrUnsupported) {
 			c.log.Debug("flag store write mark unreadable; the first reads wait for the change subscription", "err", err)
 		}
@@ -71,5 +72,36 @@ func (c *core) queueAll() {
 	select {
 	case c.noticeWake <- struct{}{}:
 	default:
+	}
+}
+
+// endEarlyRead is endRead(true), for a deferred call.
+func (c *core) endEarlyRead() { c.endRead(true) }
+
+// endRead ends a read for which awaitListening said early: the last of
+// them, once the first check is done, starts the subscription.
+func (c *core) endRead(early bool) {
+	if !early {
+		return
+	}
+	if c.earlyReads.Add(-1) == 0 && c.firstCheckDone() {
+		c.startListening()
+	}
+}
+
+// listenIfIdle starts the subscription unless an early read is in flight
+// (its end starts it, see endRead).
+func (c *core) listenIfIdle() {
+	if c.earlyReads.Load() == 0 {
+		c.startListening()
+	}
+}
+
+func (c *core) firstCheckDone() bool {
+	select {
+	case <-c.firstCheck:
+		return true
+	default:
+		return false
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -265,4 +266,40 @@ func TestUnmarkedFirstCheckWaitsForSubscription(t *testing.T) {
 			})
 		})
 	}
+}
+
+// On a store that marks its writes, the subscription starts only once the
+// cache's first reads (those that began before the first check was done)
+// have ended, since its connection would compete with them.
+func TestSubscriptionStartsAfterFirstReads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &orderStore{Store: newFlagStore(t).Connect(), gate: make(chan struct{})}
+		c := New(o, Options{})
+		defer c.Close()
+		open := sync.OnceFunc(func() { close(o.gate) })
+		defer open()
+		synctest.Wait() // the monitor is inside its first check
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.GetFlag(context.Background(), "f")
+			done <- err
+		}()
+		synctest.Wait() // the lookup waits for the check
+		if log := o.calls(); slices.Contains(log, "notify") {
+			t.Fatalf("store calls %q: the subscription began beside the first check", log)
+		}
+		open()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		log := o.calls()
+		get, notify := slices.Index(log, "get f"), slices.Index(log, "notify")
+		if get < 0 || notify < get {
+			t.Fatalf("store calls %q: want the subscription after the first item read", log)
+		}
+		if !slices.Contains(log, "subscribed") {
+			t.Fatalf("store calls %q: no subscription once the first read ended", log)
+		}
+	})
 }
