@@ -390,7 +390,7 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*e
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
-	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
+	item, unparsed, found, err := k.c.getItem(ctx, k.codec.kind, key, k.codec.version != nil)
 	if err != nil {
 		if isItemError(err) {
 			k.c.confirmed()
@@ -411,7 +411,8 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*e
 		k.beforeRemoving(ctx, s, key, 0)
 		return k.install(s, k.notFound(seq, start), h), nil
 	}
-	e, err := k.decode(s.e.Load(), item, seq, start)
+	ki := store.KeyedItem{Key: key, Item: item}
+	e, err := k.decodeItem(s.e.Load(), &ki, unparsed, seq, start)
 	if err != nil {
 		return k.itemError(s, key, seq, start, e.hash, err, h), nil
 	}
@@ -522,7 +523,7 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	defer k.outdateAll(seq) // the kind's list must not keep the old value
-	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
+	item, unparsed, found, err := k.c.getItem(ctx, k.codec.kind, key, k.codec.version != nil)
 	switch {
 	case err != nil && isItemError(err):
 		k.itemError(s, key, seq, start, 0, err, holdNone)
@@ -535,7 +536,8 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 		k.beforeRemoving(ctx, s, key, depth)
 		k.put(s, k.notFound(seq, start))
 	default:
-		e, err := k.decode(s.e.Load(), item, seq, start)
+		ki := store.KeyedItem{Key: key, Item: item}
+		e, err := k.decodeItem(s.e.Load(), &ki, unparsed, seq, start)
 		if err != nil {
 			k.itemError(s, key, seq, start, e.hash, err, holdNone)
 			return
