@@ -124,3 +124,29 @@ func TestMissUnparsed(t *testing.T) {
 		t.Errorf("decodes: unparsed %d, parsed %d", unparsedDecodes, parsedDecodes)
 	}
 }
+
+// unparsedWrap is a wrapStore whose reads return the items' JSON only, as
+// the Redis store's do (store.UnparsedGetter, store.UnparsedReader).
+type unparsedWrap struct{ *wrapStore }
+
+func (u unparsedWrap) GetUnparsed(ctx context.Context, kind store.Kind, key string) ([]byte, bool, error) {
+	it, found, err := u.Get(ctx, kind, key)
+	return it.Data, found, err
+}
+
+func (u unparsedWrap) GetAllUnparsed(ctx context.Context, kind store.Kind) ([]store.KeyedItem, error) {
+	items, err := u.GetAll(ctx, kind)
+	for i := range items {
+		items[i].Item = store.Item{Data: items[i].Item.Data}
+	}
+	return items, err
+}
+
+// asRead runs f twice: reader gives the cache's store for a wrapStore,
+// read as it returns items (parsed), then as the items' JSON only
+// (unparsed), so that a test of what the cache does with the items it
+// reads covers both ways of reading them.
+func asRead(t *testing.T, f func(t *testing.T, reader func(w *wrapStore) store.Reader)) {
+	t.Run("parsed", func(t *testing.T) { f(t, func(w *wrapStore) store.Reader { return w }) })
+	t.Run("unparsed", func(t *testing.T) { f(t, func(w *wrapStore) store.Reader { return unparsedWrap{w} }) })
+}
