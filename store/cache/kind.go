@@ -64,22 +64,25 @@ var hashSeed = maphash.MakeSeed()
 
 // entry is one immutable cached answer for one key.
 type entry[T any] struct {
-	val     T    // the decoded item; zero unless live
-	live    bool // the store has the item and it is not deleted
-	exists  bool // the store has the item (live or a tombstone)
-	hash    uint64
-	version int
-	err     error // an item-level error (malformed) and no good value
-	seq     uint64
+	// The fields a warm lookup reads come first, so that they share a
+	// cache line (in a mix of many keys, each line is a miss).
+	//
 	// refreshAt is when a read starts a background refresh (the last part
 	// of the entry's life begins); expires is when its life ends. Both count
 	// from the moment the store read began, so an entry is never older than
 	// its TTL while it is served as fresh.
 	refreshAt int64
+	val       T     // the decoded item; zero unless live
+	err       error // an item-level error (malformed) and no good value
 	expires   int64
+	live      bool // the store has the item and it is not deleted
+	exists    bool // the store has the item (live or a tombstone)
 	// unconfirmed: the store answered "not found" for an item it had, while
 	// not initialized (it lost its data); the old value is kept.
 	unconfirmed bool
+	hash        uint64
+	version     int
+	seq         uint64
 }
 
 // sameAnswer reports whether two entries give the same answer, so a newer
