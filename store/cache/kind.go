@@ -64,22 +64,25 @@ var hashSeed = maphash.MakeSeed()
 
 // entry is one immutable cached answer for one key.
 type entry[T any] struct {
-	val     T    // the decoded item; zero unless live
-	live    bool // the store has the item and it is not deleted
-	exists  bool // the store has the item (live or a tombstone)
-	hash    uint64
-	version int
-	err     error // an item-level error (malformed) and no good value
-	seq     uint64
+	// The fields a warm lookup reads come first, so that they share a
+	// cache line (in a mix of many keys, each line is a miss).
+	//
 	// refreshAt is when a read starts a background refresh (the last part
 	// of the entry's life begins); expires is when its life ends. Both count
 	// from the moment the store read began, so an entry is never older than
 	// its TTL while it is served as fresh.
 	refreshAt int64
+	val       T     // the decoded item; zero unless live
+	err       error // an item-level error (malformed) and no good value
 	expires   int64
+	live      bool // the store has the item and it is not deleted
+	exists    bool // the store has the item (live or a tombstone)
 	// unconfirmed: the store answered "not found" for an item it had, while
 	// not initialized (it lost its data); the old value is kept.
 	unconfirmed bool
+	hash        uint64
+	version     int
+	seq         uint64
 }
 
 // sameAnswer reports whether two entries give the same answer, so a newer
@@ -100,6 +103,8 @@ type slot[T any] struct {
 	// spins counts lookups in the last part of the entry's life, which
 	// yield the processor now and then (see late).
 	spins atomic.Uint32
+	// tag is the key's Tag (see Cache.GetFlagTagged).
+	tag Tag
 }
 
 // yieldEvery is how many lookups of an entry whose refresh is in flight
@@ -175,21 +180,28 @@ func (k *kind[T]) get(ctx context.Context, key string) (T, error) {
 // (see [Cache.Now]); next is the reading to use for a following lookup: now
 // after a hit, a new one after a lookup that may have waited.
 func (k *kind[T]) getAt(ctx context.Context, key string, now int64) (v T, next int64, err error) {
+	v, _, next, err = k.getTaggedAt(ctx, key, now)
+	return v, next, err
+}
+
+// getTaggedAt is getAt that also returns the key's tag (nil in ModeOff,
+// which keeps no slots).
+func (k *kind[T]) getTaggedAt(ctx context.Context, key string, now int64) (v T, tag *Tag, next int64, err error) {
 	if k.c.opts.Mode == ModeOff {
 		v, err = k.direct(ctx, key)
-		return v, now, err
+		return v, nil, now, err
 	}
 	s := k.slots.loadOrCreate(key) // a miss creates the slot: one locked lookup, not two
 	if e := s.e.Load(); e != nil {
 		if now < e.refreshAt {
 			k.st.hits.Add(1)
-			return e.val, now, e.err // a hit
+			return e.val, &s.tag, now, e.err // a hit
 		}
 		v, err = k.late(ctx, s, key, e, now)
-		return v, k.c.now(), err
+		return v, &s.tag, k.c.now(), err
 	}
 	v, err = k.miss(ctx, s, key)
-	return v, k.c.now(), err
+	return v, &s.tag, k.c.now(), err
 }
 
 // late serves an entry in the last part of its life, or past it.
