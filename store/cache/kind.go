@@ -64,22 +64,25 @@ var hashSeed = maphash.MakeSeed()
 
 // entry is one immutable cached answer for one key.
 type entry[T any] struct {
-	val     T    // the decoded item; zero unless live
-	live    bool // the store has the item and it is not deleted
-	exists  bool // the store has the item (live or a tombstone)
-	hash    uint64
-	version int
-	err     error // an item-level error (malformed) and no good value
-	seq     uint64
+	// The fields a warm lookup reads come first, so that they share a
+	// cache line (in a mix of many keys, each line is a miss).
+	//
 	// refreshAt is when a read starts a background refresh (the last part
 	// of the entry's life begins); expires is when its life ends. Both count
 	// from the moment the store read began, so an entry is never older than
 	// its TTL while it is served as fresh.
 	refreshAt int64
+	val       T     // the decoded item; zero unless live
+	err       error // an item-level error (malformed) and no good value
 	expires   int64
+	live      bool // the store has the item and it is not deleted
+	exists    bool // the store has the item (live or a tombstone)
 	// unconfirmed: the store answered "not found" for an item it had, while
 	// not initialized (it lost its data); the old value is kept.
 	unconfirmed bool
+	hash        uint64
+	version     int
+	seq         uint64
 }
 
 // sameAnswer reports whether two entries give the same answer, so a newer
@@ -100,6 +103,8 @@ type slot[T any] struct {
 	// spins counts lookups in the last part of the entry's life, which
 	// yield the processor now and then (see late).
 	spins atomic.Uint32
+	// tag is the key's Tag (see Cache.GetFlagTagged).
+	tag Tag
 }
 
 // yieldEvery is how many lookups of an entry whose refresh is in flight
@@ -175,21 +180,28 @@ func (k *kind[T]) get(ctx context.Context, key string) (T, error) {
 // (see [Cache.Now]); next is the reading to use for a following lookup: now
 // after a hit, a new one after a lookup that may have waited.
 func (k *kind[T]) getAt(ctx context.Context, key string, now int64) (v T, next int64, err error) {
+	v, _, next, err = k.getTaggedAt(ctx, key, now)
+	return v, next, err
+}
+
+// getTaggedAt is getAt that also returns the key's tag (nil in ModeOff,
+// which keeps no slots).
+func (k *kind[T]) getTaggedAt(ctx context.Context, key string, now int64) (v T, tag *Tag, next int64, err error) {
 	if k.c.opts.Mode == ModeOff {
 		v, err = k.direct(ctx, key)
-		return v, now, err
+		return v, nil, now, err
 	}
 	s := k.slots.loadOrCreate(key) // a miss creates the slot: one locked lookup, not two
 	if e := s.e.Load(); e != nil {
 		if now < e.refreshAt {
 			k.st.hits.Add(1)
-			return e.val, now, e.err // a hit
+			return e.val, &s.tag, now, e.err // a hit
 		}
 		v, err = k.late(ctx, s, key, e, now)
-		return v, k.c.now(), err
+		return v, &s.tag, k.c.now(), err
 	}
 	v, err = k.miss(ctx, s, key)
-	return v, k.c.now(), err
+	return v, &s.tag, k.c.now(), err
 }
 
 // late serves an entry in the last part of its life, or past it.
@@ -392,7 +404,7 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*e
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
-	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
+	item, unparsed, found, err := k.c.getItem(ctx, k.codec.kind, key, k.codec.version != nil)
 	if err != nil {
 		if isItemError(err) {
 			k.c.confirmed()
@@ -413,7 +425,8 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*e
 		k.beforeRemoving(ctx, s, key, 0)
 		return k.install(s, k.notFound(seq, start), h), nil
 	}
-	e, err := k.decode(s.e.Load(), item, seq, start)
+	ki := store.KeyedItem{Key: key, Item: item}
+	e, err := k.decodeItem(s.e.Load(), &ki, unparsed, seq, start)
 	if err != nil {
 		return k.itemError(s, key, seq, start, e.hash, err, h), nil
 	}
@@ -524,7 +537,7 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	defer k.outdateAll(seq) // the kind's list must not keep the old value
-	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
+	item, unparsed, found, err := k.c.getItem(ctx, k.codec.kind, key, k.codec.version != nil)
 	switch {
 	case err != nil && isItemError(err):
 		k.itemError(s, key, seq, start, 0, err, holdNone)
@@ -537,7 +550,8 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 		k.beforeRemoving(ctx, s, key, depth)
 		k.put(s, k.notFound(seq, start))
 	default:
-		e, err := k.decode(s.e.Load(), item, seq, start)
+		ki := store.KeyedItem{Key: key, Item: item}
+		e, err := k.decodeItem(s.e.Load(), &ki, unparsed, seq, start)
 		if err != nil {
 			k.itemError(s, key, seq, start, e.hash, err, holdNone)
 			return

@@ -2,7 +2,10 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"unsafe"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/daemonflag/daemonflag/store"
 )
@@ -23,4 +26,26 @@ func (s *Store) GetAllUnparsed(ctx context.Context, kind store.Kind) ([]store.Ke
 		out = append(out, store.KeyedItem{Key: k, Item: store.Item{Data: unsafe.Slice(unsafe.StringData(v), len(v))}})
 	}
 	return out, nil
+}
+
+var _ store.UnparsedGetter = (*Store)(nil)
+
+// GetUnparsed implements [store.UnparsedGetter]: the HGET of Get, without
+// reading the item's JSON. data shares memory with the reply (no copy) and
+// is read-only.
+func (s *Store) GetUnparsed(ctx context.Context, kind store.Kind, key string) ([]byte, bool, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, false, wrapErr(kindKeyOp("get", kind, key), err)
+	}
+	if kind == "" {
+		return nil, false, errors.New("redis get: empty kind")
+	}
+	data, err := s.client.HGet(ctx, s.keys.kind(kind), key).Bytes()
+	if err == goredis.Nil {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, wrapErr(kindKeyOp("get", kind, key), err)
+	}
+	return data, true, nil
 }
