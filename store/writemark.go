@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // WriteMarker is an optional interface of a [Reader] whose writers change a
 // mark with every write they make: after the write is visible to readers,
@@ -23,4 +26,42 @@ type WriteMarker interface {
 	// writes that leave no mark (Redis keyspace notifications announce any
 	// write); a reader then waits for its subscription instead.
 	WriteMark(ctx context.Context) (mark string, err error)
+}
+
+// StartCheck is what a [StartChecker] reads: the answers that
+// [Reader.Initialized], [WriteMarker.WriteMark] and
+// [WriteTimeReader.LastWrite] would give, each with its own error, and,
+// when asked for, one item.
+type StartCheck struct {
+	Inited  bool
+	InitErr error
+	// Mark and MarkErr are WriteMark's answer.
+	Mark    string
+	MarkErr error
+	// LastWrite is zero, with LastWriteOK false, when no writer recorded it.
+	LastWrite    time.Time
+	LastWriteOK  bool
+	LastWriteErr error
+	// ItemRead reports that the item asked for was read, after the mark.
+	// ItemData is its stored JSON, unparsed (see [UnparsedGetter]), when
+	// ItemFound; ItemErr is the read's error.
+	ItemRead  bool
+	ItemData  []byte
+	ItemFound bool
+	ItemErr   error
+}
+
+// StartChecker is an optional interface of a [Reader] that also implements
+// [WriteMarker] and [WriteTimeReader] and reads the answers a cache's first
+// check needs together, in one round trip where they would take three
+// (Redis: one pipeline), optionally with the cache's first item read. On a
+// connection just opened each round trip is a large part of a new client's
+// first evaluation.
+type StartChecker interface {
+	// StartCheck reads the three answers and, when key is not "", the item
+	// of kind and key, read after the write mark (a change written after
+	// the mark was read is one the mark's next read sees). A store may
+	// leave the item unread (ItemRead false), as when it has no usable
+	// mark.
+	StartCheck(ctx context.Context, kind Kind, key string) StartCheck
 }

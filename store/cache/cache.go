@@ -22,6 +22,13 @@ type Cache struct {
 // for the store: use [Cache.Initialized] to wait for the first check. The
 // cache does not close r; close the cache first, then r.
 func New(r store.Reader, opts Options) *Cache {
+	x := newUnstarted(r, opts)
+	x.c.start()
+	return x
+}
+
+// newUnstarted is New without the background work (tests start it).
+func newUnstarted(r store.Reader, opts Options) *Cache {
 	if r == nil {
 		r = nilReader{}
 	}
@@ -41,7 +48,6 @@ func New(r store.Reader, opts Options) *Cache {
 		deps:    flagDeps,
 		version: func(f *model.Flag) int { return f.Version },
 	})
-	c.start()
 	return x
 }
 

@@ -24,8 +24,11 @@ type core struct {
 	writeTimes store.WriteTimeReader
 	// marks is r's write mark (see startup.go); nil without one.
 	marks store.WriteMarker
-	opts  Options // normalized
-	log   *slog.Logger
+	// starter makes the first check in one call (see startCheck); nil
+	// when r cannot, or lacks marks or write times.
+	starter store.StartChecker
+	opts    Options // normalized
+	log     *slog.Logger
 
 	base time.Time    // monotonic origin of now()
 	skew atomic.Int64 // added to now(); tests move the clock forward with it
@@ -84,6 +87,10 @@ type core struct {
 	// first check was done and do not wait for the subscription; the last
 	// to end starts it (see awaitListening).
 	earlyReads atomic.Int64
+	// firstFailed: the first check found the store unavailable, and it has
+	// not answered since; item reads fail fast meanwhile (see
+	// awaitListening).
+	firstFailed atomic.Bool
 	// Change notifications (see notify.go), guarded by nmu.
 	nmu        sync.Mutex
 	pending    notices
@@ -142,19 +149,22 @@ func newCore(r store.Reader, opts Options) *core {
 	c.pinger, _ = r.(store.Pinger)
 	c.writeTimes, _ = r.(store.WriteTimeReader)
 	c.marks, _ = r.(store.WriteMarker)
+	if c.marks != nil && c.writeTimes != nil {
+		c.starter, _ = r.(store.StartChecker)
+	}
 	c.r, c.pinger, c.writeTimes = c.stats.instrument(r, c.pinger, c.writeTimes, opts.ReadObserver)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.status.Store(&Status{State: Available, Since: c.base})
+	if n, ok := r.(store.Notifier); ok {
+		// The subscription starts once it is needed (see startListening).
+		c.notify = n
+		c.listening = make(chan struct{})
+	}
 	return c
 }
 
 // start launches the background goroutines. Kinds must be registered first.
 func (c *core) start() {
-	if n, ok := unwrapReader(c.r).(store.Notifier); ok {
-		// The subscription starts once it is needed (see startListening).
-		c.notify = n
-		c.listening = make(chan struct{})
-	}
 	// The monitor last: the goroutine started last runs first when the
 	// caller blocks (Go's scheduler runs it next on the same processor),
 	// and its first check is what WaitForInitialization waits for.

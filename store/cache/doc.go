@@ -103,7 +103,11 @@
 //
 // # The "$inited" marker
 //
-// The marker is checked: once when the cache starts; by the probe while the
+// The marker is checked: once when the cache starts (with the writer's
+// write mark and last-write time; in one round trip, together with the
+// first item read when no check has begun, on a store that offers
+// [store.StartChecker], as Redis does: a read whose check fails, as on a
+// DynamoDB init in progress, fails with it); by the probe while the
 // cache is not Available; at the start of every change poll; and whenever a
 // store read would replace an item the cache had with "not found" (the only
 // way losing data would change what the cache serves). No check is made on

@@ -397,14 +397,19 @@ func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
 // fetch reads key from the store and installs the result (see install for
 // h).
 func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*entry[T], error) {
-	if early, err := k.c.awaitListening(ctx); err != nil {
+	r, err := k.c.awaitItemRead(ctx, k.codec.kind, key, k.codec.version != nil)
+	if err != nil {
 		return nil, err
-	} else if early {
+	}
+	if r.early {
 		defer k.c.endEarlyRead()
 	}
-	start := k.c.now()
-	seq := k.c.seq.Add(1)
-	item, unparsed, found, err := k.c.getItem(ctx, k.codec.kind, key, k.codec.version != nil)
+	start, seq, item, unparsed, found, err := r.start, r.seq, r.item, r.unparsed, r.found, r.err
+	if !r.read { // not made with the first check (see awaitItemRead)
+		start = k.c.now()
+		seq = k.c.seq.Add(1)
+		item, unparsed, found, err = k.c.getItem(ctx, k.codec.kind, key, k.codec.version != nil)
+	}
 	if err != nil {
 		if isItemError(err) {
 			k.c.confirmed()

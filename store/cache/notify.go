@@ -152,11 +152,12 @@ func (c *core) awaitListening(ctx context.Context) (early bool, err error) {
 			return false, err
 		}
 	}
-	if first && c.status.Load().State == Unavailable {
+	if c.firstFailed.Load() && c.status.Load().State == Unavailable {
 		// The first check found the store unavailable (down, or a
-		// DynamoDB init in progress: a possibly mixed dataset). A miss
-		// that starts now fails fast; so does one that waited for the
-		// check, rather than read what may be a mix.
+		// DynamoDB init in progress: a possibly mixed dataset), and it
+		// has not answered since. A miss that starts now fails fast; so
+		// does one that waited for the check, or whose lookup began
+		// before it was done, rather than read what may be a mix.
 		c.endRead(early)
 		return false, c.failFastErr()
 	}

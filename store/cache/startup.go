@@ -1,6 +1,13 @@
 package cache
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/daemonflag/daemonflag/store"
+)
 
 // Start-up: what a new cache's first item reads wait for.
 //
@@ -30,7 +37,11 @@ func (c *core) readStartMark() {
 	}
 	ctx, cancel := c.callCtx()
 	defer cancel()
-	m, err := c.marks.WriteMark(ctx)
+	c.noteStartMark(c.marks.WriteMark(ctx))
+}
+
+// noteStartMark records the first check's answer of WriteMark.
+func (c *core) noteStartMark(m string, err error) {
 	if err != nil {
 		c.startListening() // reads wait for it: start it now
 		if !errors.Is(err, errors.ErrUnsupported) {
@@ -39,6 +50,102 @@ func (c *core) readStartMark() {
 		return
 	}
 	c.startMark, c.marked = m, true
+}
+
+// startCheck is the first check made in one call (store.StartChecker): the
+// "$inited" marker, the write mark and the last write.
+func (c *core) startCheck() {
+	seq := c.seq.Add(1)
+	ctx, cancel := c.callCtx()
+	defer cancel()
+	start := time.Now()
+	c.noteStartCheck(seq, start, c.starter.StartCheck(ctx, "", ""))
+}
+
+// noteStartCheck records the answers of a StartCheck begun at seq and
+// start, as checkInited, readStartMark and readLastWrite record them.
+func (c *core) noteStartCheck(seq uint64, start time.Time, sc store.StartCheck) {
+	c.stats.reads[opInitialized].observe(start, sc.InitErr)
+	c.stats.reads[opLastWrite].observe(start, sc.LastWriteErr)
+	if sc.InitErr != nil {
+		c.storeError(seq, sc.InitErr)
+	} else {
+		c.confirmed()
+		c.observeInited(seq, sc.Inited)
+	}
+	if c.notify != nil {
+		c.noteStartMark(sc.Mark, sc.MarkErr)
+	}
+	if sc.LastWriteErr == nil && sc.LastWriteOK {
+		c.lastWrite.Store(sc.LastWrite.UnixNano())
+	}
+}
+
+// itemRead is what awaitItemRead tells fetch: early, as awaitListening
+// says; read, the item was read with the first check (start, seq and the
+// answer are that read's).
+type itemRead struct {
+	early, read, unparsed, found bool
+	start                        int64
+	seq                          uint64
+	item                         store.Item
+	err                          error
+}
+
+// awaitItemRead is awaitListening for a read of one item. When no first
+// check has begun and the store makes it together with an item read
+// (store.StartChecker), the caller makes the check and reads the item in
+// the same round trip, after the write mark: the answer counts as a read
+// made once the check was done. A read whose check failed fails with it,
+// as one that waited for a failed check does; when the store left the item
+// unread, or its mark is unknown (the read did not wait for the
+// subscription, and a catch-up could not tell a writer's change from a
+// direct edit), the read is made as usual, after awaitListening.
+func (c *core) awaitItemRead(ctx context.Context, kind store.Kind, key string, versioned bool) (r itemRead, err error) {
+	if c.starter == nil || c.firstStarted.Load() || !c.firstStarted.CompareAndSwap(false, true) {
+		r.early, err = c.awaitListening(ctx)
+		return r, err
+	}
+	c.earlyReads.Add(1)
+	ran := c.track(func() {
+		cseq := c.seq.Add(1)
+		r.start, r.seq = c.now(), c.seq.Add(1)
+		cctx, cancel := c.callCtx()
+		defer cancel()
+		t0 := time.Now()
+		sc := c.starter.StartCheck(cctx, kind, key)
+		c.noteStartCheck(cseq, t0, sc)
+		if sc.ItemRead && sc.InitErr == nil && (c.notify == nil || sc.MarkErr == nil) {
+			c.stats.reads[opGet].observe(t0, sc.ItemErr)
+			r.read, r.found, r.err = true, sc.ItemFound, sc.ItemErr
+			switch {
+			case !sc.ItemFound || sc.ItemErr != nil:
+			case versioned:
+				r.item, r.unparsed = store.Item{Data: sc.ItemData}, true
+			default:
+				r.item, r.err = store.ItemFromJSON(sc.ItemData)
+				if r.err != nil {
+					r.err = fmt.Errorf("get %s %q: %w", kind, key, r.err)
+				}
+			}
+		}
+		c.endFirstCheck()
+	})
+	if !ran {
+		c.endRead(true)
+		return itemRead{}, ErrClosed
+	}
+	if c.status.Load().State == Unavailable {
+		c.endRead(true) // see awaitListening
+		return itemRead{}, c.failFastErr()
+	}
+	if r.read {
+		r.early = true
+		return r, nil
+	}
+	c.endRead(true)
+	r.early, err = c.awaitListening(ctx)
+	return r, err
 }
 
 // catchUp is called once the store listens, after its first subscription

@@ -303,3 +303,160 @@ func TestSubscriptionStartsAfterFirstReads(t *testing.T) {
 		}
 	})
 }
+
+// startCheckStore is a windowStore that makes the first check in one call
+// (store.StartChecker), counting the calls of each kind.
+type startCheckStore struct {
+	*windowStore
+	initErr error
+	noItem  bool // StartCheck leaves the item unread
+	calls   map[string]int
+}
+
+func (s *startCheckStore) note(call string) {
+	s.mu.Lock()
+	s.calls[call]++
+	s.mu.Unlock()
+}
+
+func (s *startCheckStore) count(call string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[call]
+}
+
+func (s *startCheckStore) Initialized(ctx context.Context) (bool, error) {
+	s.note("initialized")
+	if s.initErr != nil {
+		return true, s.initErr
+	}
+	return s.windowStore.Initialized(ctx)
+}
+
+func (s *startCheckStore) LastWrite(ctx context.Context) (time.Time, bool, error) {
+	s.note("lastwrite")
+	return s.windowStore.LastWrite(ctx)
+}
+
+func (s *startCheckStore) StartCheck(ctx context.Context, kind store.Kind, key string) store.StartCheck {
+	s.note("startcheck")
+	var sc store.StartCheck
+	sc.Inited, sc.InitErr = s.windowStore.Initialized(ctx)
+	if sc.InitErr == nil {
+		sc.InitErr = s.initErr
+	}
+	sc.Mark, sc.MarkErr = s.windowStore.WriteMark(ctx)
+	sc.LastWrite, sc.LastWriteOK, sc.LastWriteErr = s.windowStore.LastWrite(ctx)
+	if key != "" && !s.noItem {
+		s.note("startcheck item")
+		it, found, err := s.windowStore.Get(ctx, kind, key)
+		sc.ItemRead, sc.ItemFound, sc.ItemErr = true, found, err
+		if found {
+			sc.ItemData = it.Data
+		}
+	}
+	return sc
+}
+
+// A store that reads the first check's answers together (Redis: one
+// pipeline) is asked once, with the first lookup's item, not three times
+// and then for the item; the answers count as they would alone: the status,
+// the last write, and the mark (a write before listening is caught up); a
+// check that finds an init in progress fails the first lookup; a store
+// that leaves the item unread has it read as usual.
+func TestStartCheckInOneCall(t *testing.T) {
+	for _, noItem := range []bool{false, true} {
+		t.Run(fmt.Sprintf("caught up, item unread %v", noItem), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ms := newFlagStore(t)
+				s := &startCheckStore{windowStore: newWindowStore(ms), calls: map[string]int{}, noItem: noItem}
+				x := newUnstarted(s, Options{TTL: time.Hour})
+				defer x.Close()
+				release := sync.OnceFunc(func() { close(s.hold) })
+				defer release()
+				// Before the monitor runs: the lookup makes the check.
+				if f, err := x.GetFlag(context.Background(), "f"); err != nil || f == nil || !f.On {
+					t.Fatalf("GetFlag = %v, %v; want flag f, on", f, err)
+				}
+				x.c.start()
+				if n, i, l := s.count("startcheck"), s.count("initialized"), s.count("lastwrite"); n != 1 || i != 0 || l != 0 {
+					t.Errorf("calls: %d start checks, %d Initialized, %d LastWrite; want 1, 0, 0", n, i, l)
+				}
+				if n, want := s.count("startcheck item"), map[bool]int{false: 1, true: 0}[noItem]; n != want {
+					t.Errorf("%d items read with the start check, want %d", n, want)
+				}
+				if n := s.getsOf("f"); n != 1 {
+					t.Errorf("f read %d times, want 1", n)
+				}
+				if st := x.Status(); st.State != Available || st.LastWrite.IsZero() {
+					t.Errorf("status %v, last write %v; want available, the writer's last write", st.State, st.LastWrite)
+				}
+				upsertFlag(t, ms, "f", 2, false)
+				release()
+				synctest.Wait()
+				if f, _ := x.GetFlag(context.Background(), "f"); f == nil || f.On {
+					t.Errorf("f after listening began = %+v; want version 2, off", f)
+				}
+			})
+		})
+	}
+	t.Run("direct edit keeps the TTL", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := &startCheckStore{windowStore: newWindowStore(newFlagStore(t)), calls: map[string]int{}}
+			x := New(s, Options{TTL: time.Minute})
+			defer x.Close()
+			release := sync.OnceFunc(func() { close(s.hold) })
+			defer release()
+			if f, _ := x.GetFlag(context.Background(), "f"); f == nil || !f.On {
+				t.Fatalf("GetFlag(f) = %v; want flag f, on", f)
+			}
+			s.edit(t, "f", flagDoc("f", 2, false))
+			release()
+			synctest.Wait()
+			if f, _ := x.GetFlag(context.Background(), "f"); f == nil || !f.On {
+				t.Errorf("f after listening began = %+v; want the cached flag (on) until its TTL", f)
+			}
+		})
+	})
+	t.Run("init in progress", func(t *testing.T) {
+		s := &startCheckStore{windowStore: newWindowStore(newFlagStore(t)), calls: map[string]int{}, initErr: errIniting}
+		close(s.hold)
+		x := newCache(t, s, Options{})
+		if f, err := x.GetFlag(context.Background(), "f"); f != nil || !errors.Is(err, store.ErrInitInProgress) {
+			t.Fatalf("GetFlag = %v, %v; want the init-in-progress error", f, err)
+		}
+		if st := x.Status(); st.State != Unavailable {
+			t.Errorf("status %v, want unavailable", st.State)
+		}
+	})
+	t.Run("mark unknown", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := &startCheckStore{windowStore: newWindowStore(newFlagStore(t)), calls: map[string]int{}}
+			s.markFn = func() (string, error) { return "", fmt.Errorf("test: %w", store.ErrUnavailable) }
+			x := New(s, Options{})
+			defer x.Close()
+			release := sync.OnceFunc(func() { close(s.hold) })
+			defer release()
+			done := make(chan error, 1)
+			go func() {
+				_, err := x.GetFlag(context.Background(), "f")
+				done <- err
+			}()
+			synctest.Wait()
+			select {
+			case err := <-done:
+				t.Fatalf("GetFlag returned (%v) before the store listened, with the mark unknown", err)
+			default:
+			}
+			release()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			// The monitor may have made the check before the lookup (then
+			// without the item); an item read with it is discarded.
+			if n, want := s.getsOf("f"), 1+s.count("startcheck item"); n != want {
+				t.Errorf("f read %d times, want %d (once listening, and any read with the check discarded)", n, want)
+			}
+		})
+	})
+}

@@ -155,6 +155,7 @@ func (c *core) observeInited(seq uint64, inited bool) {
 		return
 	}
 	c.inited.Store(inited)
+	c.firstFailed.Store(false) // the store answered
 	if inited {
 		c.everInited.Store(true)
 	}
@@ -346,12 +347,24 @@ func (c *core) runFirstCheck() {
 	if c.firstStarted.Load() || !c.firstStarted.CompareAndSwap(false, true) {
 		return
 	}
-	c.checkInited()
-	c.readStartMark()
-	c.readLastWrite()
-	// Before firstCheck is closed: the goroutine it wakes (a
-	// WaitForInitialization) then runs before the new ones; and after, as
-	// an early read may have ended meanwhile (see endRead).
+	if c.starter != nil {
+		c.startCheck()
+	} else {
+		c.checkInited()
+		c.readStartMark()
+		c.readLastWrite()
+	}
+	c.endFirstCheck()
+}
+
+// endFirstCheck closes firstCheck once the first check is done, and starts
+// the subscription unless an early read is in flight: before closing (the
+// goroutine it wakes, a WaitForInitialization, then runs before the new
+// ones) and after, as an early read may have ended meanwhile (see endRead).
+func (c *core) endFirstCheck() {
+	if c.status.Load().State == Unavailable {
+		c.firstFailed.Store(true)
+	}
 	c.listenIfIdle()
 	close(c.firstCheck)
 	c.listenIfIdle()

@@ -305,18 +305,7 @@ func (s *Store) LastWrite(ctx context.Context) (time.Time, bool, error) {
 	if err := s.check(ctx); err != nil {
 		return time.Time{}, false, wrapErr("last write", err)
 	}
-	v, err := s.client.Get(ctx, s.keys.lastWrite).Result()
-	if err == goredis.Nil {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, wrapErr("last write", err)
-	}
-	ms, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("redis get %s: %w: %q is not Unix milliseconds", s.keys.lastWrite, store.ErrMalformedItem, v)
-	}
-	return time.UnixMilli(ms), true, nil
+	return s.lastWriteResult(s.client.Get(ctx, s.keys.lastWrite).Result())
 }
 
 // WriteMark implements [store.WriteMarker]: the "<prefix>:$write_mark" key,
@@ -332,16 +321,9 @@ func (s *Store) WriteMark(ctx context.Context) (string, error) {
 		return "", wrapErr("write mark", err)
 	}
 	if s.notify == NotifyKeyspace {
-		return "", fmt.Errorf("redis write mark: %w with notify=keyspace", errors.ErrUnsupported)
+		return "", errMarkKeyspace
 	}
-	v, err := s.client.Get(ctx, s.keys.writeMark).Result()
-	if err == goredis.Nil {
-		return "", nil
-	}
-	if err != nil {
-		return "", wrapErr("write mark", err)
-	}
-	return v, nil
+	return markResult(s.client.Get(ctx, s.keys.writeMark).Result())
 }
 
 // subscriptionTiming is a Store's copy of the subscription timing.

@@ -99,7 +99,7 @@ func TestWriteMarkUnsupportedWithKeyspaceNotifications(t *testing.T) {
 
 // heldStore is a Store whose Notify waits until hold is closed: the window
 // between a cache's first reads and the start of listening, held open. It
-// counts the write-mark reads.
+// counts the write-mark reads (the first in the start check).
 type heldStore struct {
 	*Store
 	hold  chan struct{}
@@ -114,6 +114,13 @@ func (h *heldStore) Notify(ctx context.Context, fn func([]store.Change)) error {
 		return ctx.Err()
 	}
 	return h.Store.Notify(ctx, fn)
+}
+
+func (h *heldStore) StartCheck(ctx context.Context, kind store.Kind, key string) store.StartCheck {
+	sc := h.Store.StartCheck(ctx, kind, key)
+	h.marks.Add(1)
+	h.read <- struct{}{}
+	return sc
 }
 
 func (h *heldStore) WriteMark(ctx context.Context) (string, error) {
@@ -154,7 +161,11 @@ func TestCacheStartupWindowOnRedis(t *testing.T) {
 			if g, err := x.GetFlag(ctx, "g"); err != nil || g != nil {
 				t.Fatalf("GetFlag(g) = %v, %v; want not found", g, err)
 			}
-			<-r.read // the first check's
+			select {
+			case <-r.read: // the first check's
+			case <-ctx.Done():
+				t.Fatal("the first check read no write mark")
+			}
 			if tc.writer {
 				if _, err := w.Upsert(ctx, store.Features, "f", markFlag(t, 2, false)); err != nil {
 					t.Fatal(err)

@@ -1,0 +1,105 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/daemonflag/daemonflag/store"
+)
+
+var _ store.StartChecker = (*Store)(nil)
+
+// StartCheck implements [store.StartChecker]: EXISTS "<prefix>:$inited",
+// GET "<prefix>:$write_mark", GET "<prefix>:$last_write" and, when key is
+// given, the item's HGET in one pipeline, each answer as [Store.Initialized],
+// [Store.WriteMark], [Store.LastWrite] and [Store.GetUnparsed] give it. On a
+// Cluster with an unhashed prefix the keys are on several nodes, whose
+// pipelines run side by side, so the item is read after them, in a second
+// round trip; with notify=keyspace (no mark) it is not read.
+func (s *Store) StartCheck(ctx context.Context, kind store.Kind, key string) store.StartCheck {
+	if err := s.check(ctx); err != nil {
+		err = wrapErr("start check", err)
+		return store.StartCheck{InitErr: err, MarkErr: err, LastWriteErr: err}
+	}
+	withItem := key != "" && kind != "" && s.notify != NotifyKeyspace
+	var (
+		exists *goredis.IntCmd
+		mark   *goredis.StringCmd
+		last   *goredis.StringCmd
+		item   *goredis.StringCmd
+	)
+	_, _ = s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		exists = p.Exists(ctx, s.keys.inited)
+		if s.notify != NotifyKeyspace {
+			mark = p.Get(ctx, s.keys.writeMark)
+		}
+		last = p.Get(ctx, s.keys.lastWrite)
+		if withItem && s.atomicInit {
+			item = p.HGet(ctx, s.keys.kind(kind), key)
+		}
+		return nil
+	})
+	var out store.StartCheck
+	if n, err := exists.Result(); err != nil {
+		out.InitErr = wrapErr("initialized", err)
+	} else {
+		out.Inited = n == 1
+	}
+	if mark == nil {
+		out.MarkErr = errMarkKeyspace
+	} else {
+		out.Mark, out.MarkErr = markResult(mark.Result())
+	}
+	out.LastWrite, out.LastWriteOK, out.LastWriteErr = s.lastWriteResult(last.Result())
+	switch {
+	case !withItem:
+	case item != nil:
+		out.ItemRead = true
+		data, err := item.Bytes()
+		switch {
+		case err == goredis.Nil:
+		case err != nil:
+			out.ItemErr = wrapErr(kindKeyOp("get", kind, key), err)
+		default:
+			out.ItemData, out.ItemFound = data, true
+		}
+	default:
+		out.ItemRead = true
+		out.ItemData, out.ItemFound, out.ItemErr = s.GetUnparsed(ctx, kind, key)
+	}
+	return out
+}
+
+var errMarkKeyspace = fmt.Errorf("redis write mark: %w with notify=keyspace", errors.ErrUnsupported)
+
+// markResult is WriteMark's answer from the GET of "<prefix>:$write_mark".
+func markResult(v string, err error) (string, error) {
+	if err == goredis.Nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", wrapErr("write mark", err)
+	}
+	return v, nil
+}
+
+// lastWriteResult is LastWrite's answer from the GET of
+// "<prefix>:$last_write".
+func (s *Store) lastWriteResult(v string, err error) (time.Time, bool, error) {
+	if err == goredis.Nil {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, wrapErr("last write", err)
+	}
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("redis get %s: %w: %q is not Unix milliseconds", s.keys.lastWrite, store.ErrMalformedItem, v)
+	}
+	return time.UnixMilli(ms), true, nil
+}
