@@ -120,20 +120,44 @@ const yieldEvery = 64
 
 // call is one store read shared by everyone who needs it.
 type call[T any] struct {
-	done chan struct{}
-	e    *entry[T]
-	err  error
+	mu       sync.Mutex
+	finished bool          // e and err are set
+	done     chan struct{} // closed when finished; made by the first waiter
+	e        *entry[T]
+	err      error
 }
 
 // wait waits for the read to finish, returning its error, or for ctx to
-// end, returning ctx's.
+// end, returning ctx's. The channel it waits on is made by the first
+// waiter: a read that nobody else waits for (a miss read on its caller's
+// goroutine, see readNow) makes none.
 func (cl *call[T]) wait(ctx context.Context) error {
+	cl.mu.Lock()
+	if cl.finished {
+		cl.mu.Unlock()
+		return cl.err
+	}
+	if cl.done == nil {
+		cl.done = make(chan struct{})
+	}
+	done := cl.done
+	cl.mu.Unlock()
 	select {
-	case <-cl.done:
+	case <-done:
 		return cl.err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// finish publishes the read's result, set in e and err, to its waiters.
+func (cl *call[T]) finish() {
+	cl.mu.Lock()
+	cl.finished = true
+	if cl.done != nil {
+		close(cl.done)
+	}
+	cl.mu.Unlock()
 }
 
 // allEntry is the cached answer of GetAll for a kind.
@@ -334,7 +358,7 @@ func (k *kind[T]) miss(ctx context.Context, s *slot[T], key string) (T, error) {
 func (k *kind[T]) readNow(ctx context.Context, s *slot[T], key string) (*entry[T], error) {
 	cl := s.call.Load()
 	if cl == nil && ctx.Done() == nil {
-		mine := &call[T]{done: make(chan struct{})}
+		mine := &call[T]{}
 		if s.call.CompareAndSwap(nil, mine) {
 			if !k.c.track(func() { k.run(s, key, mine, holdNone) }) {
 				k.abandon(s, mine)
@@ -363,7 +387,7 @@ func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 		if cl := s.call.Load(); cl != nil {
 			return cl
 		}
-		cl := &call[T]{done: make(chan struct{})}
+		cl := &call[T]{}
 		if !s.call.CompareAndSwap(nil, cl) {
 			continue
 		}
@@ -384,14 +408,14 @@ func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 func (k *kind[T]) run(s *slot[T], key string, cl *call[T], h hold) {
 	cl.e, cl.err = k.fetch(k.c.readContext(), s, key, h)
 	s.call.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // abandon ends call cl, which could not run because the cache is closed.
 func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
 	cl.err = ErrClosed
 	s.call.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // fetch reads key from the store and installs the result (see install for
@@ -783,7 +807,7 @@ func (k *kind[T]) startAll(h hold) *call[[]T] {
 		if cl := k.allCall.Load(); cl != nil {
 			return cl
 		}
-		cl := &call[[]T]{done: make(chan struct{})}
+		cl := &call[[]T]{}
 		if !k.allCall.CompareAndSwap(nil, cl) {
 			continue
 		}
@@ -800,7 +824,7 @@ func (k *kind[T]) startAll(h hold) *call[[]T] {
 // Others who need the list meanwhile share the read as usual.
 func (k *kind[T]) readAllNow(ctx context.Context) error {
 	if k.allCall.Load() == nil && ctx.Done() == nil {
-		mine := &call[[]T]{done: make(chan struct{})}
+		mine := &call[[]T]{}
 		if k.allCall.CompareAndSwap(nil, mine) {
 			if !k.c.track(func() { k.runAll(mine, holdNone) }) {
 				k.abandonAll(mine)
@@ -817,14 +841,14 @@ func (k *kind[T]) runAll(cl *call[[]T], h hold) {
 	defer cancel()
 	cl.err = k.readAll(ctx, h)
 	k.allCall.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // abandonAll ends the all-items read cl, not started as the cache is closed.
 func (k *kind[T]) abandonAll(cl *call[[]T]) {
 	cl.err = ErrClosed
 	k.allCall.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // readAll reads every item of the kind and installs the result.
