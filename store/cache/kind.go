@@ -421,8 +421,10 @@ func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
 // fetch reads key from the store and installs the result (see install for
 // h).
 func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*entry[T], error) {
-	if err := k.c.awaitListening(ctx); err != nil {
+	if early, err := k.c.awaitListening(ctx); err != nil {
 		return nil, err
+	} else if early {
+		defer k.c.endEarlyRead()
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
@@ -853,8 +855,10 @@ func (k *kind[T]) abandonAll(cl *call[[]T]) {
 
 // readAll reads every item of the kind and installs the result.
 func (k *kind[T]) readAll(ctx context.Context, h hold) error {
-	if err := k.c.awaitListening(ctx); err != nil {
+	if early, err := k.c.awaitListening(ctx); err != nil {
 		return err
+	} else if early {
+		defer k.c.endEarlyRead()
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)

@@ -14,6 +14,7 @@ const (
 	excludeSuffix    = "big_segment_exclude:"
 	syncedOnSuffix   = "big_segments_synchronized_on"
 	lastWriteSuffix  = "$last_write" // daemonflag's: Unix ms of the last write
+	writeMarkSuffix  = "$write_mark" // daemonflag's: a random token per write
 	changesSuffix    = "$changes"    // daemonflag's: the change-notification channel
 	tempInitInfix    = ":init:"      // after "{<key>}" in a temporary Init key
 	tempInitTTLSecs  = 3600          // a temporary key left by a killed writer expires
@@ -28,6 +29,7 @@ type keys struct {
 	inited    string
 	syncedOn  string
 	lastWrite string
+	writeMark string
 	changes   string // pub/sub channel
 	include   string // prefix of include-set keys, before the context hash
 	exclude   string // prefix of exclude-set keys
@@ -44,6 +46,7 @@ func newKeys(prefix string) keys {
 		inited:    p + initedSuffix,
 		syncedOn:  p + syncedOnSuffix,
 		lastWrite: p + lastWriteSuffix,
+		writeMark: p + writeMarkSuffix,
 		changes:   p + changesSuffix,
 		include:   p + includeSuffix,
 		exclude:   p + excludeSuffix,
