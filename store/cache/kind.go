@@ -120,20 +120,44 @@ const yieldEvery = 64
 
 // call is one store read shared by everyone who needs it.
 type call[T any] struct {
-	done chan struct{}
-	e    *entry[T]
-	err  error
+	mu       sync.Mutex
+	finished bool          // e and err are set
+	done     chan struct{} // closed when finished; made by the first waiter
+	e        *entry[T]
+	err      error
 }
 
 // wait waits for the read to finish, returning its error, or for ctx to
-// end, returning ctx's.
+// end, returning ctx's. The channel it waits on is made by the first
+// waiter: a read that nobody else waits for (a miss read on its caller's
+// goroutine, see readNow) makes none.
 func (cl *call[T]) wait(ctx context.Context) error {
+	cl.mu.Lock()
+	if cl.finished {
+		cl.mu.Unlock()
+		return cl.err
+	}
+	if cl.done == nil {
+		cl.done = make(chan struct{})
+	}
+	done := cl.done
+	cl.mu.Unlock()
 	select {
-	case <-cl.done:
+	case <-done:
 		return cl.err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// finish publishes the read's result, set in e and err, to its waiters.
+func (cl *call[T]) finish() {
+	cl.mu.Lock()
+	cl.finished = true
+	if cl.done != nil {
+		close(cl.done)
+	}
+	cl.mu.Unlock()
 }
 
 // allEntry is the cached answer of GetAll for a kind.
@@ -334,7 +358,7 @@ func (k *kind[T]) miss(ctx context.Context, s *slot[T], key string) (T, error) {
 func (k *kind[T]) readNow(ctx context.Context, s *slot[T], key string) (*entry[T], error) {
 	cl := s.call.Load()
 	if cl == nil && ctx.Done() == nil {
-		mine := &call[T]{done: make(chan struct{})}
+		mine := &call[T]{}
 		if s.call.CompareAndSwap(nil, mine) {
 			if !k.c.track(func() { k.run(s, key, mine, holdNone) }) {
 				k.abandon(s, mine)
@@ -363,7 +387,7 @@ func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 		if cl := s.call.Load(); cl != nil {
 			return cl
 		}
-		cl := &call[T]{done: make(chan struct{})}
+		cl := &call[T]{}
 		if !s.call.CompareAndSwap(nil, cl) {
 			continue
 		}
@@ -384,25 +408,27 @@ func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 func (k *kind[T]) run(s *slot[T], key string, cl *call[T], h hold) {
 	cl.e, cl.err = k.fetch(k.c.readContext(), s, key, h)
 	s.call.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // abandon ends call cl, which could not run because the cache is closed.
 func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
 	cl.err = ErrClosed
 	s.call.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // fetch reads key from the store and installs the result (see install for
 // h).
 func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*entry[T], error) {
-	if err := k.c.awaitListening(ctx); err != nil {
+	if early, err := k.c.awaitListening(ctx); err != nil {
 		return nil, err
+	} else if early {
+		defer k.c.endEarlyRead()
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
-	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
+	item, unparsed, found, err := k.c.getItem(ctx, k.codec.kind, key, k.codec.version != nil)
 	if err != nil {
 		if isItemError(err) {
 			k.c.confirmed()
@@ -423,7 +449,8 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*e
 		k.beforeRemoving(ctx, s, key, 0)
 		return k.install(s, k.notFound(seq, start), h), nil
 	}
-	e, err := k.decode(s.e.Load(), item, seq, start)
+	ki := store.KeyedItem{Key: key, Item: item}
+	e, err := k.decodeItem(s.e.Load(), &ki, unparsed, seq, start)
 	if err != nil {
 		return k.itemError(s, key, seq, start, e.hash, err, h), nil
 	}
@@ -534,7 +561,7 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	defer k.outdateAll(seq) // the kind's list must not keep the old value
-	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
+	item, unparsed, found, err := k.c.getItem(ctx, k.codec.kind, key, k.codec.version != nil)
 	switch {
 	case err != nil && isItemError(err):
 		k.itemError(s, key, seq, start, 0, err, holdNone)
@@ -547,7 +574,8 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 		k.beforeRemoving(ctx, s, key, depth)
 		k.put(s, k.notFound(seq, start))
 	default:
-		e, err := k.decode(s.e.Load(), item, seq, start)
+		ki := store.KeyedItem{Key: key, Item: item}
+		e, err := k.decodeItem(s.e.Load(), &ki, unparsed, seq, start)
 		if err != nil {
 			k.itemError(s, key, seq, start, e.hash, err, holdNone)
 			return
@@ -781,7 +809,7 @@ func (k *kind[T]) startAll(h hold) *call[[]T] {
 		if cl := k.allCall.Load(); cl != nil {
 			return cl
 		}
-		cl := &call[[]T]{done: make(chan struct{})}
+		cl := &call[[]T]{}
 		if !k.allCall.CompareAndSwap(nil, cl) {
 			continue
 		}
@@ -798,7 +826,7 @@ func (k *kind[T]) startAll(h hold) *call[[]T] {
 // Others who need the list meanwhile share the read as usual.
 func (k *kind[T]) readAllNow(ctx context.Context) error {
 	if k.allCall.Load() == nil && ctx.Done() == nil {
-		mine := &call[[]T]{done: make(chan struct{})}
+		mine := &call[[]T]{}
 		if k.allCall.CompareAndSwap(nil, mine) {
 			if !k.c.track(func() { k.runAll(mine, holdNone) }) {
 				k.abandonAll(mine)
@@ -815,20 +843,22 @@ func (k *kind[T]) runAll(cl *call[[]T], h hold) {
 	defer cancel()
 	cl.err = k.readAll(ctx, h)
 	k.allCall.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // abandonAll ends the all-items read cl, not started as the cache is closed.
 func (k *kind[T]) abandonAll(cl *call[[]T]) {
 	cl.err = ErrClosed
 	k.allCall.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // readAll reads every item of the kind and installs the result.
 func (k *kind[T]) readAll(ctx context.Context, h hold) error {
-	if err := k.c.awaitListening(ctx); err != nil {
+	if early, err := k.c.awaitListening(ctx); err != nil {
 		return err
+	} else if early {
+		defer k.c.endEarlyRead()
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)

@@ -490,6 +490,7 @@ func (o Options) newClient() goredis.UniversalClient {
 	// client's options while Watch clones them (redis/go-redis#3739, fixed
 	// after v9.17.3).
 	u.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	u.Dialer = lazyDialer(u.Dialer, u.DialTimeout, u.TLSConfig) // see lazyconn.go
 	dial := max(o.DialAttempts, 1)
 	// go-redis sleeps this long after every failed dial, the last one
 	// included: with a single attempt, do not sleep at all.
