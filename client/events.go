@@ -11,6 +11,7 @@ import (
 	"github.com/daemonflag/daemonflag/events"
 	"github.com/daemonflag/daemonflag/jsonvalue"
 	"github.com/daemonflag/daemonflag/model"
+	"github.com/daemonflag/daemonflag/store/cache"
 )
 
 // defaultEventsCloseTimeout bounds the last flush in Close.
@@ -86,19 +87,19 @@ func (c *Client) evaluate(ctx context.Context, flag *model.Flag, ec evalctx.Cont
 }
 
 // variationWithEvents is a variation call without hooks and with events.
-func (c *Client) variationWithEvents(ctx context.Context, d *evaluation.Detail, method, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type) error {
+func (c *Client) variationWithEvents(ctx context.Context, d *evaluation.Detail, method, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type, tag **cache.Tag) error {
 	var rec evalRecord
-	err := c.evaluateTyped(ctx, d, key, ec, def, want, &rec)
+	err := c.evaluateTyped(ctx, d, key, ec, def, want, &rec, tag)
 	c.recordEvaluation(method, key, ec, def, d, &rec)
 	return err
 }
 
 // evaluateRecorded is evaluateTyped plus events, when they are on.
-func (c *Client) evaluateRecorded(ctx context.Context, d *evaluation.Detail, method, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type) error {
+func (c *Client) evaluateRecorded(ctx context.Context, d *evaluation.Detail, method, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type, tag **cache.Tag) error {
 	if c.events == nil {
-		return c.evaluateTyped(ctx, d, key, ec, def, want, nil)
+		return c.evaluateTyped(ctx, d, key, ec, def, want, nil, tag)
 	}
-	return c.variationWithEvents(ctx, d, method, key, ec, def, want)
+	return c.variationWithEvents(ctx, d, method, key, ec, def, want, tag)
 }
 
 // recordEvaluation gives the processor the evaluation (after its

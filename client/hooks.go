@@ -11,6 +11,7 @@ import (
 	"github.com/daemonflag/daemonflag/evalctx"
 	"github.com/daemonflag/daemonflag/evaluation"
 	"github.com/daemonflag/daemonflag/jsonvalue"
+	"github.com/daemonflag/daemonflag/store/cache"
 )
 
 // Hook observes variation calls, as LaunchDarkly's evaluation hooks do
@@ -155,13 +156,13 @@ func newHookEntries(hooks []Hook) ([]hookEntry, error) {
 }
 
 // variationWithHooks runs the hooks around evaluateTyped.
-func (c *Client) variationWithHooks(ctx context.Context, d *evaluation.Detail, method, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type) error {
+func (c *Client) variationWithHooks(ctx context.Context, d *evaluation.Detail, method, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type, tag **cache.Tag) error {
 	series := EvaluationSeriesContext{FlagKey: key, Context: ec, DefaultValue: def, Method: method}
 	data := make([]EvaluationSeriesData, len(c.hooks))
 	for i := range c.hooks {
 		data[i] = c.runStage(ctx, i, stageBefore, series, EvaluationSeriesData{}, evaluation.Detail{})
 	}
-	err := c.evaluateRecorded(ctx, d, method, key, ec, def, want)
+	err := c.evaluateRecorded(ctx, d, method, key, ec, def, want, tag)
 	for i := len(c.hooks) - 1; i >= 0; i-- {
 		c.runStage(ctx, i, stageAfter, series, data[i], *d)
 	}

@@ -89,6 +89,6 @@ func (c *Client) AddFlagValueChangeListener(key string, ec evalctx.Context, def 
 
 func (c *Client) listenerValue(key string, ec evalctx.Context, def jsonvalue.Value) jsonvalue.Value {
 	var d evaluation.Detail
-	c.evaluateTyped(context.Background(), &d, key, ec, def, jsonvalue.NullType, nil)
+	c.evaluateTyped(context.Background(), &d, key, ec, def, jsonvalue.NullType, nil, nil)
 	return d.Value
 }

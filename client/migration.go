@@ -38,7 +38,7 @@ func (c *Client) migrationVariation(ctx context.Context, method, key string, ec 
 		d   evaluation.Detail
 		rec evalRecord
 	)
-	err := c.evaluateTyped(ctx, &d, key, ec, defValue, jsonvalue.StringType, &rec)
+	err := c.evaluateTyped(ctx, &d, key, ec, defValue, jsonvalue.StringType, &rec, nil)
 	stage := def
 	if err == nil {
 		if s, perr := migration.ParseStage(d.Value.Str()); perr == nil {

@@ -195,9 +195,13 @@ func newStats(cfg StatsConfig, created time.Time) *stats {
 	return s
 }
 
-// evaluated counts one variation call. Known flags cost a hash, a probe and
-// an atomic add, and no allocation; a new flag allocates its counters once.
-func (s *stats) evaluated(key string, r *evaluation.Reason) {
+// evaluated counts one variation call. tag is the flag key's tag in the
+// cache, or nil (the call failed before the lookup, or the cache is off):
+// the tag remembers where the key's counters are, so a known flag costs a
+// load and an atomic add, and no allocation; without a tag, a hash and a
+// probe of the table, which stays the counters' home (a tag can be lost:
+// see cache.Tag). A new flag allocates its counters once.
+func (s *stats) evaluated(key string, tag *cache.Tag, r *evaluation.Reason) {
 	if r.Kind == evaluation.ReasonError {
 		if i := slices.Index(ErrorKinds[:], r.ErrorKind); i >= 0 {
 			s.errors[i].Add(1)
@@ -211,9 +215,17 @@ func (s *stats) evaluated(key string, r *evaluation.Reason) {
 	if s.disabled {
 		return
 	}
-	fc := s.flags.get(key)
+	var fc *flagCounters
+	if tag != nil {
+		fc, _ = tag.Load().(*flagCounters)
+	}
 	if fc == nil {
-		fc = &s.other
+		if fc = s.flags.get(key); fc == nil {
+			fc = &s.other // the table is full: the key stays in other
+		}
+		if tag != nil {
+			tag.Store(fc)
+		}
 	}
 	if i := reasonIndex(r.Kind); i >= 0 {
 		fc.byReason[i].Add(1)

@@ -67,15 +67,26 @@ func TestStatsBoundsFlagKeys(t *testing.T) {
 	e := newEnv(t)
 	e.init(testFlags, nil)
 	c := e.client(client.Config{Stats: client.StatsConfig{MaxFlags: 3}})
-	for i := range 10 {
-		c.BoolVariation(fmt.Sprintf("made-up-%d", i), evalctx.New("u"), false)
+	// Three rounds: the first finds each key's counters in the table, the
+	// others through the key's tag in the cache; both must count alike,
+	// and a key beyond the bound stays under OtherFlagsKey.
+	const rounds = 3
+	for range rounds {
+		for i := range 10 {
+			c.BoolVariation(fmt.Sprintf("made-up-%d", i), evalctx.New("u"), false)
+		}
 	}
 	st := c.Stats()
 	if len(st.Evaluations) != 4 {
 		t.Fatalf("%d entries, want 3 flags and %s: %+v", len(st.Evaluations), client.OtherFlagsKey, st.Evaluations)
 	}
-	if st.Evaluations[0].Key != client.OtherFlagsKey || st.Evaluations[0].Total() != 7 {
-		t.Errorf("overflow entry %+v, want 7 evaluations", st.Evaluations[0])
+	if st.Evaluations[0].Key != client.OtherFlagsKey || st.Evaluations[0].Total() != 7*rounds {
+		t.Errorf("overflow entry %+v, want %d evaluations", st.Evaluations[0], 7*rounds)
+	}
+	for _, f := range st.Evaluations[1:] {
+		if f.Total() != rounds {
+			t.Errorf("flag %s: %d evaluations, want %d", f.Key, f.Total(), rounds)
+		}
 	}
 }
 

@@ -216,16 +216,17 @@ const (
 // evaluation.
 func (c *Client) variation(ctx context.Context, d *evaluation.Detail, method, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type) error {
 	var err error
+	var tag *cache.Tag // the flag key's tag in the cache, where stats keeps its counters
 	switch {
 	case c.hooks != nil:
-		err = c.variationWithHooks(ctx, d, method, key, ec, def, want)
+		err = c.variationWithHooks(ctx, d, method, key, ec, def, want, &tag)
 	case c.events != nil:
-		err = c.variationWithEvents(ctx, d, method, key, ec, def, want)
+		err = c.variationWithEvents(ctx, d, method, key, ec, def, want, &tag)
 	default:
-		err = c.evaluateTyped(ctx, d, key, ec, def, want, nil)
+		err = c.evaluateTyped(ctx, d, key, ec, def, want, nil, &tag)
 	}
 	if c.stats != nil {
-		c.stats.evaluated(key, &d.Reason)
+		c.stats.evaluated(key, tag, &d.Reason)
 	}
 	return err
 }
@@ -234,8 +235,10 @@ func (c *Client) variation(ctx context.Context, d *evaluation.Detail, method, ke
 // rules (default value, WRONG_TYPE). The path for a cached flag makes no
 // allocation. (The detail is written through a pointer: copying it between
 // the layers of a call costs more than the client's own work.) rec, when not
-// nil, receives what events need (see events.go).
-func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type, rec *evalRecord) error {
+// nil, receives what events need (see events.go); tag, when not nil, the
+// flag key's tag in the cache (see stats.evaluated), when the call got as
+// far as looking the flag up.
+func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key string, ec evalctx.Context, def jsonvalue.Value, want jsonvalue.Type, rec *evalRecord, tag **cache.Tag) error {
 	if err := c.notReady(); err != nil {
 		return c.errorResult(d, key, def, evaluation.ErrorClientNotReady, err)
 	}
@@ -250,7 +253,12 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 		removals := c.cache.Removals()
 		var err error
 		var now int64 // one reading of the cache's clock for the whole evaluation
-		if flag, now, err = c.cache.GetFlagAt(ctx, key, c.cache.Now()); err != nil {
+		var t *cache.Tag
+		flag, t, now, err = c.cache.GetFlagTagged(ctx, key, c.cache.Now())
+		if tag != nil {
+			*tag = t
+		}
+		if err != nil {
 			return c.errorResult(d, key, def, readErrorKind(err), err)
 		}
 		if rec != nil {

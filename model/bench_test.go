@@ -149,3 +149,27 @@ func BenchmarkParseNoAlloc(b *testing.B) {
 		}
 	})
 }
+
+// typicalFlag is the flag shape of bench's 10,000-flag datasets (item 4 of
+// issue 17): ten targets, two rules of one clause each, a percentage
+// rollout; about 600 bytes of JSON.
+func typicalFlag(key string) []byte {
+	var targets strings.Builder
+	for i := range 10 {
+		if i > 0 {
+			targets.WriteByte(',')
+		}
+		fmt.Fprintf(&targets, `"vip-%d"`, i)
+	}
+	return []byte(`{"key":"` + key + `","version":1,"on":true,"variations":[false,true],"offVariation":0,` +
+		`"salt":"` + key + `-salt","targets":[{"variation":1,"values":[` + targets.String() + `]}],` +
+		`"rules":[{"id":"r1","variation":1,"clauses":[{"attribute":"email","op":"endsWith","values":["@example.org"]}]},` +
+		`{"id":"r2","variation":0,"clauses":[{"attribute":"country","op":"in","values":["fr","de","it"]}]}],` +
+		`"fallthrough":{"rollout":{"variations":[{"variation":0,"weight":30000},{"variation":1,"weight":70000}]}}}`)
+}
+
+// BenchmarkDecodeFlagTypical decodes (and preprocesses) the flag a cache
+// miss of bench's BenchmarkFirstEvaluation decodes.
+func BenchmarkDecodeFlagTypical(b *testing.B) {
+	benchDecodeFlag(b, typicalFlag("flag-00042"))
+}

@@ -30,3 +30,19 @@ func ItemFromStored(data []byte) Item {
 	}
 	return it
 }
+
+// UnparsedGetter is the single-item counterpart of [UnparsedReader], for
+// the same backends: [Reader.Get] reads an item's JSON once just to fill
+// [Item.Version] and [Item.Deleted], and a caller that decodes the item
+// anyway (the cache, on a miss) would read it twice. The cache finds it by
+// type assertion.
+type UnparsedGetter interface {
+	// GetUnparsed is [Reader.Get] returning the item's stored JSON only,
+	// as stored: found is false when the store has no item for key (a
+	// tombstone is found), and err is a store error, never an item-level
+	// one (nothing is parsed). [ItemFromStored] of data is the Item Get
+	// returns, or for data Get refuses as malformed, an item with
+	// Version 0 whose Data the caller's decoder refuses too. data is
+	// read-only: it may share memory with the backend's reply.
+	GetUnparsed(ctx context.Context, kind Kind, key string) (data []byte, found bool, err error)
+}

@@ -242,47 +242,49 @@ func TestRemovalRefreshesDependentsFirst(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newRealStore(t)
-			flags := []store.KeyedItem{tt.oldMain}
-			var segs []store.KeyedItem
-			if tt.kind == store.Features {
-				flags = append(flags, tt.old)
-			} else {
-				segs = append(segs, tt.old)
-			}
-			initStore(t, s, flags, segs)
-			w := wrap(s)
-			x := newCache(t, w, Options{TTL: time.Minute})
-			ctx := context.Background()
-			if f := x.Flag(ctx, "main"); f == nil || f.Version != 1 {
-				t.Fatalf("main = %+v", f)
-			}
-			get := func(key string) bool {
+			asRead(t, func(t *testing.T, reader func(*wrapStore) store.Reader) {
+				s := newRealStore(t)
+				flags := []store.KeyedItem{tt.oldMain}
+				var segs []store.KeyedItem
 				if tt.kind == store.Features {
-					return x.Flag(ctx, key) != nil
+					flags = append(flags, tt.old)
+				} else {
+					segs = append(segs, tt.old)
 				}
-				return x.Segment(ctx, key) != nil
-			}
-			if !get(tt.old.Key) {
-				t.Fatalf("%s not cached", tt.old.Key)
-			}
+				initStore(t, s, flags, segs)
+				w := wrap(s)
+				x := newCache(t, reader(w), Options{TTL: time.Minute})
+				ctx := context.Background()
+				if f := x.Flag(ctx, "main"); f == nil || f.Version != 1 {
+					t.Fatalf("main = %+v", f)
+				}
+				get := func(key string) bool {
+					if tt.kind == store.Features {
+						return x.Flag(ctx, key) != nil
+					}
+					return x.Segment(ctx, key) != nil
+				}
+				if !get(tt.old.Key) {
+					t.Fatalf("%s not cached", tt.old.Key)
+				}
 
-			// The writer, in its order: new dependency, flag, removal.
-			upsert(t, s, tt.kind, tt.newDep.Key, tt.newDep.Item)
-			upsert(t, s, store.Features, "main", tt.newMain.Item)
-			tt.remove(s)
+				// The writer, in its order: new dependency, flag, removal.
+				upsert(t, s, tt.kind, tt.newDep.Key, tt.newDep.Item)
+				upsert(t, s, store.Features, "main", tt.newMain.Item)
+				tt.remove(s)
 
-			mainReads := w.getsOf(store.Features, "main")
-			x.c.skew.Add(int64(2 * time.Minute))
-			get(tt.old.Key) // expired: served, and one refresh starts
-			eventually(t, "the removal installed", func() bool { return !get(tt.old.Key) })
-			if n := w.getsOf(store.Features, "main"); n != mainReads+1 {
-				t.Fatalf("store reads of main during the removal: %d, want 1", n-mainReads)
-			}
-			e := x.flags.slotEntry("main")
-			if e == nil || !e.live || e.val.Version != 2 {
-				t.Fatalf("main cached after the removal: %+v, want version 2", e)
-			}
+				mainReads := w.getsOf(store.Features, "main")
+				x.c.skew.Add(int64(2 * time.Minute))
+				get(tt.old.Key) // expired: served, and one refresh starts
+				eventually(t, "the removal installed", func() bool { return !get(tt.old.Key) })
+				if n := w.getsOf(store.Features, "main"); n != mainReads+1 {
+					t.Fatalf("store reads of main during the removal: %d, want 1", n-mainReads)
+				}
+				e := x.flags.slotEntry("main")
+				if e == nil || !e.live || e.val.Version != 2 {
+					t.Fatalf("main cached after the removal: %+v, want version 2", e)
+				}
+			})
 		})
 	}
 }
@@ -304,41 +306,43 @@ func TestReadAllRemovalRefreshesDependentsFirst(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newRealStore(t)
-			initStore(t, s, []store.KeyedItem{flagJSON("main", 1, segRule("seg-1"))}, []store.KeyedItem{segmentJSON("seg-1", 1, "")})
-			x := newCache(t, wrap(s), Options{TTL: time.Hour})
-			ctx := context.Background()
-			flags, err := x.AllFlags(ctx)
-			if err != nil || len(flags) != 1 || flags[0].Version != 1 {
-				t.Fatalf("AllFlags = %v, %v", flags, err)
-			}
-			if x.Segment(ctx, "seg-1") == nil {
-				t.Fatal("seg-1 not cached")
-			}
-			before := x.Removals()
+			asRead(t, func(t *testing.T, reader func(*wrapStore) store.Reader) {
+				s := newRealStore(t)
+				initStore(t, s, []store.KeyedItem{flagJSON("main", 1, segRule("seg-1"))}, []store.KeyedItem{segmentJSON("seg-1", 1, "")})
+				x := newCache(t, reader(wrap(s)), Options{TTL: time.Hour})
+				ctx := context.Background()
+				flags, err := x.AllFlags(ctx)
+				if err != nil || len(flags) != 1 || flags[0].Version != 1 {
+					t.Fatalf("AllFlags = %v, %v", flags, err)
+				}
+				if x.Segment(ctx, "seg-1") == nil {
+					t.Fatal("seg-1 not cached")
+				}
+				before := x.Removals()
 
-			// The writer, in its order: new segment, flag, removal.
-			upsert(t, s, store.Segments, "seg-2", segmentJSON("seg-2", 1, "").Item)
-			upsert(t, s, store.Features, "main", flagJSON("main", 2, segRule("seg-2")).Item)
-			tt.remove(s)
+				// The writer, in its order: new segment, flag, removal.
+				upsert(t, s, store.Segments, "seg-2", segmentJSON("seg-2", 1, "").Item)
+				upsert(t, s, store.Features, "main", flagJSON("main", 2, segRule("seg-2")).Item)
+				tt.remove(s)
 
-			segs, err := x.AllSegments(ctx)
-			if err != nil || len(segs) != 1 || segs[0].Key != "seg-2" {
-				t.Fatalf("AllSegments = %v, %v", segs, err)
-			}
-			if x.Segment(ctx, "seg-1") != nil {
-				t.Fatal("seg-1 still served after the read that found it removed")
-			}
-			if x.Removals() == before {
-				t.Error("Removals did not grow with the removal of seg-1")
-			}
-			if f := x.Flag(ctx, "main"); f == nil || f.Version != 2 {
-				t.Fatalf("main after the removal of seg-1: %+v, want version 2", f)
-			}
-			flags, err = x.AllFlags(ctx)
-			if err != nil || len(flags) != 1 || flags[0].Version != 2 {
-				t.Fatalf("AllFlags after the removal of seg-1 = %v, %v; want main version 2", flags, err)
-			}
+				segs, err := x.AllSegments(ctx)
+				if err != nil || len(segs) != 1 || segs[0].Key != "seg-2" {
+					t.Fatalf("AllSegments = %v, %v", segs, err)
+				}
+				if x.Segment(ctx, "seg-1") != nil {
+					t.Fatal("seg-1 still served after the read that found it removed")
+				}
+				if x.Removals() == before {
+					t.Error("Removals did not grow with the removal of seg-1")
+				}
+				if f := x.Flag(ctx, "main"); f == nil || f.Version != 2 {
+					t.Fatalf("main after the removal of seg-1: %+v, want version 2", f)
+				}
+				flags, err = x.AllFlags(ctx)
+				if err != nil || len(flags) != 1 || flags[0].Version != 2 {
+					t.Fatalf("AllFlags after the removal of seg-1 = %v, %v; want main version 2", flags, err)
+				}
+			})
 		})
 	}
 }

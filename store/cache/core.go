@@ -22,8 +22,10 @@ type core struct {
 	pinger store.Pinger // nil when r has no probe of its own
 	// writeTimes is r's record of the writer's last write; nil without one.
 	writeTimes store.WriteTimeReader
-	opts       Options // normalized
-	log        *slog.Logger
+	// marks is r's write mark (see startup.go); nil without one.
+	marks store.WriteMarker
+	opts  Options // normalized
+	log   *slog.Logger
 
 	base time.Time    // monotonic origin of now()
 	skew atomic.Int64 // added to now(); tests move the clock forward with it
@@ -73,6 +75,15 @@ type core struct {
 	notify    store.Notifier
 	// subStarted: the subscription has begun (see startListening).
 	subStarted atomic.Bool
+	// startMark is the store's write mark read by the first check, and
+	// marked that it was read: item reads then do not wait for the
+	// subscription (see startup.go). Both set before firstCheck is closed.
+	startMark string
+	marked    bool
+	// earlyReads counts the item reads in flight that began before the
+	// first check was done and do not wait for the subscription; the last
+	// to end starts it (see awaitListening).
+	earlyReads atomic.Int64
 	// Change notifications (see notify.go), guarded by nmu.
 	nmu        sync.Mutex
 	pending    notices
@@ -132,6 +143,7 @@ func newCore(r store.Reader, opts Options) *core {
 	}
 	c.pinger, _ = r.(store.Pinger)
 	c.writeTimes, _ = r.(store.WriteTimeReader)
+	c.marks, _ = r.(store.WriteMarker)
 	c.r, c.pinger, c.writeTimes = c.stats.instrument(r, c.pinger, c.writeTimes, opts.ReadObserver)
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.status.Store(&Status{State: Available, Since: c.base})

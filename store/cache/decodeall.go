@@ -135,6 +135,9 @@ func (k *kind[T]) decodeUnparsed(old *entry[T], ki *store.KeyedItem, seq uint64,
 		return nil, false, nil
 	}
 	if k.codec.deleted == nil || !k.codec.deleted(v) {
+		if k.codec.deps != nil {
+			k.c.named.add(k.codec.deps(v)) // before anyone can see v, as decode does (see beforeRemoving)
+		}
 		e.val, e.live = v, true
 	}
 	return e, true, nil

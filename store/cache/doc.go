@@ -47,9 +47,16 @@
 //     notification names (every cached item for [store.ChangeAll]),
 //     installing the answers at once: lookups see a change one round trip
 //     after the store announced it, and change listeners are told (the
-//     change poll runs at once). The cache's first store reads wait for its
-//     first attempt to subscribe (one round trip), so no change can fall
-//     between a read and the start of listening. After [store.ChangeAll]
+//     change poll runs at once). No change can fall between a read and the
+//     start of listening: the cache's first store reads wait for its first
+//     attempt to subscribe (one round trip), except on a store whose writers
+//     mark every write ([store.WriteMarker]), where the first check of the
+//     store reads the mark before any item read and, once the store
+//     listens, reads it again: only when it moved (a writer wrote, and its
+//     announcement may have been missed) or cannot be read is everything
+//     cached read again and installed at once, as after [store.ChangeAll].
+//     A change made behind the writer's back in that window marks nothing
+//     and keeps to the TTL, as any such change does. After [store.ChangeAll]
 //     (a new dataset, a dropped subscription) every cached item is read
 //     again: what changed shows at once, while an item the store no longer
 //     has keeps its value until its TTL (for ever in ModeForever), so a
@@ -129,7 +136,9 @@
 // and probes the store, and the status-listener notifier), two more when the
 // store notifies (the subscription and the worker that applies
 // notifications, started when the first check of the store is done, or
-// earlier by the first item read, which waits for both), one more while
+// earlier by the first item read, which waits for both; on a store that
+// marks its writes, once the item reads that began before the first check
+// was done have ended, since they do not wait for it), one more while
 // change listeners exist, and one per background store read in flight. The
 // first check is made by the monitor, or by the first item read on its own
 // goroutine when the monitor has not begun it. [Cache.Close]

@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -60,11 +62,26 @@ func (o *orderStore) Get(ctx context.Context, kind store.Kind, key string) (stor
 	return o.Store.Get(ctx, kind, key)
 }
 
+// unmarkedStore is an orderStore whose notifications are not all marked
+// (as Redis keyspace notifications): its WriteMark is unsupported.
+type unmarkedStore struct{ *orderStore }
+
+func (unmarkedStore) WriteMark(context.Context) (string, error) {
+	return "", fmt.Errorf("test: %w", errors.ErrUnsupported)
+}
+
+// plainStore is an orderStore without a write mark (no store.WriteMarker).
+type plainStore struct {
+	store.Reader
+	store.Notifier
+	store.WriteTimeReader
+}
+
 // A new cache's first lookup, made at once, reads the item only after the
-// first "$inited" check, the writer's last-write time and the first
-// subscription attempt (whichever goroutine makes the check: the monitor,
-// or the lookup itself when the monitor has not begun it), and returns the
-// item.
+// first "$inited" check, the writer's last-write time and, since the store
+// marks no writes (store.WriteMarker), the first subscription attempt
+// (whichever goroutine makes the check: the monitor, or the lookup itself
+// when the monitor has not begun it), and returns the item.
 func TestFirstLookupAfterFirstCheckAndSubscription(t *testing.T) {
 	ms := memstore.New()
 	it, err := store.ItemFromJSON([]byte(`{"key":"f","version":1,"on":true,"variations":[true,false],"fallthrough":{"variation":0},"offVariation":1}`))
@@ -76,7 +93,7 @@ func TestFirstLookupAfterFirstCheckAndSubscription(t *testing.T) {
 	}
 	for range 50 { // different interleavings of the monitor and the lookup
 		o := &orderStore{Store: ms.Connect()}
-		c := New(o, Options{})
+		c := New(unmarkedStore{o}, Options{})
 		f, err := c.GetFlag(context.Background(), "f")
 		c.Close()
 		if err != nil || f == nil || f.Key != "f" {
@@ -97,7 +114,8 @@ func TestFirstLookupAfterFirstCheckAndSubscription(t *testing.T) {
 
 // A lookup that arrives while the monitor's first check is in progress
 // waits for it (and reads after it on the same connection) rather than
-// reading alongside.
+// reading alongside; on a store that marks no writes, the subscription it
+// also waits for starts beside the check.
 func TestLookupWaitsForMonitorsFirstCheck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ms := memstore.New()
@@ -109,7 +127,7 @@ func TestLookupWaitsForMonitorsFirstCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := &orderStore{Store: ms.Connect(), gate: make(chan struct{})}
-		c := New(o, Options{})
+		c := New(plainStore{o, o, o}, Options{}) // no store.WriteMarker: reads wait for the subscription
 		defer c.Close()
 		open := sync.OnceFunc(func() { close(o.gate) })
 		defer open()    // before Close, also when the test fails

@@ -63,22 +63,25 @@ var hashSeed = maphash.MakeSeed()
 
 // entry is one immutable cached answer for one key.
 type entry[T any] struct {
-	val     T    // the decoded item; zero unless live
-	live    bool // the store has the item and it is not deleted
-	exists  bool // the store has the item (live or a tombstone)
-	hash    uint64
-	version int
-	err     error // an item-level error (malformed) and no good value
-	seq     uint64
+	// The fields a warm lookup reads come first, so that they share a
+	// cache line (in a mix of many keys, each line is a miss).
+	//
 	// refreshAt is when a read starts a background refresh (the last part
 	// of the entry's life begins); expires is when its life ends. Both count
 	// from the moment the store read began, so an entry is never older than
 	// its TTL while it is served as fresh.
 	refreshAt int64
+	val       T     // the decoded item; zero unless live
+	err       error // an item-level error (malformed) and no good value
 	expires   int64
+	live      bool // the store has the item and it is not deleted
+	exists    bool // the store has the item (live or a tombstone)
 	// unconfirmed: the store answered "not found" for an item it had, while
 	// not initialized (it lost its data); the old value is kept.
 	unconfirmed bool
+	hash        uint64
+	version     int
+	seq         uint64
 }
 
 // sameAnswer reports whether two entries give the same answer, so a newer
@@ -96,30 +99,56 @@ type slot[T any] struct {
 	e    atomic.Pointer[entry[T]]
 	call atomic.Pointer[call[T]]
 	next atomic.Pointer[entry[T]]
+	// tag is the key's Tag (see Cache.GetFlagTagged).
+	tag Tag
 }
 
 // call is one store read shared by everyone who needs it.
 type call[T any] struct {
-	done chan struct{}
+	mu       sync.Mutex
+	finished bool          // e and err are set
+	done     chan struct{} // closed when finished; made by the first waiter
+	e        *entry[T]
+	err      error
 	// sent, for a refresh-ahead read, is closed when its goroutine starts
 	// the read (see late); nil for other reads.
 	sent chan struct{}
 	// began is when the read was started, on the cache clock (0 for a
 	// read on the caller's goroutine).
 	began int64
-	e     *entry[T]
-	err   error
 }
 
 // wait waits for the read to finish, returning its error, or for ctx to
-// end, returning ctx's.
+// end, returning ctx's. The channel it waits on is made by the first
+// waiter: a read that nobody else waits for (a miss read on its caller's
+// goroutine, see readNow) makes none.
 func (cl *call[T]) wait(ctx context.Context) error {
+	cl.mu.Lock()
+	if cl.finished {
+		cl.mu.Unlock()
+		return cl.err
+	}
+	if cl.done == nil {
+		cl.done = make(chan struct{})
+	}
+	done := cl.done
+	cl.mu.Unlock()
 	select {
-	case <-cl.done:
+	case <-done:
 		return cl.err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// finish publishes the read's result, set in e and err, to its waiters.
+func (cl *call[T]) finish() {
+	cl.mu.Lock()
+	cl.finished = true
+	if cl.done != nil {
+		close(cl.done)
+	}
+	cl.mu.Unlock()
 }
 
 // allEntry is the cached answer of GetAll for a kind.
@@ -166,9 +195,16 @@ func (k *kind[T]) get(ctx context.Context, key string) (T, error) {
 // (see [Cache.Now]); next is the reading to use for a following lookup: now
 // after a hit, a new one after a lookup that may have waited.
 func (k *kind[T]) getAt(ctx context.Context, key string, now int64) (v T, next int64, err error) {
+	v, _, next, err = k.getTaggedAt(ctx, key, now)
+	return v, next, err
+}
+
+// getTaggedAt is getAt that also returns the key's tag (nil in ModeOff,
+// which keeps no slots).
+func (k *kind[T]) getTaggedAt(ctx context.Context, key string, now int64) (v T, tag *Tag, next int64, err error) {
 	if k.c.opts.Mode == ModeOff {
 		v, err = k.direct(ctx, key)
-		return v, now, err
+		return v, nil, now, err
 	}
 	s := k.slots.loadOrCreate(key) // a miss creates the slot: one locked lookup, not two
 	if e := s.e.Load(); e != nil {
@@ -176,13 +212,13 @@ func (k *kind[T]) getAt(ctx context.Context, key string, now int64) (v T, next i
 			if k.st.hits.Add(1)%yieldLookups == 0 {
 				k.c.yieldDue(now) // see pace.go
 			}
-			return e.val, now, e.err // a hit
+			return e.val, &s.tag, now, e.err // a hit
 		}
 		v, err = k.late(ctx, s, key, e, now)
-		return v, k.c.now(), err
+		return v, &s.tag, k.c.now(), err
 	}
 	v, err = k.miss(ctx, s, key)
-	return v, k.c.now(), err
+	return v, &s.tag, k.c.now(), err
 }
 
 // late serves an entry in the last part of its life, or past it.
@@ -315,7 +351,7 @@ func (k *kind[T]) miss(ctx context.Context, s *slot[T], key string) (T, error) {
 func (k *kind[T]) readNow(ctx context.Context, s *slot[T], key string) (*entry[T], error) {
 	cl := s.call.Load()
 	if cl == nil && ctx.Done() == nil {
-		mine := &call[T]{done: make(chan struct{})}
+		mine := &call[T]{}
 		if s.call.CompareAndSwap(nil, mine) {
 			if !k.c.track(func() { k.run(s, key, mine, holdNone) }) {
 				k.abandon(s, mine)
@@ -345,7 +381,7 @@ func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 			return cl
 		}
 		began := k.c.now()
-		cl := &call[T]{done: make(chan struct{}), began: began}
+		cl := &call[T]{began: began}
 		if h == holdChanges {
 			cl.sent = make(chan struct{})
 		}
@@ -371,7 +407,7 @@ func (k *kind[T]) run(s *slot[T], key string, cl *call[T], h hold) {
 	}
 	cl.e, cl.err = k.fetch(k.c.readContext(), s, key, h)
 	s.call.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // abandon ends call cl, which could not run because the cache is closed.
@@ -381,18 +417,20 @@ func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
 	}
 	cl.err = ErrClosed
 	s.call.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // fetch reads key from the store and installs the result (see install for
 // h).
 func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*entry[T], error) {
-	if err := k.c.awaitListening(ctx); err != nil {
+	if early, err := k.c.awaitListening(ctx); err != nil {
 		return nil, err
+	} else if early {
+		defer k.c.endEarlyRead()
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
-	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
+	item, unparsed, found, err := k.c.getItem(ctx, k.codec.kind, key, k.codec.version != nil)
 	if err != nil {
 		if isItemError(err) {
 			k.c.confirmed()
@@ -413,7 +451,8 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*e
 		k.beforeRemoving(ctx, s, key, 0)
 		return k.install(s, k.notFound(seq, start), h), nil
 	}
-	e, err := k.decode(s.e.Load(), item, seq, start)
+	ki := store.KeyedItem{Key: key, Item: item}
+	e, err := k.decodeItem(s.e.Load(), &ki, unparsed, seq, start)
 	if err != nil {
 		return k.itemError(s, key, seq, start, e.hash, err, h), nil
 	}
@@ -524,7 +563,7 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	defer k.outdateAll(seq) // the kind's list must not keep the old value
-	item, found, err := k.c.r.Get(ctx, k.codec.kind, key)
+	item, unparsed, found, err := k.c.getItem(ctx, k.codec.kind, key, k.codec.version != nil)
 	switch {
 	case err != nil && isItemError(err):
 		k.itemError(s, key, seq, start, 0, err, holdNone)
@@ -537,7 +576,8 @@ func (k *kind[T]) fetchDependent(ctx context.Context, s *slot[T], key string, de
 		k.beforeRemoving(ctx, s, key, depth)
 		k.put(s, k.notFound(seq, start))
 	default:
-		e, err := k.decode(s.e.Load(), item, seq, start)
+		ki := store.KeyedItem{Key: key, Item: item}
+		e, err := k.decodeItem(s.e.Load(), &ki, unparsed, seq, start)
 		if err != nil {
 			k.itemError(s, key, seq, start, e.hash, err, holdNone)
 			return
@@ -771,7 +811,7 @@ func (k *kind[T]) startAll(h hold) *call[[]T] {
 		if cl := k.allCall.Load(); cl != nil {
 			return cl
 		}
-		cl := &call[[]T]{done: make(chan struct{})}
+		cl := &call[[]T]{}
 		if !k.allCall.CompareAndSwap(nil, cl) {
 			continue
 		}
@@ -788,7 +828,7 @@ func (k *kind[T]) startAll(h hold) *call[[]T] {
 // Others who need the list meanwhile share the read as usual.
 func (k *kind[T]) readAllNow(ctx context.Context) error {
 	if k.allCall.Load() == nil && ctx.Done() == nil {
-		mine := &call[[]T]{done: make(chan struct{})}
+		mine := &call[[]T]{}
 		if k.allCall.CompareAndSwap(nil, mine) {
 			if !k.c.track(func() { k.runAll(mine, holdNone) }) {
 				k.abandonAll(mine)
@@ -805,20 +845,22 @@ func (k *kind[T]) runAll(cl *call[[]T], h hold) {
 	defer cancel()
 	cl.err = k.readAll(ctx, h)
 	k.allCall.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // abandonAll ends the all-items read cl, not started as the cache is closed.
 func (k *kind[T]) abandonAll(cl *call[[]T]) {
 	cl.err = ErrClosed
 	k.allCall.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // readAll reads every item of the kind and installs the result.
 func (k *kind[T]) readAll(ctx context.Context, h hold) error {
-	if err := k.c.awaitListening(ctx); err != nil {
+	if early, err := k.c.awaitListening(ctx); err != nil {
 		return err
+	} else if early {
+		defer k.c.endEarlyRead()
 	}
 	start := k.c.now()
 	seq := k.c.seq.Add(1)

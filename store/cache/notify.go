@@ -57,6 +57,9 @@ func (c *core) subscribe(n store.Notifier) {
 			if first {
 				first = false
 				close(c.listening) // item reads may start (see awaitListening)
+				if err == nil {
+					c.catchUp() // what was read before listening began
+				}
 			}
 			if err == nil {
 				if failed {
@@ -91,7 +94,12 @@ func (c *core) subscribe(n store.Notifier) {
 // attempt to subscribe to the store's notifications (one round trip), so
 // that no change can fall between a read and the start of listening: a
 // change written after a read began is announced. It returns at once
-// afterwards, and when the store does not notify; ctx bounds the wait.
+// afterwards, and when the store does not notify; ctx bounds the wait. A
+// store that marks its writes (store.WriteMarker) spares reads that wait
+// (see startup.go): the subscription then starts once the reads that began
+// before the first check was done have ended, so that its connection does
+// not compete with them; early tells the caller it is one of those reads,
+// and must call endEarlyRead once its store call is done.
 //
 // It also waits for the cache's first check of the store's "$inited"
 // marker: a read racing it would open a second connection to the store (a
@@ -100,20 +108,32 @@ func (c *core) subscribe(n store.Notifier) {
 // has not begun that check yet, the caller makes it on its own goroutine
 // (ctx is always the cache's own here, or one that cannot end), so the
 // first lookup does not wait for the monitor to be scheduled.
-func (c *core) awaitListening(ctx context.Context) error {
+func (c *core) awaitListening(ctx context.Context) (early bool, err error) {
 	first := false // this is one of the cache's first reads: the first check is not done
 	select {
 	case <-c.firstCheck:
 	default:
 		first = true
 	}
-	c.startListening() // before the check, so the two go side by side
-	if !c.firstStarted.Load() && !c.track(c.runFirstCheck) {
-		return ErrClosed
+	if first && c.marks != nil && c.notify != nil && !c.subStarted.Load() {
+		early = true
+		c.earlyReads.Add(1)
+	} else {
+		c.startListening() // before the check, so the two go side by side
 	}
-	for _, ch := range [...]chan struct{}{c.firstCheck, c.listening} {
+	if !c.firstStarted.Load() && !c.track(c.runFirstCheck) {
+		c.endRead(early)
+		return false, ErrClosed
+	}
+	for i, ch := range [...]chan struct{}{c.firstCheck, c.listening} {
 		if ch == nil {
 			continue
+		}
+		if i == 1 {
+			if c.marked {
+				break // the first check read the write mark (see startup.go)
+			}
+			c.startListening() // the mark is unknown: wait as without one
 		}
 		select {
 		case <-ch:
@@ -123,9 +143,13 @@ func (c *core) awaitListening(ctx context.Context) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
 		case <-c.ctx.Done():
-			return ErrClosed
+			err = ErrClosed
+		}
+		if err != nil {
+			c.endRead(early)
+			return false, err
 		}
 	}
 	if first && c.status.Load().State == Unavailable {
@@ -133,9 +157,10 @@ func (c *core) awaitListening(ctx context.Context) error {
 		// DynamoDB init in progress: a possibly mixed dataset). A miss
 		// that starts now fails fast; so does one that waited for the
 		// check, rather than read what may be a mix.
-		return c.failFastErr()
+		c.endRead(early)
+		return false, c.failFastErr()
 	}
-	return nil
+	return early, nil
 }
 
 // onNotice is the store.Notifier callback: it records the changes and wakes
@@ -222,7 +247,9 @@ func (k *kind[T]) refreshNotified(ctx context.Context, all bool, keys []string) 
 		h = holdRemovals
 	}
 	if all || len(keys) > maxKeysPerNotice || k.all.Load() != nil {
-		if all && k.all.Load() == nil && k.slots.len() <= maxKeysPerNotice {
+		// A read of every item in flight (begun before a catch-up, see
+		// startup.go) is read again too.
+		if all && k.all.Load() == nil && k.allCall.Load() == nil && k.slots.len() <= maxKeysPerNotice {
 			keys = nil
 			k.slots.each(func(key string, _ *slot[T]) { keys = append(keys, key) })
 		} else {

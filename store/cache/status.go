@@ -346,12 +346,15 @@ func (c *core) runFirstCheck() {
 	if c.firstStarted.Load() || !c.firstStarted.CompareAndSwap(false, true) {
 		return
 	}
-	defer close(c.firstCheck)
-	// Before firstCheck is closed: the goroutine it wakes (a
-	// WaitForInitialization) then runs before the new ones.
-	defer c.startListening()
 	c.checkInited()
+	c.readStartMark()
 	c.readLastWrite()
+	// Before firstCheck is closed: the goroutine it wakes (a
+	// WaitForInitialization) then runs before the new ones; and after, as
+	// an early read may have ended meanwhile (see endRead).
+	c.listenIfIdle()
+	close(c.firstCheck)
+	c.listenIfIdle()
 }
 
 // checkInited asks the store whether it is initialized and records the

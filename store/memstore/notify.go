@@ -68,6 +68,7 @@ func (d *data) publishLocked(changes []store.Change) {
 	if len(changes) == 0 {
 		return
 	}
+	d.marks++
 	d.subMu.Lock()
 	defer d.subMu.Unlock()
 	for sub := range d.subs {

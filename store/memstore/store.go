@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,8 @@ type data struct {
 	syncOn    time.Time
 	hasSyncOn bool
 	lastWrite time.Time
+	// marks counts the writes and announcements (see Store.WriteMark).
+	marks uint64
 
 	failure atomic.Pointer[error]
 
@@ -134,6 +137,21 @@ func (s *Store) LastWrite(ctx context.Context) (time.Time, bool, error) {
 	s.d.mu.RLock()
 	defer s.d.mu.RUnlock()
 	return s.d.lastWrite, !s.d.lastWrite.IsZero(), nil
+}
+
+// WriteMark implements [store.WriteMarker]: the number of writes that
+// changed something and of [Store.Announce] calls, through any handle, in
+// decimal; "" before the first.
+func (s *Store) WriteMark(ctx context.Context) (string, error) {
+	if err := s.check(ctx); err != nil {
+		return "", err
+	}
+	s.d.mu.RLock()
+	defer s.d.mu.RUnlock()
+	if s.d.marks == 0 {
+		return "", nil
+	}
+	return strconv.FormatUint(s.d.marks, 10), nil
 }
 
 // Init implements [store.Writer]. Readers see the old dataset or the new
@@ -258,6 +276,7 @@ var (
 	_ store.Notifier          = (*Store)(nil)
 	_ store.Batcher           = (*Store)(nil)
 	_ store.WriteTimeReader   = (*Store)(nil)
+	_ store.WriteMarker       = (*Store)(nil)
 	_ store.BigSegmentReader  = (*Store)(nil)
 	_ store.BigSegmentWriter  = (*Store)(nil)
 	_ store.MembershipScanner = (*Store)(nil)

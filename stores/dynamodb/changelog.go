@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -264,4 +265,26 @@ func (s *Store) LastWrite(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, nil
 	}
 	return time.UnixMilli(ms), true, nil
+}
+
+// WriteMark implements [store.WriteMarker]: the change log's epoch and
+// sequence number (a consistent read), which every write of this package
+// moves after the write and which Notify's polls follow. It is "" for a
+// dataset only other writers (a LaunchDarkly Relay Proxy) have written, and
+// an error for a change-log item that is not daemonflag's.
+func (s *Store) WriteMark(ctx context.Context) (string, error) {
+	ns := s.namespace(changesNamespace)
+	av, err := s.getItem(ctx, "read change log", ns, ns, attrSeq, attrEpoch)
+	if err != nil {
+		return "", err
+	}
+	if len(av) == 0 {
+		return "", nil
+	}
+	seq, ok := av[attrSeq].(*types.AttributeValueMemberN)
+	epoch, eok := av[attrEpoch].(*types.AttributeValueMemberS)
+	if !ok || !eok {
+		return "", fmt.Errorf("dynamodb write mark: %w", errBadLog)
+	}
+	return epoch.Value + ":" + seq.Value, nil
 }

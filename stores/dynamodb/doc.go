@@ -28,7 +28,8 @@
 //	namespace "$inited", key "$initing"  an Init in progress (startedAt, N ms)
 //	namespace = key = "$changes"         the change log: seq (N), epoch (S),
 //	    log (S, JSON [[seq, kind, key]...], kind "" for everything),
-//	    lastWrite (N, Unix ms of the last write)
+//	    lastWrite (N, Unix ms of the last write); its epoch and seq are
+//	    the write mark (Store.WriteMark)
 //
 // # Guarantees
 //

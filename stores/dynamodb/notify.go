@@ -15,6 +15,7 @@ var (
 	_ store.Notifier        = (*Store)(nil)
 	_ store.Batcher         = (*Store)(nil)
 	_ store.WriteTimeReader = (*Store)(nil)
+	_ store.WriteMarker     = (*Store)(nil)
 )
 
 // Notify delivers the dataset's changes to fn until ctx is done or the

@@ -19,6 +19,7 @@
 // daemonflag adds, and LaunchDarkly's SDKs ignore:
 //
 //	p:$last_write                    string: Unix milliseconds of our last write
+//	p:$write_mark                    string: a random token, new with each write of ours
 //	p:$changes                       pub/sub channel of change messages (no key)
 //
 // A change message is JSON: {"w":"<writer id>","all":true} for an Init, or
@@ -109,10 +110,12 @@
 //
 // # Change notification
 //
-// A Store implements store.Notifier, store.Batcher and
-// store.WriteTimeReader. Every write of this package (Init, Upsert,
+// A Store implements store.Notifier, store.Batcher, store.WriteTimeReader
+// and store.WriteMarker. Every write of this package (Init, Upsert,
 // UpsertBatch) sets "p:$last_write" (Unix milliseconds, see
-// [Store.LastWrite]) and publishes a change message on the channel
+// [Store.LastWrite]) and "p:$write_mark" (a new random token, see
+// [Store.WriteMark]: a reader that started before it listened tells from it
+// whether it may have missed a message) and publishes a change message on the channel
 // "p:$changes" in the same MULTI/EXEC, so a message is sent if and only if
 // the write happened; on a Cluster it is SPUBLISH, which keeps the channel
 // in the dataset's slot. Readers subscribe ([Store.Notify]); a dropped

@@ -192,8 +192,9 @@ func TestInteropWritesRelayLayout(t *testing.T) {
 				p + ":big_segment_exclude:" + hash:  "set",
 				p + ":big_segments_synchronized_on": "string",
 				// Ours, added to the layout (LaunchDarkly's SDKs ignore it):
-				// the write time.
+				// the write time and the write mark.
 				p + ":$last_write": "string",
+				p + ":$write_mark": "string",
 			}
 			for key, typ := range wantTypes {
 				if got := raw.Type(ctx, key).Val(); got != typ {

@@ -14,6 +14,7 @@ const (
 	excludeSuffix    = "big_segment_exclude:"
 	syncedOnSuffix   = "big_segments_synchronized_on"
 	lastWriteSuffix  = "$last_write" // daemonflag's: Unix ms of the last write
+	writeMarkSuffix  = "$write_mark" // daemonflag's: a random token per write
 	changesSuffix    = "$changes"    // daemonflag's: the change-notification channel
 	tempInitInfix    = ":init:"      // after "{<key>}" in a temporary Init key
 	tempInitTTLSecs  = 3600          // a temporary key left by a killed writer expires
@@ -28,24 +29,42 @@ type keys struct {
 	inited    string
 	syncedOn  string
 	lastWrite string
+	writeMark string
 	changes   string // pub/sub channel
 	include   string // prefix of include-set keys, before the context hash
 	exclude   string // prefix of exclude-set keys
+	// features and segments as command arguments, boxed once (see boxedKind)
+	featuresArg, segmentsArg any
 }
 
 func newKeys(prefix string) keys {
 	p := prefix + ":"
-	return keys{
+	k := keys{
 		prefix:    prefix,
 		features:  p + string(store.Features),
 		segments:  p + string(store.Segments),
 		inited:    p + initedSuffix,
 		syncedOn:  p + syncedOnSuffix,
 		lastWrite: p + lastWriteSuffix,
+		writeMark: p + writeMarkSuffix,
 		changes:   p + changesSuffix,
 		include:   p + includeSuffix,
 		exclude:   p + excludeSuffix,
 	}
+	k.featuresArg, k.segmentsArg = k.features, k.segments
+	return k
+}
+
+// boxedKind is kind(kind) as a command argument: for the two kinds of the
+// dataset, an interface value made once, so a read does not allocate one.
+func (k *keys) boxedKind(kind store.Kind) any {
+	switch kind {
+	case store.Features:
+		return k.featuresArg
+	case store.Segments:
+		return k.segmentsArg
+	}
+	return k.kind(kind)
 }
 
 // kind returns the hash key of a kind's collection: "<prefix>:features".

@@ -19,6 +19,7 @@ var (
 	_ store.Notifier        = (*Store)(nil)
 	_ store.Batcher         = (*Store)(nil)
 	_ store.WriteTimeReader = (*Store)(nil)
+	_ store.WriteMarker     = (*Store)(nil)
 )
 
 // ErrNotifyOff is returned by Notify when [Options.Notify] is [NotifyOff].
@@ -316,6 +317,31 @@ func (s *Store) LastWrite(ctx context.Context) (time.Time, bool, error) {
 		return time.Time{}, false, fmt.Errorf("redis get %s: %w: %q is not Unix milliseconds", s.keys.lastWrite, store.ErrMalformedItem, v)
 	}
 	return time.UnixMilli(ms), true, nil
+}
+
+// WriteMark implements [store.WriteMarker]: the "<prefix>:$write_mark" key,
+// a random token that this package's writers set with every Init and
+// applied upsert, in the same MULTI/EXEC as the write and its change
+// message (on a Cluster with an unhashed prefix, after the write and before
+// the message). It is "" for a dataset only other writers (a LaunchDarkly
+// Relay Proxy) have written. With [NotifyKeyspace] it fails with an error
+// wrapping [errors.ErrUnsupported]: keyspace notifications announce every
+// write, also those that set no mark.
+func (s *Store) WriteMark(ctx context.Context) (string, error) {
+	if err := s.check(ctx); err != nil {
+		return "", wrapErr("write mark", err)
+	}
+	if s.notify == NotifyKeyspace {
+		return "", fmt.Errorf("redis write mark: %w with notify=keyspace", errors.ErrUnsupported)
+	}
+	v, err := s.client.Get(ctx, s.keys.writeMark).Result()
+	if err == goredis.Nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", wrapErr("write mark", err)
+	}
+	return v, nil
 }
 
 // subscriptionTiming is a Store's copy of the subscription timing.

@@ -185,18 +185,9 @@ func kindKeyOp(op string, kind store.Kind, key string) string {
 
 // Get reads one item with HGET: one round trip.
 func (s *Store) Get(ctx context.Context, kind store.Kind, key string) (store.Item, bool, error) {
-	if err := s.check(ctx); err != nil {
-		return store.Item{}, false, wrapErr(kindKeyOp("get", kind, key), err)
-	}
-	if kind == "" {
-		return store.Item{}, false, errors.New("redis get: empty kind")
-	}
-	data, err := s.client.HGet(ctx, s.keys.kind(kind), key).Bytes()
-	if err == goredis.Nil {
-		return store.Item{}, false, nil
-	}
-	if err != nil {
-		return store.Item{}, false, wrapErr(kindKeyOp("get", kind, key), err)
+	data, found, err := s.GetUnparsed(ctx, kind, key)
+	if err != nil || !found {
+		return store.Item{}, false, err
 	}
 	it, err := store.ItemFromJSON(data)
 	if err != nil {

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"errors"
 	"maps"
 	"slices"
 	"testing"
@@ -77,6 +78,79 @@ func TestGetAllUnparsed(t *testing.T) {
 			}
 			if _, err := s.GetAllUnparsed(ctx, ""); err == nil {
 				t.Error("GetAllUnparsed of an empty kind: no error")
+			}
+		})
+	}
+}
+
+// GetUnparsed gives the stored JSON as is, ItemFromStored of it is exactly
+// Get's item for every item Get accepts, and an item Get refuses as
+// malformed comes back as stored (Version 0 from ItemFromStored); a missing
+// key is not found, on a single server and on a Cluster.
+func TestGetUnparsed(t *testing.T) {
+	ctx := ctxT(t)
+	stored := map[string]string{
+		"ok":        `{"key":"ok","version":3,"on":true}`,
+		"tombstone": `{"key":"tombstone","version":4,"deleted":true}`,
+		"not-json":  `{"version":`,
+		"float":     `{"key":"float","version":1.5}`,
+		"empty":     ``,
+	}
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T, prefix string) *Store
+		hset func(t *testing.T, key string, values ...any) error
+	}{
+		{"single", func(t *testing.T, p string) *Store { return openSingle(t, p) },
+			func(t *testing.T, key string, values ...any) error {
+				return rawSingle(t).HSet(ctx, key, values...).Err()
+			}},
+		{"cluster", func(t *testing.T, p string) *Store { return openCluster(t, p, false) },
+			func(t *testing.T, key string, values ...any) error {
+				return rawCluster(t).HSet(ctx, key, values...).Err()
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := taggedPrefix("getunparsed")
+			s := tc.open(t, p)
+			var args []any
+			for k, v := range stored {
+				args = append(args, k, v)
+			}
+			if err := tc.hset(t, p+":features", args...); err != nil {
+				t.Fatal(err)
+			}
+			for key, doc := range stored {
+				data, found, err := s.GetUnparsed(ctx, store.Features, key)
+				if err != nil || !found || string(data) != doc {
+					t.Errorf("GetUnparsed(%s) = %q, %v, %v; want the stored JSON", key, data, found, err)
+					continue
+				}
+				it, found, err := s.Get(ctx, store.Features, key)
+				fromStored := store.ItemFromStored(data)
+				switch {
+				case err != nil:
+					if !errors.Is(err, store.ErrMalformedItem) || found {
+						t.Errorf("Get(%s): %v, %v; want a malformed-item error", key, found, err)
+					}
+					if fromStored.Version != 0 || fromStored.Deleted {
+						t.Errorf("%s: ItemFromStored = %+v; want Version 0 for an item Get refuses", key, fromStored)
+					}
+				case !found:
+					t.Errorf("Get(%s): not found", key)
+				case fromStored.Version != it.Version || fromStored.Deleted != it.Deleted || string(fromStored.Data) != string(it.Data):
+					t.Errorf("%s: ItemFromStored of the unparsed item = %+v; Get = %+v", key, fromStored, it)
+				}
+			}
+			if data, found, err := s.GetUnparsed(ctx, store.Features, "nope"); found || err != nil || data != nil {
+				t.Errorf("GetUnparsed of a missing key = %q, %v, %v; want not found", data, found, err)
+			}
+			if _, _, err := s.GetUnparsed(ctx, "", "ok"); err == nil {
+				t.Error("GetUnparsed of an empty kind: no error")
+			}
+			s.Close()
+			if _, _, err := s.GetUnparsed(ctx, store.Features, "ok"); !errors.Is(err, ErrClosed) {
+				t.Errorf("GetUnparsed on a closed store: %v, want ErrClosed", err)
 			}
 		})
 	}

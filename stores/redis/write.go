@@ -200,10 +200,12 @@ func (s *Store) upsertTx(ctx context.Context, op string, ups []pendingUpdate, ap
 // PUBLISH, which the server refused.
 var errRetryUnannounced = errors.New("redis: retry without publishing")
 
-// queueAnnounce queues, in a write's transaction, the write time and (when
-// publish is set) the change message.
+// queueAnnounce queues, in a write's transaction, the write time, a new
+// write mark (see [Store.WriteMark]) and (when publish is set) the change
+// message.
 func (s *Store) queueAnnounce(ctx context.Context, p goredis.Pipeliner, changes []store.Change, publish bool) {
 	p.Set(ctx, s.keys.lastWrite, strconv.FormatInt(time.Now().UnixMilli(), 10), 0)
+	p.Set(ctx, s.keys.writeMark, newWriteMark(), 0)
 	if publish {
 		s.publish(ctx, p, encodeChanges(s.token, changes))
 	}
@@ -232,6 +234,10 @@ func (s *Store) announced(ctx context.Context, changes []store.Change, separatel
 	ctx = context.WithoutCancel(ctx)
 	if err := s.client.Set(ctx, s.keys.lastWrite, strconv.FormatInt(time.Now().UnixMilli(), 10), 0).Err(); err != nil {
 		s.log.Warn("redis store could not record the write time", "prefix", s.keys.prefix, "error", err)
+	}
+	// Before the message: a reader that missed it sees the mark move.
+	if err := s.client.Set(ctx, s.keys.writeMark, newWriteMark(), 0).Err(); err != nil {
+		s.log.Warn("redis store could not record the write mark", "prefix", s.keys.prefix, "error", err)
 	}
 	if s.publishOff.Load() {
 		return
@@ -271,4 +277,10 @@ func (s *Store) denyPublish(err error) {
 			"when their cache TTL expires: grant the ACL user PUBLISH (SPUBLISH on a Cluster) on the channel",
 			"prefix", s.keys.prefix, "channel", s.keys.changes, "error", err)
 	}
+}
+
+// newWriteMark returns a new write mark: 64 random bits in hex, so no later
+// write repeats it (see [Store.WriteMark]).
+func newWriteMark() string {
+	return strconv.FormatUint(rand.Uint64(), 16)
 }

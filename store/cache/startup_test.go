@@ -1,0 +1,305 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/daemonflag/daemonflag/store"
+	"github.com/daemonflag/daemonflag/store/memstore"
+)
+
+// windowStore is a memstore handle whose subscription is held (Notify waits
+// for hold to be closed before it subscribes), so that a test can write in
+// the window between a cache's first reads and the start of listening. Its
+// direct edits change what Get returns without a write of the writer's: no
+// mark, no announcement, as an operator editing the database would.
+type windowStore struct {
+	*memstore.Store
+	hold chan struct{}
+
+	mu     sync.Mutex
+	edits  map[string]store.Item // key -> item, features only
+	gets   map[string]int
+	marks  int
+	markFn func() (string, error) // when set, WriteMark returns it
+}
+
+func newWindowStore(ms *memstore.Store) *windowStore {
+	return &windowStore{Store: ms.Connect(), hold: make(chan struct{}), edits: map[string]store.Item{}, gets: map[string]int{}}
+}
+
+func (w *windowStore) Notify(ctx context.Context, fn func([]store.Change)) error {
+	select {
+	case <-w.hold:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return w.Store.Notify(ctx, fn)
+}
+
+func (w *windowStore) Get(ctx context.Context, kind store.Kind, key string) (store.Item, bool, error) {
+	w.mu.Lock()
+	w.gets[key]++
+	it, edited := w.edits[key]
+	w.mu.Unlock()
+	if edited && kind == store.Features {
+		return it, true, nil
+	}
+	return w.Store.Get(ctx, kind, key)
+}
+
+func (w *windowStore) WriteMark(ctx context.Context) (string, error) {
+	w.mu.Lock()
+	w.marks++
+	fn := w.markFn
+	w.mu.Unlock()
+	if fn != nil {
+		return fn()
+	}
+	return w.Store.WriteMark(ctx)
+}
+
+func (w *windowStore) edit(t *testing.T, key, doc string) {
+	t.Helper()
+	it, err := store.ItemFromJSON([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	w.edits[key] = it
+	w.mu.Unlock()
+}
+
+func (w *windowStore) getsOf(key string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.gets[key]
+}
+
+func (w *windowStore) markReads() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.marks
+}
+
+func flagDoc(key string, version int, on bool) string {
+	return fmt.Sprintf(`{"key":%q,"version":%d,"on":%t,"variations":[true,false],"fallthrough":{"variation":0},"offVariation":1}`, key, version, on)
+}
+
+func upsertFlag(t *testing.T, ms *memstore.Store, key string, version int, on bool) {
+	t.Helper()
+	it, err := store.ItemFromJSON([]byte(flagDoc(key, version, on)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ms.Upsert(context.Background(), store.Features, key, it); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// On a store that marks its writes, a new cache's first lookup does not wait
+// for the subscription: it returns while Notify has not begun listening.
+// Once the store listens, the mark is read again; it has not moved, so
+// nothing is read again.
+func TestFirstLookupDoesNotWaitForSubscription(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWindowStore(newFlagStore(t))
+		x := New(w, Options{})
+		defer x.Close()
+		release := sync.OnceFunc(func() { close(w.hold) })
+		defer release()
+		f, err := x.GetFlag(context.Background(), "f")
+		if err != nil || f == nil || f.Key != "f" {
+			t.Fatalf("GetFlag = %v, %v; want flag f before the store listens", f, err)
+		}
+		if n := w.Subscribers(); n != 0 {
+			t.Fatalf("%d subscribers: the lookup waited for the subscription", n)
+		}
+		release()
+		synctest.Wait()
+		if n := w.Subscribers(); n != 1 {
+			t.Fatalf("%d subscribers once Notify may listen, want 1", n)
+		}
+		if n := w.markReads(); n != 2 {
+			t.Errorf("%d reads of the write mark, want 2 (the first check, and once listening)", n)
+		}
+		if n := w.getsOf("f"); n != 1 {
+			t.Errorf("f read %d times, want 1: no writer wrote before listening began", n)
+		}
+	})
+}
+
+// A writer's write between a new cache's first read and the start of
+// listening was announced to nobody; the mark moved, so once the store
+// listens everything cached is read again and the change shows at once, not
+// after the TTL.
+func TestWriteBeforeListeningIsCaughtUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ms := newFlagStore(t)
+		w := newWindowStore(ms)
+		x := New(w, Options{TTL: time.Hour})
+		defer x.Close()
+		release := sync.OnceFunc(func() { close(w.hold) })
+		defer release()
+		if f, err := x.GetFlag(context.Background(), "f"); err != nil || f == nil || !f.On {
+			t.Fatalf("GetFlag = %v, %v; want flag f, on", f, err)
+		}
+		if f, err := x.GetFlag(context.Background(), "g"); err != nil || f != nil {
+			t.Fatalf("GetFlag(g) = %v, %v; want not found", f, err)
+		}
+		upsertFlag(t, ms, "f", 2, false) // announced before the cache listens: lost
+		upsertFlag(t, ms, "g", 1, true)
+		release()
+		synctest.Wait()
+		if f, _ := x.GetFlag(context.Background(), "f"); f == nil || f.On || f.Version != 2 {
+			t.Errorf("f after listening began = %+v; want version 2, off (the write before listening, caught up)", f)
+		}
+		if f, _ := x.GetFlag(context.Background(), "g"); f == nil || f.Version != 1 {
+			t.Errorf("g after listening began = %+v; want version 1 (a cached miss, caught up)", f)
+		}
+	})
+}
+
+// A change made behind the writer's back (no mark, no announcement) between
+// the first read and the start of listening is not shown before the TTL: a
+// cached miss stays a miss and a cached flag keeps its value until their
+// TTL ends (LaunchDarkly's persistent-store contract), and shows after it.
+func TestDirectEditBeforeListeningKeepsTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWindowStore(newFlagStore(t))
+		x := New(w, Options{TTL: time.Minute})
+		defer x.Close()
+		release := sync.OnceFunc(func() { close(w.hold) })
+		defer release()
+		if f, _ := x.GetFlag(context.Background(), "f"); f == nil || !f.On {
+			t.Fatalf("GetFlag(f) = %v; want flag f, on", f)
+		}
+		if f, err := x.GetFlag(context.Background(), "g"); err != nil || f != nil {
+			t.Fatalf("GetFlag(g) = %v, %v; want not found", f, err)
+		}
+		w.edit(t, "f", flagDoc("f", 2, false))
+		w.edit(t, "g", flagDoc("g", 1, true))
+		release()
+		synctest.Wait()
+		if f, _ := x.GetFlag(context.Background(), "f"); f == nil || !f.On {
+			t.Errorf("f after listening began = %+v; want the cached flag (on) until its TTL", f)
+		}
+		if f, _ := x.GetFlag(context.Background(), "g"); f != nil {
+			t.Errorf("g after listening began = %+v; want the cached miss until its TTL", f)
+		}
+		time.Sleep(time.Minute) // the TTL, on the bubble's clock
+		synctest.Wait()
+		if f, _ := x.GetFlag(context.Background(), "g"); f == nil || f.Version != 1 {
+			t.Errorf("g after the TTL = %+v; want the edited flag", f)
+		}
+		if f, _ := x.GetFlag(context.Background(), "f"); f == nil || f.On {
+			t.Errorf("f after the TTL = %+v; want the edited flag (off)", f)
+		}
+	})
+}
+
+// A mark that cannot be read once listening began (an error) is taken as
+// moved: everything cached is read again.
+func TestUnreadableMarkAfterListeningCatchesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWindowStore(newFlagStore(t))
+		x := New(w, Options{})
+		defer x.Close()
+		release := sync.OnceFunc(func() { close(w.hold) })
+		defer release()
+		if f, _ := x.GetFlag(context.Background(), "f"); f == nil {
+			t.Fatal("GetFlag(f) = nil; want flag f")
+		}
+		w.mu.Lock()
+		w.markFn = func() (string, error) { return "", fmt.Errorf("test: %w", store.ErrUnavailable) }
+		w.mu.Unlock()
+		release()
+		synctest.Wait()
+		if n := w.getsOf("f"); n != 2 {
+			t.Errorf("f read %d times, want 2 (again once listening, the mark unknown)", n)
+		}
+	})
+}
+
+// When the write mark cannot be read at the first check (an error, or a
+// store whose notifications are not all marked), the first lookup waits for
+// the subscription as on a store without marks.
+func TestUnmarkedFirstCheckWaitsForSubscription(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"unsupported", errors.ErrUnsupported},
+		{"unavailable", store.ErrUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := newWindowStore(newFlagStore(t))
+				w.markFn = func() (string, error) { return "", fmt.Errorf("test: %w", tc.err) }
+				x := New(w, Options{})
+				defer x.Close()
+				release := sync.OnceFunc(func() { close(w.hold) })
+				defer release()
+				done := make(chan error, 1)
+				go func() {
+					_, err := x.GetFlag(context.Background(), "f")
+					done <- err
+				}()
+				synctest.Wait()
+				if n := w.getsOf("f"); n != 0 {
+					t.Fatalf("f read %d times before the store listens, want 0", n)
+				}
+				release()
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				synctest.Wait()
+				if n := w.getsOf("f"); n != 1 {
+					t.Errorf("f read %d times, want 1", n)
+				}
+			})
+		})
+	}
+}
+
+// On a store that marks its writes, the subscription starts only once the
+// cache's first reads (those that began before the first check was done)
+// have ended, since its connection would compete with them.
+func TestSubscriptionStartsAfterFirstReads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &orderStore{Store: newFlagStore(t).Connect(), gate: make(chan struct{})}
+		c := New(o, Options{})
+		defer c.Close()
+		open := sync.OnceFunc(func() { close(o.gate) })
+		defer open()
+		synctest.Wait() // the monitor is inside its first check
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.GetFlag(context.Background(), "f")
+			done <- err
+		}()
+		synctest.Wait() // the lookup waits for the check
+		if log := o.calls(); slices.Contains(log, "notify") {
+			t.Fatalf("store calls %q: the subscription began beside the first check", log)
+		}
+		open()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		log := o.calls()
+		get, notify := slices.Index(log, "get f"), slices.Index(log, "notify")
+		if get < 0 || notify < get {
+			t.Fatalf("store calls %q: want the subscription after the first item read", log)
+		}
+		if !slices.Contains(log, "subscribed") {
+			t.Fatalf("store calls %q: no subscription once the first read ended", log)
+		}
+	})
+}
