@@ -114,6 +114,8 @@ type core struct {
 	// starts, when longer than the last fifth of its life: it follows how
 	// long refreshes recently took (see noteRefresh).
 	refreshLead atomic.Int64
+
+	pacer pacer // see pace.go
 }
 
 // kindAPI is what the core needs from each kind[T], whatever T is.

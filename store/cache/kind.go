@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -100,40 +99,56 @@ type slot[T any] struct {
 	e    atomic.Pointer[entry[T]]
 	call atomic.Pointer[call[T]]
 	next atomic.Pointer[entry[T]]
-	// spins counts lookups in the last part of the entry's life, which
-	// yield the processor now and then (see late).
-	spins atomic.Uint32
 	// tag is the key's Tag (see Cache.GetFlagTagged).
 	tag Tag
 }
 
-// yieldEvery is how many lookups of an entry whose refresh is in flight
-// (in its last part of life, or past it) share one yield of the processor.
-// Each yield sends its caller to the back of the scheduler's global queue
-// (tens of milliseconds with 64 runnable goroutines on 2 cores), so yields
-// are the tail latency of lookups under CPU saturation: one in 64 keeps the
-// refresh's wait for the processor short (BenchmarkStaleness in bench/)
-// while the p99 of lookups stays under a microsecond (BenchmarkTail); one
-// in 16 gave the same staleness and a p99 of 0.1-0.4 ms; one in 256 a p99.9
-// of 7-22 µs in two runs of three but values up to 384 ms old.
-const yieldEvery = 64
-
 // call is one store read shared by everyone who needs it.
 type call[T any] struct {
-	done chan struct{}
-	e    *entry[T]
-	err  error
+	mu       sync.Mutex
+	finished bool          // e and err are set
+	done     chan struct{} // closed when finished; made by the first waiter
+	e        *entry[T]
+	err      error
+	// sent, for a refresh-ahead read, is closed when its goroutine starts
+	// the read (see late); nil for other reads.
+	sent chan struct{}
+	// began is when the read was started, on the cache clock (0 for a
+	// read on the caller's goroutine).
+	began int64
 }
 
 // wait waits for the read to finish, returning its error, or for ctx to
-// end, returning ctx's.
+// end, returning ctx's. The channel it waits on is made by the first
+// waiter: a read that nobody else waits for (a miss read on its caller's
+// goroutine, see readNow) makes none.
 func (cl *call[T]) wait(ctx context.Context) error {
+	cl.mu.Lock()
+	if cl.finished {
+		cl.mu.Unlock()
+		return cl.err
+	}
+	if cl.done == nil {
+		cl.done = make(chan struct{})
+	}
+	done := cl.done
+	cl.mu.Unlock()
 	select {
-	case <-cl.done:
+	case <-done:
 		return cl.err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// finish publishes the read's result, set in e and err, to its waiters.
+func (cl *call[T]) finish() {
+	cl.mu.Lock()
+	cl.finished = true
+	if cl.done != nil {
+		close(cl.done)
+	}
+	cl.mu.Unlock()
 }
 
 // allEntry is the cached answer of GetAll for a kind.
@@ -194,7 +209,9 @@ func (k *kind[T]) getTaggedAt(ctx context.Context, key string, now int64) (v T, 
 	s := k.slots.loadOrCreate(key) // a miss creates the slot: one locked lookup, not two
 	if e := s.e.Load(); e != nil {
 		if now < e.refreshAt {
-			k.st.hits.Add(1)
+			if k.st.hits.Add(1)%yieldLookups == 0 {
+				k.c.yieldDue(now) // see pace.go
+			}
 			return e.val, &s.tag, now, e.err // a hit
 		}
 		v, err = k.late(ctx, s, key, e, now)
@@ -245,16 +262,18 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 		if st != Unavailable && !waitingOut && s.next.Load() == nil && s.e.Load() == e {
 			k.st.refreshes.Add(1)
 			starting := s.call.Load() == nil
-			k.start(s, key, holdChanges)
+			cl := k.start(s, key, holdChanges)
 			// Let the refresh run before the entry expires even when
-			// lookups saturate the CPU (see below): the lookup that starts
-			// it yields at once (the new goroutine is next on this
-			// processor: without the yield it waited up to 36 ms in traces
-			// to send its request), and one lookup in yieldEvery while it
-			// is in flight, so the scheduler keeps turning without making
-			// many lookups wait for the processor.
-			if starting || s.spins.Add(1)%yieldEvery == 0 {
-				runtime.Gosched()
+			// lookups saturate the CPU: the lookup that starts it waits
+			// until the new goroutine, next on this processor, is about to
+			// send its request (without that it waited up to 36 ms in
+			// traces), and then gets the processor back when the read
+			// blocks; lookups while it is in flight pace the rest (see
+			// pace.go).
+			if starting && cl.sent != nil {
+				<-cl.sent
+			} else {
+				k.c.pace(now, cl.began)
 			}
 		}
 		return e.val, e.err
@@ -273,14 +292,12 @@ func (k *kind[T]) late(ctx context.Context, s *slot[T], key string, e *entry[T],
 	if st == Unavailable || waitingOut {
 		return e.val, e.err
 	}
-	if s.call.Load() != nil {
-		// The due refresh is in flight. Yield the processor: when lookups
-		// never block (busy goroutines saturating the CPU), the refresh
-		// would otherwise queue behind the very lookups it serves and the
-		// value would outlive its TTL by far more than a round trip.
-		if s.spins.Add(1)%yieldEvery == 0 {
-			runtime.Gosched()
-		}
+	if cl := s.call.Load(); cl != nil {
+		// The due refresh is in flight. When lookups never block (busy
+		// goroutines saturating the CPU), it would otherwise queue behind
+		// the very lookups it serves and the value would outlive its TTL by
+		// far more than a round trip (see pace.go).
+		k.c.pace(now, cl.began)
 		return e.val, e.err
 	}
 	hit = false
@@ -334,7 +351,7 @@ func (k *kind[T]) miss(ctx context.Context, s *slot[T], key string) (T, error) {
 func (k *kind[T]) readNow(ctx context.Context, s *slot[T], key string) (*entry[T], error) {
 	cl := s.call.Load()
 	if cl == nil && ctx.Done() == nil {
-		mine := &call[T]{done: make(chan struct{})}
+		mine := &call[T]{}
 		if s.call.CompareAndSwap(nil, mine) {
 			if !k.c.track(func() { k.run(s, key, mine, holdNone) }) {
 				k.abandon(s, mine)
@@ -363,11 +380,14 @@ func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 		if cl := s.call.Load(); cl != nil {
 			return cl
 		}
-		cl := &call[T]{done: make(chan struct{})}
+		began := k.c.now()
+		cl := &call[T]{began: began}
+		if h == holdChanges {
+			cl.sent = make(chan struct{})
+		}
 		if !s.call.CompareAndSwap(nil, cl) {
 			continue
 		}
-		began := k.c.now()
 		if !k.c.goBackground(func() {
 			k.run(s, key, cl, h)
 			if h == holdChanges && cl.err == nil {
@@ -382,16 +402,22 @@ func (k *kind[T]) start(s *slot[T], key string, h hold) *call[T] {
 
 // run makes the store read of call cl and publishes its result.
 func (k *kind[T]) run(s *slot[T], key string, cl *call[T], h hold) {
+	if cl.sent != nil {
+		close(cl.sent)
+	}
 	cl.e, cl.err = k.fetch(k.c.readContext(), s, key, h)
 	s.call.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // abandon ends call cl, which could not run because the cache is closed.
 func (k *kind[T]) abandon(s *slot[T], cl *call[T]) {
+	if cl.sent != nil {
+		close(cl.sent)
+	}
 	cl.err = ErrClosed
 	s.call.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // fetch reads key from the store and installs the result (see install for
@@ -790,7 +816,7 @@ func (k *kind[T]) startAll(h hold) *call[[]T] {
 		if cl := k.allCall.Load(); cl != nil {
 			return cl
 		}
-		cl := &call[[]T]{done: make(chan struct{})}
+		cl := &call[[]T]{}
 		if !k.allCall.CompareAndSwap(nil, cl) {
 			continue
 		}
@@ -807,7 +833,7 @@ func (k *kind[T]) startAll(h hold) *call[[]T] {
 // Others who need the list meanwhile share the read as usual.
 func (k *kind[T]) readAllNow(ctx context.Context) error {
 	if k.allCall.Load() == nil && ctx.Done() == nil {
-		mine := &call[[]T]{done: make(chan struct{})}
+		mine := &call[[]T]{}
 		if k.allCall.CompareAndSwap(nil, mine) {
 			if !k.c.track(func() { k.runAll(mine, holdNone) }) {
 				k.abandonAll(mine)
@@ -824,14 +850,14 @@ func (k *kind[T]) runAll(cl *call[[]T], h hold) {
 	defer cancel()
 	cl.err = k.readAll(ctx, h)
 	k.allCall.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // abandonAll ends the all-items read cl, not started as the cache is closed.
 func (k *kind[T]) abandonAll(cl *call[[]T]) {
 	cl.err = ErrClosed
 	k.allCall.Store(nil)
-	close(cl.done)
+	cl.finish()
 }
 
 // readAll reads every item of the kind and installs the result.

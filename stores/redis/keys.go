@@ -33,11 +33,13 @@ type keys struct {
 	changes   string // pub/sub channel
 	include   string // prefix of include-set keys, before the context hash
 	exclude   string // prefix of exclude-set keys
+	// features and segments as command arguments, boxed once (see boxedKind)
+	featuresArg, segmentsArg any
 }
 
 func newKeys(prefix string) keys {
 	p := prefix + ":"
-	return keys{
+	k := keys{
 		prefix:    prefix,
 		features:  p + string(store.Features),
 		segments:  p + string(store.Segments),
@@ -49,6 +51,20 @@ func newKeys(prefix string) keys {
 		include:   p + includeSuffix,
 		exclude:   p + excludeSuffix,
 	}
+	k.featuresArg, k.segmentsArg = k.features, k.segments
+	return k
+}
+
+// boxedKind is kind(kind) as a command argument: for the two kinds of the
+// dataset, an interface value made once, so a read does not allocate one.
+func (k *keys) boxedKind(kind store.Kind) any {
+	switch kind {
+	case store.Features:
+		return k.featuresArg
+	case store.Segments:
+		return k.segmentsArg
+	}
+	return k.kind(kind)
 }
 
 // kind returns the hash key of a kind's collection: "<prefix>:features".

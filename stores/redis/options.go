@@ -154,8 +154,14 @@ type Options struct {
 	// every pooled connection; its pub/sub connections get 32 KiB each way
 	// whatever these say): a daemon-mode reader sends small commands and
 	// reads small replies, and reading all 1,000 flags of a collection
-	// measured no slower with 4 KiB. Addrs, IsClusterMode and MasterName
-	// are ignored in favour of the fields above.
+	// measured no slower with 4 KiB. Every connection dialled (by Dialer,
+	// or go-redis's own dialer when nil) is wrapped so that go-redis's
+	// per-command deadlines reach the socket only when the one in force
+	// does not honour them (a timeout fires at most 10 ms late, never
+	// early) and its pool's health check runs on connections idle 10 ms
+	// or more since their last reply (see lazyconn.go). Addrs,
+	// IsClusterMode and MasterName are ignored in favour of the fields
+	// above.
 	Redis goredis.UniversalOptions
 }
 
@@ -476,6 +482,9 @@ func (o Options) newClient() goredis.UniversalClient {
 	u.IsClusterMode = o.Cluster && o.MasterName == ""
 	u.ContextTimeoutEnabled = true
 	u.DisableIdentity = true
+	if u.Dialer == nil {
+		u.Dialer = nudgeDialer(u.DialTimeout, u.TLSConfig) // see dial.go
+	}
 	if u.Protocol == 0 {
 		u.Protocol = 2
 	}
@@ -490,6 +499,7 @@ func (o Options) newClient() goredis.UniversalClient {
 	// client's options while Watch clones them (redis/go-redis#3739, fixed
 	// after v9.17.3).
 	u.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	u.Dialer = lazyDialer(u.Dialer, u.DialTimeout, u.TLSConfig) // see lazyconn.go
 	dial := max(o.DialAttempts, 1)
 	// go-redis sleeps this long after every failed dial, the last one
 	// included: with a single attempt, do not sleep at all.

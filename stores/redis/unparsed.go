@@ -40,7 +40,11 @@ func (s *Store) GetUnparsed(ctx context.Context, kind store.Kind, key string) ([
 	if kind == "" {
 		return nil, false, errors.New("redis get: empty kind")
 	}
-	data, err := s.client.HGet(ctx, s.keys.kind(kind), key).Bytes()
+	// HGET as s.client.HGet sends it, with the hash's name boxed once per
+	// store rather than once per call (one allocation fewer).
+	cmd := goredis.NewStringCmd(ctx, "hget", s.keys.boxedKind(kind), key)
+	_ = s.client.Process(ctx, cmd)
+	data, err := cmd.Bytes()
 	if err == goredis.Nil {
 		return nil, false, nil
 	}

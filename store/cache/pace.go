@@ -1,0 +1,72 @@
+package cache
+
+import (
+	"runtime"
+	"sync/atomic"
+
+	"github.com/daemonflag/daemonflag/internal/nudge"
+)
+
+// When lookups saturate every processor (goroutines that call the cache and
+// never block), the Go scheduler gives a goroutine that was woken by the
+// network, came back from a system call or was preempted a processor only
+// when it reaches the head of the global run queue: behind every busy
+// goroutine, up to hundreds of milliseconds with 64 of them on 2 processors,
+// as each runs its 10 ms time slice. A refresh-ahead read stuck there lets
+// its entry expire and its value outlive the TTL. pacer rations what lookups
+// do about it, by the clock reading each lookup already has and across all
+// keys of the cache, so that only a small, bounded share of lookups pays:
+//
+//   - nudges: at most once per nudgeInterval, a lookup of an entry whose
+//     refresh is in flight hands its processor to the store reads whose
+//     reply has arrived (see the package nudge: the reader runs at once and
+//     hands the processor back when it blocks again or ends, a few
+//     microseconds for the lookup, without the reader waiting in any queue);
+//   - overdue yields: while a refresh has been in flight for longer than
+//     refreshOverdue (it waits in the run queue, after a system call or a
+//     preemption), one lookup per overdueInterval of its entry yields the
+//     processor, so the queue turns over within tens of milliseconds;
+//   - yields: one lookup per yieldLookups hits, and at most one per
+//     yieldInterval, yields the processor, so the scheduler keeps turning
+//     for the cache's other goroutines (notifications, status checks) and
+//     the caller's, and no lookup is preempted for long at a time.
+//
+// A yield sends its caller to the back of the global run queue: that lookup
+// takes as long as the queue takes to turn (milliseconds), so yields are the
+// slow lookups of the tail; nudges cost microseconds.
+type pacer struct {
+	nudgeAt   atomic.Int64 // cache clock: no nudge before
+	overdueAt atomic.Int64 // cache clock: no overdue yield before
+	yieldAt   atomic.Int64 // cache clock: no yield before
+}
+
+const (
+	nudgeInterval   = 100_000   // ns
+	refreshOverdue  = 2_000_000 // ns: a refresh's round trip is well under this
+	overdueInterval = 250_000   // ns
+	yieldInterval   = 1_000_000 // ns
+	yieldLookups    = 4096      // hits per yield, at most (a power of two)
+)
+
+// pace is called by a lookup at now of an entry in the last part of its
+// life, or past it, while its refresh, begun at began, is in flight.
+func (c *core) pace(now, began int64) {
+	if nudge.Waiting() {
+		if at := c.pacer.nudgeAt.Load(); now >= at && c.pacer.nudgeAt.CompareAndSwap(at, now+nudgeInterval) {
+			nudge.Nudge()
+		}
+	}
+	if began > 0 && now-began > refreshOverdue {
+		if at := c.pacer.overdueAt.Load(); now >= at && c.pacer.overdueAt.CompareAndSwap(at, now+overdueInterval) {
+			runtime.Gosched()
+		}
+	}
+}
+
+// yieldDue is called by one hit in yieldLookups: it yields the processor
+// unless another lookup did within yieldInterval.
+func (c *core) yieldDue(now int64) {
+	if at := c.pacer.yieldAt.Load(); now >= at && c.pacer.yieldAt.CompareAndSwap(at, now+yieldInterval) {
+		runtime.Gosched()
+	}
+}
