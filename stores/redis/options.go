@@ -482,11 +482,14 @@ func (o Options) newClient() goredis.UniversalClient {
 	u.IsClusterMode = o.Cluster && o.MasterName == ""
 	u.ContextTimeoutEnabled = true
 	u.DisableIdentity = true
-	if u.Dialer == nil {
-		u.Dialer = nudgeDialer(u.DialTimeout, u.TLSConfig) // see dial.go
-	}
 	if u.Protocol == 0 {
 		u.Protocol = 2
+	}
+	if u.Dialer == nil {
+		u.Dialer = nudgeDialer(u.DialTimeout, u.TLSConfig) // see dial.go
+		if answersBareHello(&u) {
+			u.Dialer = helloDialer(u.Dialer) // see handshake.go
+		}
 	}
 	if u.ReadBufferSize == 0 {
 		u.ReadBufferSize = DefaultBufferSize
