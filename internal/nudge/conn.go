@@ -51,14 +51,22 @@ func Wrap(c net.Conn) net.Conn {
 // user checking an idle connection's health (go-redis) still can.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }
 
-// Read reads as the wrapped connection does.
+// Read reads as the wrapped connection does. Reads must not overlap (a
+// stream's do not: go-redis and crypto/tls read from one goroutine at a
+// time); a Read that overlaps another is made as the wrapped connection
+// makes it, but a wake-up meant for the other may end it with a timeout.
 func (c *Conn) Read(p []byte) (int, error) {
 	for {
-		register(c)
 		c.mu.Lock()
+		if c.reading {
+			c.mu.Unlock()
+			return c.Conn.Read(p)
+		}
 		c.reading = true
 		c.mu.Unlock()
+		register(c)
 		n, err := c.Conn.Read(p)
+		unregister(c)
 		c.mu.Lock()
 		c.reading = false
 		nudged := c.nudged
@@ -69,7 +77,6 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		deadline := c.deadline
 		c.mu.Unlock()
-		unregister(c)
 		if !nudged {
 			return n, err
 		}

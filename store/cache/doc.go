@@ -37,6 +37,25 @@
 //     store, and sees a change no later than TTL plus one store round trip
 //     after it was written (the round trip only when the store is slower
 //     than that fifth). A warm lookup makes no allocation.
+//   - Under CPU saturation (goroutines that call the cache and never block,
+//     more of them than processors) a refresh would wait for a processor
+//     behind those very goroutines: Go's scheduler polls the network only
+//     from its monitor thread then (every 10 ms at best) and queues what it
+//     wakes, or what a system call or a preemption returns, at the back of
+//     the global run queue. So the lookups drive it, rationed by the clock
+//     reading each already has and across all keys (pace.go): the lookup
+//     that starts a refresh hands its processor to the new goroutine until
+//     it has sent its request (a direct switch, not a trip through the
+//     queue); while a refresh is in flight, at most one lookup per 100 µs
+//     nudges the store reads whose reply has arrived (on the Redis store,
+//     whose connections are wrapped by internal/nudge: the reader runs at
+//     once on the lookup's processor and hands it back, microseconds); a
+//     refresh in flight for over 2 ms (queued after a system call or a
+//     preemption) makes one of its entry's lookups per 250 µs yield the
+//     processor, so the queue turns over; and one hit in 4,096, at most one
+//     per millisecond, yields so the scheduler keeps turning for the
+//     cache's other goroutines. A yield makes its lookup wait for the queue
+//     to turn (milliseconds): these yields are the slow lookups of the tail.
 //   - A key nobody read in the last fifth of its life has no fresh answer
 //     when its TTL ends: the next lookup reads the store as a miss does
 //     (one round trip, shared), so a value older than the TTL is never

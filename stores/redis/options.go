@@ -159,7 +159,10 @@ type Options struct {
 	// per-command deadlines reach the socket only when the one in force
 	// does not honour them (a timeout fires at most 10 ms late, never
 	// early) and its pool's health check runs on connections idle 10 ms
-	// or more since their last reply (see lazyconn.go). Addrs,
+	// or more since their last reply (see lazyconn.go). With no Dialer,
+	// each TCP connection is also wrapped, under TLS, so that a cache
+	// whose lookups saturate the processors can hand one to a reader whose
+	// reply has arrived (see dial.go and the README's Freshness). Addrs,
 	// IsClusterMode and MasterName are ignored in favour of the fields
 	// above.
 	Redis goredis.UniversalOptions
