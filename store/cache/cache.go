@@ -137,9 +137,13 @@ func cloneSlice[T any](s []T) []T {
 
 // Initialized reports whether the store holds a dataset (its "$inited"
 // marker), as last observed. The first call waits, at most until ctx ends,
-// for the cache's first check of the store; later calls make no store call.
+// for the cache's first check of the store (starting it at once when it has
+// not begun); later calls make no store call.
 // The answer is false while that check cannot reach the store.
 func (x *Cache) Initialized(ctx context.Context) bool {
+	if !x.c.firstStarted.Load() {
+		x.c.goBackground(x.c.runFirstCheck) // at once (see firstCheckGrace)
+	}
 	select {
 	case <-x.c.firstCheck:
 	case <-ctx.Done():

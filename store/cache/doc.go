@@ -164,6 +164,8 @@
 // was done have ended, since they do not wait for it), one more while
 // change listeners exist, and one per background store read in flight. The
 // first check is made by the monitor, or by the first item read on its own
-// goroutine when the monitor has not begun it. [Cache.Close]
+// goroutine when the monitor has not begun it (on a store that makes it
+// with an item read, [store.StartChecker], the monitor leaves it for 1 ms
+// to a first lookup, and [Cache.Initialized] makes it at once). [Cache.Close]
 // stops them all and waits for them; it does not close the store.
 package cache

@@ -460,3 +460,58 @@ func TestStartCheckInOneCall(t *testing.T) {
 		})
 	})
 }
+
+// On a store that makes the first check with an item read, the monitor
+// leaves the check to a lookup that comes at once (the grace), so a new
+// cache's first lookup costs one store call; a wait for the check
+// (Initialized) makes it at once rather than after the grace; without
+// either, the monitor makes it after the grace.
+func TestFirstCheckGrace(t *testing.T) {
+	t.Run("lookup", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := &startCheckStore{windowStore: newWindowStore(newFlagStore(t)), calls: map[string]int{}}
+			close(s.hold)
+			x := New(s, Options{})
+			defer x.Close()
+			if f, err := x.GetFlag(context.Background(), "f"); err != nil || f == nil {
+				t.Fatalf("GetFlag = %v, %v; want flag f", f, err)
+			}
+			synctest.Wait()
+			if n, i := s.count("startcheck"), s.count("startcheck item"); n != 1 || i != 1 {
+				t.Errorf("%d start checks, %d with the item; want 1 and 1 (the lookup's)", n, i)
+			}
+		})
+	})
+	t.Run("Initialized", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := &startCheckStore{windowStore: newWindowStore(newFlagStore(t)), calls: map[string]int{}}
+			close(s.hold)
+			start := time.Now()
+			x := New(s, Options{})
+			defer x.Close()
+			if !x.Initialized(context.Background()) {
+				t.Fatal("Initialized = false, want true")
+			}
+			if d := time.Since(start); d != 0 {
+				t.Errorf("Initialized returned after %v on the bubble's clock; want at once, not after the grace", d)
+			}
+		})
+	})
+	t.Run("neither", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := &startCheckStore{windowStore: newWindowStore(newFlagStore(t)), calls: map[string]int{}}
+			close(s.hold)
+			x := New(s, Options{})
+			defer x.Close()
+			synctest.Wait()
+			if n := s.count("startcheck"); n != 0 {
+				t.Fatalf("%d start checks before the grace ended, want 0", n)
+			}
+			time.Sleep(firstCheckGrace)
+			synctest.Wait()
+			if n := s.count("startcheck"); n != 1 {
+				t.Errorf("%d start checks after the grace, want 1 (the monitor's)", n)
+			}
+		})
+	})
+}

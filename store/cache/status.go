@@ -270,11 +270,32 @@ func (c *core) notifier() {
 	}
 }
 
+// firstCheckGrace is how long the monitor leaves the first check to a
+// lookup, on a store that makes it together with an item read
+// (store.StartChecker): a service that evaluates as soon as it made its
+// client has it made in the same round trip as its first read. A wait for
+// the check (Cache.Initialized, WaitForInitialization) makes it at once.
+const firstCheckGrace = time.Millisecond
+
 // monitor runs for the life of the cache: it makes the first Initialized
 // check, probes the store every ProbeInterval while it is not Available, and
 // prunes expired "not found" entries.
 func (c *core) monitor() {
 	defer c.wg.Done()
+	if c.starter != nil && !c.firstStarted.Load() {
+		// The first lookup, when it comes at once, makes the check with
+		// its own read in one round trip (see awaitItemRead); a check
+		// begun here first would cost it a second one.
+		t := time.NewTimer(firstCheckGrace)
+		select {
+		case <-t.C:
+		case <-c.firstCheck:
+		case <-c.ctx.Done():
+			t.Stop()
+			return
+		}
+		t.Stop()
+	}
 	c.runFirstCheck()
 	select {
 	case <-c.firstCheck: // made here, or by the first item read (see awaitListening)

@@ -106,7 +106,10 @@
 // (custom roots, client certificates) or [Options.TLSCAFile]; the server
 // name is checked against each address dialled. Redis.Username and
 // Redis.Password (ACL) are passed to every node; Sentinels may have their
-// own. [NewFromClient] takes an existing go-redis client instead.
+// own. [NewFromClient] takes an existing go-redis client instead. Without
+// an ACL user, a client name, RESP3 or a Dialer of the caller's, a new
+// connection answers go-redis's opening HELLO itself (it would change
+// nothing on the server), so its first command is the first thing it sends.
 //
 // # Change notification
 //
