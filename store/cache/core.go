@@ -91,6 +91,9 @@ type core struct {
 	// not answered since; item reads fail fast meanwhile (see
 	// awaitListening).
 	firstFailed atomic.Bool
+	// allSeq is the seq at which the last batch of notifications that
+	// reads everything again began (see noticeLoop).
+	allSeq atomic.Uint64
 	// Change notifications (see notify.go), guarded by nmu.
 	nmu        sync.Mutex
 	pending    notices

@@ -27,6 +27,10 @@ const maxKeysPerNotice = 16
 type notices struct {
 	all  bool
 	refs map[ref]struct{}
+	// catchUp: read everything again (see catchUp), unless a batch of
+	// store.ChangeAll began after catchUpSeq, once the store listened.
+	catchUp    bool
+	catchUpSeq uint64
 }
 
 // startListening starts the subscription to the store's notifications
@@ -58,7 +62,7 @@ func (c *core) subscribe(n store.Notifier) {
 				first = false
 				close(c.listening) // item reads may start (see awaitListening)
 				if err == nil {
-					c.catchUp() // what was read before listening began
+					c.catchUp(c.seq.Add(1)) // what was read before listening began
 				}
 			}
 			if err == nil {
@@ -202,10 +206,19 @@ func (c *core) noticeLoop() {
 		batch := c.pending
 		c.pending = notices{}
 		c.nmu.Unlock()
+		notified := batch.all || len(batch.refs) > 0
+		if batch.catchUp && !batch.all && c.allSeq.Load() < batch.catchUpSeq {
+			batch.all = true // no re-read of everything began since listening did
+		}
 		if !batch.all && len(batch.refs) == 0 {
 			continue
 		}
-		c.confirmed()
+		if notified {
+			c.confirmed() // a notification is an answer of the store
+		}
+		if batch.all {
+			c.allSeq.Store(c.seq.Add(1))
+		}
 		if batch.all || c.status.Load().State != Available {
 			// A new dataset, or a store that may have just got its marker.
 			c.checkInited()

@@ -149,10 +149,15 @@ func (c *core) awaitItemRead(ctx context.Context, kind store.Kind, key string, v
 }
 
 // catchUp is called once the store listens, after its first subscription
-// attempt: when reads did not wait for it (the first check read the write
-// mark), it reads the mark again and, when it moved or cannot be read, has
-// everything cached read again and installed at once (store.ChangeAll).
-func (c *core) catchUp() {
+// attempt, with a seq taken then: when reads did not wait for it (the first
+// check read the write mark), it reads the mark again and, when it moved or
+// cannot be read, has everything cached read again and installed at once
+// (store.ChangeAll), unless a notification of store.ChangeAll is applied
+// meanwhile (begun after listened: its reads began after listening did,
+// and see what was written before, as this one's would): a writer's Init
+// both moves the mark and announces itself, and reading everything twice
+// would install, the second time, a direct edit made after the first.
+func (c *core) catchUp(listened uint64) {
 	select {
 	case <-c.firstCheck: // startMark and marked are set
 	case <-c.ctx.Done():
@@ -167,14 +172,15 @@ func (c *core) catchUp() {
 	if err == nil && m == c.startMark {
 		return // no writer wrote since the first check
 	}
-	c.queueAll()
+	c.queueCatchUp(listened)
 }
 
-// queueAll queues store.ChangeAll for the notification worker, as a
-// notification would, without counting one.
-func (c *core) queueAll() {
+// queueCatchUp queues the catch-up for the notification worker, as a
+// notification of store.ChangeAll would be, without counting one (see
+// noticeLoop).
+func (c *core) queueCatchUp(listened uint64) {
 	c.nmu.Lock()
-	c.pending.all = true
+	c.pending.catchUp, c.pending.catchUpSeq = true, listened
 	c.nmu.Unlock()
 	select {
 	case c.noticeWake <- struct{}{}:

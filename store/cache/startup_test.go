@@ -515,3 +515,48 @@ func TestFirstCheckGrace(t *testing.T) {
 		})
 	})
 }
+
+// A writer's Init both moves the mark and announces itself. When the
+// store listens in time to hear it, its notification reads everything
+// again, and the catch-up (the mark moved) reads nothing more: a second
+// read of everything would install a change made behind the writer's back
+// after the first (the persistent-store contract's "ignores direct database
+// modifications", with a relay writing while the client starts).
+func TestCatchUpSkippedAfterAnnouncedChangeAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ms := newFlagStore(t)
+		w := newWindowStore(ms)
+		x := New(w, Options{TTL: time.Hour})
+		defer x.Close()
+		release := sync.OnceFunc(func() { close(w.hold) })
+		defer release()
+		if f, _ := x.GetFlag(context.Background(), "f"); f == nil || !f.On {
+			t.Fatalf("GetFlag(f) = %v; want flag f, on", f)
+		}
+		upsertFlag(t, ms, "f", 2, false) // moves the mark; nobody listens yet
+		proceed := make(chan struct{})
+		w.mu.Lock()
+		w.markFn = func() (string, error) {
+			// Once listening began and before the mark is read again: an
+			// announced ChangeAll, applied (its reads see version 2)
+			// before the mark is read.
+			ms.Announce(store.ChangeAll)
+			<-proceed
+			return ms.WriteMark(context.Background())
+		}
+		w.mu.Unlock()
+		release()
+		synctest.Wait() // the ChangeAll is applied; the catch-up waits to read the mark
+		if n := w.getsOf("f"); n != 2 {
+			t.Fatalf("f read %d times once the ChangeAll was applied, want 2", n)
+		}
+		close(proceed)
+		synctest.Wait()
+		if f, _ := x.GetFlag(context.Background(), "f"); f == nil || f.On || f.Version != 2 {
+			t.Fatalf("f after listening began = %+v; want version 2, off", f)
+		}
+		if n := w.getsOf("f"); n != 2 {
+			t.Errorf("f read %d times, want 2 (the first read, and the announced ChangeAll's; the catch-up adds none)", n)
+		}
+	})
+}
