@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -256,15 +255,8 @@ func (s *Store) LastWrite(ctx context.Context) (time.Time, bool, error) {
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	n, ok := av[attrLastWrite].(*types.AttributeValueMemberN)
-	if !ok {
-		return time.Time{}, false, nil
-	}
-	ms, err := strconv.ParseInt(n.Value, 10, 64)
-	if err != nil {
-		return time.Time{}, false, nil
-	}
-	return time.UnixMilli(ms), true, nil
+	t, ok := lastWriteOf(av)
+	return t, ok, nil
 }
 
 // WriteMark implements [store.WriteMarker]: the change log's epoch and
@@ -278,13 +270,5 @@ func (s *Store) WriteMark(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(av) == 0 {
-		return "", nil
-	}
-	seq, ok := av[attrSeq].(*types.AttributeValueMemberN)
-	epoch, eok := av[attrEpoch].(*types.AttributeValueMemberS)
-	if !ok || !eok {
-		return "", fmt.Errorf("dynamodb write mark: %w", errBadLog)
-	}
-	return epoch.Value + ":" + seq.Value, nil
+	return markOf(av)
 }
