@@ -265,8 +265,8 @@ func BenchmarkStartup(b *testing.B) {
 
 // BenchmarkStartupWaitForInitialization is our client's start-up until
 // WaitForInitialization returns: New, then the store's answer that it holds a
-// dataset (its "$inited" marker: a connection and its handshake, one round
-// trip, and the writer's last-write time). LaunchDarkly's daemon-mode client
+// dataset (a connection and one round trip: its "$inited" marker, the
+// writer's write mark and last-write time in one pipeline). LaunchDarkly's daemon-mode client
 // has no such wait (its Initialized never reads the store), so this has no
 // LaunchDarkly counterpart; it is outside the side-by-side tables.
 func BenchmarkStartupWaitForInitialization(b *testing.B) {
