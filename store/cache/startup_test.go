@@ -30,6 +30,18 @@ type windowStore struct {
 	markFn func() (string, error) // when set, WriteMark returns it
 }
 
+// startWindowCache makes a cache on a windowStore over ms, whose Notify is
+// held until release is called; release and the cache's Close run when
+// the test ends, in that order.
+func startWindowCache(t *testing.T, ms *memstore.Store, opts Options) (*windowStore, *Cache, func()) {
+	w := newWindowStore(ms)
+	x := New(w, opts)
+	release := sync.OnceFunc(func() { close(w.hold) })
+	t.Cleanup(func() { x.Close() }) // cleanups run last first: after release
+	t.Cleanup(release)
+	return w, x, release
+}
+
 func newWindowStore(ms *memstore.Store) *windowStore {
 	return &windowStore{Store: ms.Connect(), hold: make(chan struct{}), edits: map[string]store.Item{}, gets: map[string]int{}}
 }
@@ -109,11 +121,7 @@ func upsertFlag(t *testing.T, ms *memstore.Store, key string, version int, on bo
 // nothing is read again.
 func TestFirstLookupDoesNotWaitForSubscription(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWindowStore(newFlagStore(t))
-		x := New(w, Options{})
-		defer x.Close()
-		release := sync.OnceFunc(func() { close(w.hold) })
-		defer release()
+		w, x, release := startWindowCache(t, newFlagStore(t), Options{})
 		f, err := x.GetFlag(context.Background(), "f")
 		if err != nil || f == nil || f.Key != "f" {
 			t.Fatalf("GetFlag = %v, %v; want flag f before the store listens", f, err)
@@ -142,11 +150,7 @@ func TestFirstLookupDoesNotWaitForSubscription(t *testing.T) {
 func TestWriteBeforeListeningIsCaughtUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ms := newFlagStore(t)
-		w := newWindowStore(ms)
-		x := New(w, Options{TTL: time.Hour})
-		defer x.Close()
-		release := sync.OnceFunc(func() { close(w.hold) })
-		defer release()
+		_, x, release := startWindowCache(t, ms, Options{TTL: time.Hour})
 		if f, err := x.GetFlag(context.Background(), "f"); err != nil || f == nil || !f.On {
 			t.Fatalf("GetFlag = %v, %v; want flag f, on", f, err)
 		}
@@ -172,11 +176,7 @@ func TestWriteBeforeListeningIsCaughtUp(t *testing.T) {
 // TTL ends (LaunchDarkly's persistent-store contract), and shows after it.
 func TestDirectEditBeforeListeningKeepsTTL(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWindowStore(newFlagStore(t))
-		x := New(w, Options{TTL: time.Minute})
-		defer x.Close()
-		release := sync.OnceFunc(func() { close(w.hold) })
-		defer release()
+		w, x, release := startWindowCache(t, newFlagStore(t), Options{TTL: time.Minute})
 		if f, _ := x.GetFlag(context.Background(), "f"); f == nil || !f.On {
 			t.Fatalf("GetFlag(f) = %v; want flag f, on", f)
 		}
@@ -208,11 +208,7 @@ func TestDirectEditBeforeListeningKeepsTTL(t *testing.T) {
 // moved: everything cached is read again.
 func TestUnreadableMarkAfterListeningCatchesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWindowStore(newFlagStore(t))
-		x := New(w, Options{})
-		defer x.Close()
-		release := sync.OnceFunc(func() { close(w.hold) })
-		defer release()
+		w, x, release := startWindowCache(t, newFlagStore(t), Options{})
 		if f, _ := x.GetFlag(context.Background(), "f"); f == nil {
 			t.Fatal("GetFlag(f) = nil; want flag f")
 		}
@@ -525,11 +521,7 @@ func TestFirstCheckGrace(t *testing.T) {
 func TestCatchUpSkippedAfterAnnouncedChangeAll(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ms := newFlagStore(t)
-		w := newWindowStore(ms)
-		x := New(w, Options{TTL: time.Hour})
-		defer x.Close()
-		release := sync.OnceFunc(func() { close(w.hold) })
-		defer release()
+		w, x, release := startWindowCache(t, ms, Options{TTL: time.Hour})
 		if f, _ := x.GetFlag(context.Background(), "f"); f == nil || !f.On {
 			t.Fatalf("GetFlag(f) = %v; want flag f, on", f)
 		}
