@@ -47,11 +47,8 @@ func (st *state) flag(key string) *model.Flag {
 	if c == nil {
 		return st.e.data.Flag(st.ctx, key)
 	}
-	if !st.hasNow {
-		st.now, st.hasNow = c.Now(), true
-	}
 	var f *model.Flag
-	f, st.now = c.FlagAt(st.ctx, key, st.now)
+	f, st.now = c.FlagAt(st.ctx, key, st.reading(c))
 	return f
 }
 
@@ -61,10 +58,16 @@ func (st *state) segment(key string) *model.Segment {
 	if c == nil {
 		return st.e.data.Segment(st.ctx, key)
 	}
+	var s *model.Segment
+	s, st.now = c.SegmentAt(st.ctx, key, st.reading(c))
+	return s
+}
+
+// reading is the evaluation's reading of c's clock, taken at the first
+// lookup that needs one when the caller gave none.
+func (st *state) reading(c ClockedProvider) int64 {
 	if !st.hasNow {
 		st.now, st.hasNow = c.Now(), true
 	}
-	var s *model.Segment
-	s, st.now = c.SegmentAt(st.ctx, key, st.now)
-	return s
+	return st.now
 }

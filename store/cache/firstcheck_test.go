@@ -83,14 +83,7 @@ type plainStore struct {
 // (whichever goroutine makes the check: the monitor, or the lookup itself
 // when the monitor has not begun it), and returns the item.
 func TestFirstLookupAfterFirstCheckAndSubscription(t *testing.T) {
-	ms := memstore.New()
-	it, err := store.ItemFromJSON([]byte(`{"key":"f","version":1,"on":true,"variations":[true,false],"fallthrough":{"variation":0},"offVariation":1}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ms.Init(context.Background(), []store.Collection{{Kind: store.Features, Items: []store.KeyedItem{{Key: "f", Item: it}}}}); err != nil {
-		t.Fatal(err)
-	}
+	ms := newFlagStore(t)
 	for range 50 { // different interleavings of the monitor and the lookup
 		o := &orderStore{Store: ms.Connect()}
 		c := New(unmarkedStore{o}, Options{})
@@ -118,14 +111,7 @@ func TestFirstLookupAfterFirstCheckAndSubscription(t *testing.T) {
 // also waits for starts beside the check.
 func TestLookupWaitsForMonitorsFirstCheck(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ms := memstore.New()
-		it, err := store.ItemFromJSON([]byte(`{"key":"f","version":1,"on":true,"variations":[true,false],"fallthrough":{"variation":0},"offVariation":1}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ms.Init(context.Background(), []store.Collection{{Kind: store.Features, Items: []store.KeyedItem{{Key: "f", Item: it}}}}); err != nil {
-			t.Fatal(err)
-		}
+		ms := newFlagStore(t)
 		o := &orderStore{Store: ms.Connect(), gate: make(chan struct{})}
 		c := New(plainStore{o, o, o}, Options{}) // no store.WriteMarker: reads wait for the subscription
 		defer c.Close()
@@ -135,11 +121,7 @@ func TestLookupWaitsForMonitorsFirstCheck(t *testing.T) {
 		if log := o.calls(); !slices.Contains(log, "initialized") {
 			t.Fatalf("store calls %q: the monitor has not begun the first check", log)
 		}
-		done := make(chan error, 1)
-		go func() {
-			_, err := c.GetFlag(context.Background(), "f")
-			done <- err
-		}()
+		done := lookupAsync(c, "f")
 		synctest.Wait() // the lookup is blocked
 		if log := o.calls(); slices.Contains(log, "get f") {
 			t.Fatalf("store calls %q: the lookup read the item during the first check", log)

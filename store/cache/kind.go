@@ -427,9 +427,7 @@ func (k *kind[T]) fetch(ctx context.Context, s *slot[T], key string, h hold) (*e
 	if err != nil {
 		return nil, err
 	}
-	if r.early {
-		defer k.c.endEarlyRead()
-	}
+	defer k.c.endRead(r.early)
 	start, seq, item, unparsed, found, err := r.start, r.seq, r.item, r.unparsed, r.found, r.err
 	if !r.read { // not made with the first check (see awaitItemRead)
 		start = k.c.now()
@@ -862,11 +860,11 @@ func (k *kind[T]) abandonAll(cl *call[[]T]) {
 
 // readAll reads every item of the kind and installs the result.
 func (k *kind[T]) readAll(ctx context.Context, h hold) error {
-	if early, err := k.c.awaitListening(ctx); err != nil {
+	early, err := k.c.awaitListening(ctx)
+	if err != nil {
 		return err
-	} else if early {
-		defer k.c.endEarlyRead()
 	}
+	defer k.c.endRead(early)
 	start := k.c.now()
 	seq := k.c.seq.Add(1)
 	items, unparsed, err := k.c.getAllItems(ctx, k.codec.kind)

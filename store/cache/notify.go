@@ -103,7 +103,7 @@ func (c *core) subscribe(n store.Notifier) {
 // (see startup.go): the subscription then starts once the reads that began
 // before the first check was done have ended, so that its connection does
 // not compete with them; early tells the caller it is one of those reads,
-// and must call endEarlyRead once its store call is done.
+// and must call endRead(early) once its store call is done.
 //
 // It also waits for the cache's first check of the store's "$inited"
 // marker: a read racing it would open a second connection to the store (a
@@ -113,12 +113,7 @@ func (c *core) subscribe(n store.Notifier) {
 // (ctx is always the cache's own here, or one that cannot end), so the
 // first lookup does not wait for the monitor to be scheduled.
 func (c *core) awaitListening(ctx context.Context) (early bool, err error) {
-	first := false // this is one of the cache's first reads: the first check is not done
-	select {
-	case <-c.firstCheck:
-	default:
-		first = true
-	}
+	first := !c.firstCheckDone() // this is one of the cache's first reads
 	if first && c.marks != nil && c.notify != nil && !c.subStarted.Load() {
 		early = true
 		c.earlyReads.Add(1)

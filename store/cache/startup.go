@@ -188,11 +188,9 @@ func (c *core) queueCatchUp(listened uint64) {
 	}
 }
 
-// endEarlyRead is endRead(true), for a deferred call.
-func (c *core) endEarlyRead() { c.endRead(true) }
-
-// endRead ends a read for which awaitListening said early: the last of
-// them, once the first check is done, starts the subscription.
+// endRead ends a read for which awaitListening said early (and does
+// nothing for any other): the last of them, once the first check is done,
+// starts the subscription.
 func (c *core) endRead(early bool) {
 	if !early {
 		return

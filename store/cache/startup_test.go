@@ -242,11 +242,7 @@ func TestUnmarkedFirstCheckWaitsForSubscription(t *testing.T) {
 				defer x.Close()
 				release := sync.OnceFunc(func() { close(w.hold) })
 				defer release()
-				done := make(chan error, 1)
-				go func() {
-					_, err := x.GetFlag(context.Background(), "f")
-					done <- err
-				}()
+				done := lookupAsync(x, "f")
 				synctest.Wait()
 				if n := w.getsOf("f"); n != 0 {
 					t.Fatalf("f read %d times before the store listens, want 0", n)
@@ -275,11 +271,7 @@ func TestSubscriptionStartsAfterFirstReads(t *testing.T) {
 		open := sync.OnceFunc(func() { close(o.gate) })
 		defer open()
 		synctest.Wait() // the monitor is inside its first check
-		done := make(chan error, 1)
-		go func() {
-			_, err := c.GetFlag(context.Background(), "f")
-			done <- err
-		}()
+		done := lookupAsync(c, "f")
 		synctest.Wait() // the lookup waits for the check
 		if log := o.calls(); slices.Contains(log, "notify") {
 			t.Fatalf("store calls %q: the subscription began beside the first check", log)
@@ -433,11 +425,7 @@ func TestStartCheckInOneCall(t *testing.T) {
 			defer x.Close()
 			release := sync.OnceFunc(func() { close(s.hold) })
 			defer release()
-			done := make(chan error, 1)
-			go func() {
-				_, err := x.GetFlag(context.Background(), "f")
-				done <- err
-			}()
+			done := lookupAsync(x, "f")
 			synctest.Wait()
 			select {
 			case err := <-done:
