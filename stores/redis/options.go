@@ -478,8 +478,10 @@ func (o *Options) applyStoreDefaults() {
 }
 
 // newClient creates the go-redis client resolved Options describe: a
-// failover client for Sentinel, a Cluster client, or a single-node client.
-func (o Options) newClient() goredis.UniversalClient {
+// failover client for Sentinel, a Cluster client, or a single-node client;
+// and, for a single-node client whose connections open with a bare HELLO,
+// the firstConn that makes the store's first round trip (see firstconn.go).
+func (o Options) newClient() (goredis.UniversalClient, *firstConn) {
 	u := o.Redis
 	u.Addrs, u.MasterName = o.Addrs, o.MasterName
 	u.IsClusterMode = o.Cluster && o.MasterName == ""
@@ -488,9 +490,14 @@ func (o Options) newClient() goredis.UniversalClient {
 	if u.Protocol == 0 {
 		u.Protocol = 2
 	}
+	var first *firstConn
 	if u.Dialer == nil {
 		u.Dialer = nudgeDialer(u.DialTimeout, u.TLSConfig) // see dial.go
 		if answersBareHello(&u) {
+			if o.MasterName == "" && !o.Cluster && len(o.Addrs) == 1 && u.DB == 0 {
+				first = &firstConn{dial: u.Dialer, network: "tcp", addr: o.Addrs[0], timeout: firstTimeout(u)}
+				u.Dialer = first.dialer(u.Dialer)
+			}
 			u.Dialer = helloDialer(u.Dialer) // see handshake.go
 		}
 	}
@@ -517,14 +524,31 @@ func (o Options) newClient() goredis.UniversalClient {
 	case o.MasterName != "":
 		f := u.Failover()
 		f.DialerRetries, f.DialerRetryTimeout = dial, pause
-		return goredis.NewFailoverClient(f)
+		return goredis.NewFailoverClient(f), nil
 	case o.Cluster || len(o.Addrs) > 1:
 		c := u.Cluster()
 		c.DialerRetries, c.DialerRetryTimeout = dial, pause
-		return goredis.NewClusterClient(c)
+		return goredis.NewClusterClient(c), nil
 	default:
 		c := u.Simple()
 		c.DialerRetries, c.DialerRetryTimeout = dial, pause
-		return goredis.NewClient(c)
+		if c.Network != "" && c.Network != "tcp" || strings.HasPrefix(c.Addr, "/") {
+			first = nil // a Unix socket
+		}
+		return goredis.NewClient(c), first
 	}
+}
+
+// firstTimeout is how long the first round trip may take when its context
+// sets no deadline: a dial and a read, as go-redis would allow them
+// (its defaults: 5 s and 3 s).
+func firstTimeout(u goredis.UniversalOptions) time.Duration {
+	dial, read := u.DialTimeout, u.ReadTimeout
+	if dial <= 0 {
+		dial = DefaultDialTimeout
+	}
+	if read <= 0 {
+		read = 3 * time.Second
+	}
+	return dial + read
 }

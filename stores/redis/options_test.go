@@ -227,7 +227,7 @@ func TestClientProtocolAndBufferDefaults(t *testing.T) {
 		{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}},
 		{Addrs: []string{"127.0.0.1:1"}, MasterName: "m"},
 	} {
-		c := o.newClient()
+		c, _ := o.newClient()
 		var got [3]int
 		switch c := c.(type) {
 		case *goredis.Client:
@@ -244,7 +244,8 @@ func TestClientProtocolAndBufferDefaults(t *testing.T) {
 	}
 	o := Options{Addrs: []string{"127.0.0.1:1"}}
 	o.Redis.Protocol, o.Redis.ReadBufferSize, o.Redis.WriteBufferSize = 3, 1<<15, 1<<14
-	c := o.newClient().(*goredis.Client)
+	gc, _ := o.newClient()
+	c := gc.(*goredis.Client)
 	defer c.Close()
 	if got := [3]int{c.Options().Protocol, c.Options().ReadBufferSize, c.Options().WriteBufferSize}; got != [3]int{3, 1 << 15, 1 << 14} {
 		t.Errorf("explicit protocol and buffers: got %v", got)

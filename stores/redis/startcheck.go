@@ -27,6 +27,16 @@ func (s *Store) StartCheck(ctx context.Context, kind store.Kind, key string) sto
 		return store.StartCheck{InitErr: err, MarkErr: err, LastWriteErr: err}
 	}
 	withItem := key != "" && kind != "" && s.notify != NotifyKeyspace
+	if s.first.claim() {
+		out, err := s.firstStartCheck(ctx, kind, key, withItem)
+		if err == nil {
+			return out
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			err = wrapErr("start check", err) // go-redis would fail the same way
+			return store.StartCheck{InitErr: err, MarkErr: err, LastWriteErr: err}
+		}
+	}
 	var (
 		exists *goredis.IntCmd
 		mark   *goredis.StringCmd
@@ -102,4 +112,46 @@ func (s *Store) lastWriteResult(v string, err error) (time.Time, bool, error) {
 		return time.Time{}, false, fmt.Errorf("redis get %s: %w: %q is not Unix milliseconds", s.keys.lastWrite, store.ErrMalformedItem, v)
 	}
 	return time.UnixMilli(ms), true, nil
+}
+
+// firstStartCheck is StartCheck made as the store's first round trip, on a
+// connection dialled on the caller's goroutine (see firstconn.go). It fails
+// with ctx's error when ctx ended; on any other error go-redis is to make
+// the round trip.
+func (s *Store) firstStartCheck(ctx context.Context, kind store.Kind, key string, withItem bool) (out store.StartCheck, err error) {
+	cmds := make([]firstCmd, 0, 4)
+	cmds = append(cmds, firstCmd{args: []string{"exists", s.keys.inited}, integer: true})
+	if s.notify != NotifyKeyspace {
+		cmds = append(cmds, firstCmd{args: []string{"get", s.keys.writeMark}})
+	}
+	cmds = append(cmds, firstCmd{args: []string{"get", s.keys.lastWrite}})
+	if withItem {
+		cmds = append(cmds, firstCmd{args: []string{"hget", s.keys.kind(kind), key}})
+	}
+	replies, err := s.first.roundTrip(ctx, cmds)
+	if err != nil {
+		return out, err
+	}
+	bulk := func(r reply) (string, error) {
+		if r.null {
+			return "", goredis.Nil
+		}
+		return string(r.bulk), nil
+	}
+	out.Inited = replies[0].n == 1
+	replies = replies[1:]
+	if s.notify == NotifyKeyspace {
+		out.MarkErr = errMarkKeyspace
+	} else {
+		out.Mark, out.MarkErr = markResult(bulk(replies[0]))
+		replies = replies[1:]
+	}
+	out.LastWrite, out.LastWriteOK, out.LastWriteErr = s.lastWriteResult(bulk(replies[0]))
+	if withItem {
+		out.ItemRead = true
+		if r := replies[1]; !r.null {
+			out.ItemData, out.ItemFound = r.bulk, true
+		}
+	}
+	return out, nil
 }

@@ -36,6 +36,7 @@ type Store struct {
 	log        *slog.Logger
 	detachLog  func() // stops routing go-redis's lines to log
 	closed     atomic.Bool
+	first      *firstConn // makes the first StartCheck; nil when go-redis does (see firstconn.go)
 
 	// Change notification (notify.go, write.go).
 	notify        string // Options.Notify
@@ -67,13 +68,13 @@ func New(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := o.newClient()
+	c, first := o.newClient()
 	s, err := newStore(c, o)
 	if err != nil {
 		_ = c.Close()
 		return nil, err
 	}
-	s.owned = true
+	s.owned, s.first = true, first
 	return s, nil
 }
 
@@ -264,6 +265,7 @@ func (s *Store) Close() error {
 		s.cancel()
 	}
 	s.hub.Close()
+	s.first.close()
 	if s.owned {
 		return s.client.Close()
 	}
