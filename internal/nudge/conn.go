@@ -130,3 +130,23 @@ func (c *Conn) nudge() bool {
 	<-c.ack
 	return true
 }
+
+// Quiet reports whether a read of c would block: no byte has arrived and
+// the peer has not closed it, what an idle connection of a
+// request-response protocol looks like. c is a connection Wrap returned,
+// or a TLS connection over one (whose idle socket may also hold a
+// message the server sent unasked, such as a TLS 1.3 session ticket: not
+// quiet). Quiet is true when it cannot tell (any other connection). It
+// makes one non-blocking system call.
+func Quiet(c net.Conn) bool {
+	if t, ok := c.(interface{ NetConn() net.Conn }); ok {
+		c = t.NetConn()
+	}
+	w, ok := c.(*Conn)
+	if !ok {
+		return true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return !w.peek.readable(w.raw)
+}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/daemonflag/daemonflag/internal/nudge"
 )
 
 // The store's first round trip. A new client's first evaluation waits for
@@ -43,7 +45,8 @@ type firstConn struct {
 	addr    string
 	timeout time.Duration // of the round trip, when ctx has no deadline
 
-	claimed atomic.Bool // the first StartCheck has begun
+	claimed atomic.Bool   // the first StartCheck has begun
+	dialed  chan struct{} // closed when the dial begun by New ended; nil before
 
 	mu       sync.Mutex
 	spare    net.Conn // the first connection, until go-redis dials
@@ -51,10 +54,28 @@ type firstConn struct {
 	closed   bool
 }
 
-// spareLife is how long the first connection waits for go-redis's first
-// dial; an older one is closed and go-redis dials anew, as the server may
-// have closed it meanwhile (an idle timeout).
-var spareLife = time.Second
+// spareLife is how long the first connection waits for its first use; an
+// older one is closed and a new one dialled, as the server may have closed
+// it meanwhile (an idle timeout).
+var spareLife = 5 * time.Second
+
+// start begins dialling the first connection in the background, as New
+// returns, so that the first round trip finds it open (or being opened)
+// instead of opening it: the dial overlaps with whatever the caller does
+// between New and its first call (a cache and a client made, a
+// configuration read). ctx ends the dial (the store's, ended by Close).
+// A failed dial is left to the first use, which dials again.
+func (f *firstConn) start(ctx context.Context) {
+	f.dialed = make(chan struct{})
+	go func() {
+		defer close(f.dialed)
+		dctx, cancel := context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+		if c, err := f.dial(dctx, f.network, f.addr); err == nil {
+			f.park(c)
+		}
+	}()
+}
 
 // claim reports whether the caller makes the store's first StartCheck.
 func (f *firstConn) claim() bool {
@@ -79,8 +100,8 @@ func (f *firstConn) takeSpare() net.Conn {
 	c, at := f.spare, f.parkedAt
 	f.spare = nil
 	f.mu.Unlock()
-	if c != nil && time.Since(at) > spareLife {
-		_ = c.Close()
+	if c != nil && (time.Since(at) > spareLife || !nudge.Quiet(c)) {
+		_ = c.Close() // old, or the server closed it (or sent something unasked)
 		return nil
 	}
 	return c
@@ -128,7 +149,19 @@ func (f *firstConn) roundTrip(ctx context.Context, cmds []firstCmd) ([]reply, er
 	}
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	c, err := f.dial(dctx, f.network, f.addr)
+	var c net.Conn
+	var err error
+	if f.dialed != nil {
+		select {
+		case <-f.dialed:
+			c = f.takeSpare()
+		case <-dctx.Done():
+			err = dctx.Err()
+		}
+	}
+	if c == nil && err == nil {
+		c, err = f.dial(dctx, f.network, f.addr)
+	}
 	if err == nil {
 		var replies []reply
 		if replies, err = exchange(dctx, c, deadline, cmds); err == nil {

@@ -290,41 +290,66 @@ func TestFirstStartCheckSilentServer(t *testing.T) {
 	}
 }
 
-// The first connection waits for go-redis's dial at most spareLife; Close
-// closes it when it is still waiting.
+// New opens the first connection; the first StartCheck uses it and leaves
+// it to go-redis, which takes it unless it is older than spareLife or the
+// server closed it meanwhile; Close closes it when it is still waiting.
 func TestFirstConnSpare(t *testing.T) {
 	srv, raw := privateServer(t)
 	prefix := testPrefix("spare")
 	writeDataset(t, srv.addr(), prefix)
 	ctx := ctxT(t)
 	clients := func() int { return serverStat(t, raw, "clients", "connected_clients") }
+	received := func() int { return serverStat(t, raw, "stats", "total_connections_received") }
 	base := clients() // raw's connection, and the writer's
-
-	s := mustOpen(t, Options{Addrs: []string{srv.addr()}, Prefix: prefix})
-	if sc := s.StartCheck(ctx, store.Features, "f"); !sc.ItemFound {
-		t.Fatalf("StartCheck = %+v", sc)
+	open := func() *Store {
+		return mustOpen(t, Options{Addrs: []string{srv.addr()}, Prefix: prefix, Redis: goredis.UniversalOptions{MaxRetries: -1}})
 	}
-	if n := clients(); n != base+1 {
-		t.Fatalf("connected clients after the first StartCheck = %d; want %d", n, base+1)
+	startCheck := func(s *Store) {
+		t.Helper()
+		if sc := s.StartCheck(ctx, store.Features, "f"); !sc.ItemFound {
+			t.Fatalf("StartCheck = %+v", sc)
+		}
+	}
+	get := func(s *Store) {
+		t.Helper()
+		if _, found, err := s.GetUnparsed(ctx, store.Features, "f"); err != nil || !found {
+			t.Fatalf("GetUnparsed = %v, %v", found, err)
+		}
+	}
+
+	before := received()
+	s := open()
+	waitFor(t, ctx, "New to open the first connection", func() bool { return clients() == base+1 })
+	startCheck(s)
+	if n := received() - before; n != 1 {
+		t.Fatalf("connections opened by New and the first StartCheck = %d; want 1", n)
 	}
 	_ = s.Close()
 	waitFor(t, ctx, "Close to close the waiting first connection", func() bool { return clients() == base })
 
+	// The server closes it while it waits: go-redis dials its own (and,
+	// with no retries, its first call succeeds).
+	s = open()
+	startCheck(s)
+	if err := raw.Do(ctx, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the kill", func() bool { return clients() == 1 })
+	get(s)
+	_ = s.Close()
+
 	old := spareLife
 	spareLife = 0
 	t.Cleanup(func() { spareLife = old })
-	before := serverStat(t, raw, "stats", "total_connections_received")
-	s = mustOpen(t, Options{Addrs: []string{srv.addr()}, Prefix: prefix})
-	if sc := s.StartCheck(ctx, store.Features, "f"); !sc.ItemFound {
-		t.Fatalf("StartCheck = %+v", sc)
+	base = clients()
+	before = received()
+	s = open()
+	startCheck(s)
+	get(s)
+	if n := received() - before; n != 3 {
+		t.Errorf("connections opened with a spareLife of 0 = %d; want 3 (New's, the first StartCheck's, go-redis's)", n)
 	}
-	if _, found, err := s.GetUnparsed(ctx, store.Features, "f"); err != nil || !found {
-		t.Fatalf("GetUnparsed = %v, %v", found, err)
-	}
-	if got := serverStat(t, raw, "stats", "total_connections_received") - before; got != 2 {
-		t.Errorf("connections opened with an expired first connection = %d; want 2", got)
-	}
-	waitFor(t, ctx, "the expired first connection to be closed", func() bool { return clients() == base+1 })
+	waitFor(t, ctx, "the expired connections to be closed", func() bool { return clients() == base+1 })
 }
 
 // readReply takes integers, bulk strings and nil, and refuses anything

@@ -20,7 +20,11 @@ var _ store.StartChecker = (*Store)(nil)
 // [Store.WriteMark], [Store.LastWrite] and [Store.GetUnparsed] give it. On a
 // Cluster with an unhashed prefix the keys are on several nodes, whose
 // pipelines run side by side, so the item is read after them, in a second
-// round trip; with notify=keyspace (no mark) it is not read.
+// round trip; with notify=keyspace (no mark) it is not read. On a single
+// server whose connections need no handshake (no credentials, client name,
+// database or RESP3, and the store's own dialer), a store's first
+// StartCheck is made on the connection New began to open, without
+// go-redis, which then takes that connection over (see firstconn.go).
 func (s *Store) StartCheck(ctx context.Context, kind store.Kind, key string) store.StartCheck {
 	if err := s.check(ctx); err != nil {
 		err = wrapErr("start check", err)
