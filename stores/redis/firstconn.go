@@ -45,8 +45,7 @@ type firstConn struct {
 	addr    string
 	timeout time.Duration // of the round trip, when ctx has no deadline
 
-	claimed atomic.Bool   // the first StartCheck has begun
-	dialed  chan struct{} // closed when the dial begun by New ended; nil before
+	claimed atomic.Bool // the first StartCheck has begun
 
 	mu       sync.Mutex
 	spare    net.Conn // the first connection, until go-redis dials
@@ -54,28 +53,10 @@ type firstConn struct {
 	closed   bool
 }
 
-// spareLife is how long the first connection waits for its first use; an
-// older one is closed and a new one dialled, as the server may have closed
-// it meanwhile (an idle timeout).
+// spareLife is how long the first connection waits for go-redis's first
+// dial; an older one is closed and go-redis dials anew (as it does when the
+// server closed it or sent something unasked meanwhile).
 var spareLife = 5 * time.Second
-
-// start begins dialling the first connection in the background, as New
-// returns, so that the first round trip finds it open (or being opened)
-// instead of opening it: the dial overlaps with whatever the caller does
-// between New and its first call (a cache and a client made, a
-// configuration read). ctx ends the dial (the store's, ended by Close).
-// A failed dial is left to the first use, which dials again.
-func (f *firstConn) start(ctx context.Context) {
-	f.dialed = make(chan struct{})
-	go func() {
-		defer close(f.dialed)
-		dctx, cancel := context.WithTimeout(ctx, f.timeout)
-		defer cancel()
-		if c, err := f.dial(dctx, f.network, f.addr); err == nil {
-			f.park(c)
-		}
-	}()
-}
 
 // claim reports whether the caller makes the store's first StartCheck.
 func (f *firstConn) claim() bool {
@@ -149,19 +130,7 @@ func (f *firstConn) roundTrip(ctx context.Context, cmds []firstCmd) ([]reply, er
 	}
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	var c net.Conn
-	var err error
-	if f.dialed != nil {
-		select {
-		case <-f.dialed:
-			c = f.takeSpare()
-		case <-dctx.Done():
-			err = dctx.Err()
-		}
-	}
-	if c == nil && err == nil {
-		c, err = f.dial(dctx, f.network, f.addr)
-	}
+	c, err := f.dial(dctx, f.network, f.addr)
 	if err == nil {
 		var replies []reply
 		if replies, err = exchange(dctx, c, deadline, cmds); err == nil {

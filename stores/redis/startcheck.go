@@ -23,8 +23,8 @@ var _ store.StartChecker = (*Store)(nil)
 // round trip; with notify=keyspace (no mark) it is not read. On a single
 // server whose connections need no handshake (no credentials, client name,
 // database or RESP3, and the store's own dialer), a store's first
-// StartCheck is made on the connection New began to open, without
-// go-redis, which then takes that connection over (see firstconn.go).
+// StartCheck is made without go-redis, on a connection it dials on the
+// caller's goroutine and go-redis then takes over (see firstconn.go).
 func (s *Store) StartCheck(ctx context.Context, kind store.Kind, key string) store.StartCheck {
 	if err := s.check(ctx); err != nil {
 		err = wrapErr("start check", err)

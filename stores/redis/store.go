@@ -58,12 +58,9 @@ var (
 	_ store.MembershipScanner = (*Store)(nil)
 )
 
-// New opens a store as opts describe. It does not wait for the server: a
+// New opens a store as opts describe. It does not contact the server: a
 // store opened while Redis is down reports store.ErrUnavailable from its
-// calls until Redis answers. On a single server whose connections need no
-// handshake (see [Store.StartCheck]) it begins to open the first connection
-// in the background, for the first call to find it open; a store not used
-// keeps it until Close. It fails on invalid options, an unreadable
+// calls until Redis answers. It fails on invalid options, an unreadable
 // TLS CA file, and a Redis Cluster prefix without a hash tag (see
 // [Options.AllowUnhashedClusterPrefix]).
 func New(opts Options) (*Store, error) {
@@ -78,9 +75,6 @@ func New(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.owned, s.first = true, first
-	if first != nil {
-		first.start(s.ctx) // see firstconn.go
-	}
 	return s, nil
 }
 
