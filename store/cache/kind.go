@@ -99,6 +99,9 @@ type slot[T any] struct {
 	e    atomic.Pointer[entry[T]]
 	call atomic.Pointer[call[T]]
 	next atomic.Pointer[entry[T]]
+	// key is the slot's key, for the lookup's final comparison (see
+	// slotTable).
+	key string
 	// tag is the key's Tag (see Cache.GetFlagTagged).
 	tag Tag
 }

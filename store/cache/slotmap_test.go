@@ -97,3 +97,34 @@ func TestPruneForgetsOldNotFoundEntries(t *testing.T) {
 		t.Errorf("%d slots after prune, want only a's", n)
 	}
 }
+
+func TestSlotTableFind(t *testing.T) {
+	if (*slotTable[int])(nil).find("a") != nil || newSlotTable(map[string]*slot[int]{}).find("a") != nil {
+		t.Fatal("an empty table finds a key")
+	}
+	for _, n := range []int{1, 7, 8, 9, 1000} {
+		m := map[string]*slot[int]{}
+		for i := range n {
+			k := fmt.Sprintf("flag-%d", i)
+			m[k] = &slot[int]{key: k}
+		}
+		tab := newSlotTable(m)
+		if len(tab.index) < 2*n || len(tab.index)&(len(tab.index)-1) != 0 {
+			t.Fatalf("%d keys: index of %d places", n, len(tab.index))
+		}
+		for k, s := range m {
+			// A key equal to the slot's but not the same string.
+			if got := tab.find(string([]byte(k))); got != s {
+				t.Fatalf("%d keys: find(%q) = %p, want %p", n, k, got, s)
+			}
+		}
+		for i := range 2 * n {
+			if k := fmt.Sprintf("other-%d", i); tab.find(k) != nil {
+				t.Fatalf("%d keys: found %q", n, k)
+			}
+		}
+		if tab.find("") != nil || tab.find("flag-") != nil {
+			t.Fatalf("%d keys: found a prefix", n)
+		}
+	}
+}
