@@ -267,9 +267,13 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 		if flag == nil {
 			return c.errorResult(d, key, def, evaluation.ErrorFlagNotFound, nil)
 		}
-		var res evaluation.Result
-		c.evaluate(ctx, flag, ec, now, rec, &res)
-		*d = res.Detail
+		if rec == nil {
+			c.eval.EvaluateDetailAt(ctx, flag, ec, now, d)
+		} else {
+			var res evaluation.Result
+			c.evaluate(ctx, flag, ec, now, rec, &res)
+			*d = res.Detail
+		}
 		if c.cache.Removals() == removals || try == maxEvalTries {
 			break
 		}
