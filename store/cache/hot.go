@@ -3,6 +3,7 @@ package cache
 import (
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 )
 
 // hotEntry is a copy, in the slot itself, of what a hit needs from the
@@ -27,10 +28,23 @@ type hotEntry[T any] struct {
 	val       atomic.Value  // of type T: the entry's value
 }
 
-// slotPad puts a slot (120 bytes with it) in the allocator's 128-byte size
-// class, whose objects are 128-byte aligned, so that hot and key (the
-// slot's first 48 bytes) always share one cache line.
-const slotPad = 32
+// slotKeyBuf is the room for a key's bytes inside its slot. It makes a
+// slot 128 bytes, a size class of the allocator whose objects are 128-byte
+// aligned, so that hot, the key's header and the first 16 bytes of the key
+// share the slot's first cache line, and a key up to 40 bytes long is
+// compared without reading another allocation.
+const slotKeyBuf = 40
+
+// newSlot returns a new slot for key, holding a copy of key in the slot
+// itself when it fits.
+func newSlot[T any](key string) *slot[T] {
+	s := &slot[T]{key: key}
+	if n := len(key); n > 0 && n <= slotKeyBuf {
+		copy(s.keyBuf[:], key)
+		s.key = unsafe.String(&s.keyBuf[0], n)
+	}
+	return s
+}
 
 // fresh returns the copied value when the entry is fresh at now (before its
 // refresh is due).

@@ -99,15 +99,15 @@ type slot[T any] struct {
 	// The fields a hit reads come first, in one cache line (see hot.go).
 	hot hotEntry[T]
 	// key is the slot's key, for the lookup's final comparison (see
-	// slotTable).
-	key string
+	// slotTable); a short key's bytes are in keyBuf (see newSlot).
+	key    string
+	keyBuf [slotKeyBuf]byte
 
 	e    atomic.Pointer[entry[T]]
 	call atomic.Pointer[call[T]]
 	next atomic.Pointer[entry[T]]
 	// tag is the key's Tag (see Cache.GetFlagTagged).
 	tag Tag
-	_   [slotPad]byte
 }
 
 // call is one store read shared by everyone who needs it.

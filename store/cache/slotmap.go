@@ -63,7 +63,7 @@ func (m *slotMap[T]) loadSlow(key string, create bool) *slot[T] {
 		if !create {
 			return nil
 		}
-		s = &slot[T]{key: key}
+		s = newSlot[T](key)
 		if m.dirty == nil {
 			m.dirty = map[string]*slot[T]{}
 		}

@@ -31,7 +31,7 @@ func (m *slotMap[T]) loadOrCreateAll(n int, key func(i int) string, set func(i i
 		k := key(i)
 		s := next[k]
 		if s == nil {
-			s = &slot[T]{key: k}
+			s = newSlot[T](k)
 			next[k] = s
 		}
 		set(i, s)

@@ -2,9 +2,11 @@ package cache
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/daemonflag/daemonflag/store"
 )
@@ -126,5 +128,24 @@ func TestSlotTableFind(t *testing.T) {
 		if tab.find("") != nil || tab.find("flag-") != nil {
 			t.Fatalf("%d keys: found a prefix", n)
 		}
+	}
+}
+
+// TestNewSlotKeepsShortKeysInside: a key up to slotKeyBuf bytes is copied
+// into its slot (and compares equal), a longer one is kept as it is.
+func TestNewSlotKeepsShortKeysInside(t *testing.T) {
+	for _, n := range []int{0, 1, 16, slotKeyBuf, slotKeyBuf + 1, 100} {
+		key := strings.Repeat("k", n)
+		s := newSlot[int](key)
+		if s.key != key {
+			t.Fatalf("len %d: key %q", n, s.key)
+		}
+		inside := n > 0 && unsafe.StringData(s.key) == &s.keyBuf[0]
+		if inside != (n > 0 && n <= slotKeyBuf) {
+			t.Errorf("len %d: key inside the slot: %v", n, inside)
+		}
+	}
+	if got := unsafe.Sizeof(slot[int]{}); got != 128 {
+		t.Errorf("a slot is %d bytes, want 128 (see slotKeyBuf)", got)
 	}
 }
