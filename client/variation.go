@@ -245,16 +245,22 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 	if err := c.noData(); err != nil {
 		return c.errorResult(d, key, def, evaluation.ErrorClientNotReady, err)
 	}
+	// One reading of the cache's clock for the whole evaluation, taken
+	// before the context is read: the reading waits for the loads before
+	// it, and the context's is a cache miss in a mix of many contexts.
+	now := c.cache.Now()
 	if err := ec.Err(); err != nil {
 		return c.errorResult(d, key, def, evaluation.ErrorUserNotSpecified, err)
 	}
 	var flag *model.Flag
 	for try := 1; ; try++ {
 		removals := c.cache.Removals()
+		if try > 1 {
+			now = c.cache.Now()
+		}
 		var err error
-		var now int64 // one reading of the cache's clock for the whole evaluation
 		var t *cache.Tag
-		flag, t, now, err = c.cache.GetFlagTagged(ctx, key, c.cache.Now())
+		flag, t, now, err = c.cache.GetFlagTagged(ctx, key, now)
 		if tag != nil {
 			*tag = t
 		}
@@ -267,9 +273,13 @@ func (c *Client) evaluateTyped(ctx context.Context, d *evaluation.Detail, key st
 		if flag == nil {
 			return c.errorResult(d, key, def, evaluation.ErrorFlagNotFound, nil)
 		}
-		var res evaluation.Result
-		c.evaluate(ctx, flag, ec, now, rec, &res)
-		*d = res.Detail
+		if rec == nil {
+			c.eval.EvaluateDetailAt(ctx, flag, ec, now, d)
+		} else {
+			var res evaluation.Result
+			c.evaluate(ctx, flag, ec, now, rec, &res)
+			*d = res.Detail
+		}
 		if c.cache.Removals() == removals || try == maxEvalTries {
 			break
 		}

@@ -25,8 +25,8 @@ import (
 // and a path's further components or an error are behind one pointer.
 type Ref struct {
 	_     [0]func() // not comparable with ==: use [Ref.Equal]
+	first string    // component 0; "" exactly when the Ref is invalid (first: lookups read it)
 	raw   string
-	first string    // component 0; "" exactly when the Ref is invalid
 	x     *refExtra // nil for an attribute name and for the zero Ref
 }
 

@@ -17,7 +17,7 @@ import (
 //
 // segs is the chain of segments being evaluated (nil in flag rules).
 func (st *state) clauseMatches(c *model.Clause, segs *chain) (match, valid bool) {
-	if c.Op == model.OpSegmentMatch {
+	if c.IsSegmentMatch() {
 		return st.segmentMatchClause(c, segs)
 	}
 	if c.AttributeErr() != nil {

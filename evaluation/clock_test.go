@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/daemonflag/daemonflag/evalctx"
 	"github.com/daemonflag/daemonflag/evaluation"
 	"github.com/daemonflag/daemonflag/model"
 )
@@ -62,6 +63,26 @@ func TestClockedProviderReadsTheClockOncePerEvaluation(t *testing.T) {
 	ev.EvaluateAt(context.Background(), top, c, 5, nil, &res)
 	if d.reads != 0 || len(d.lookups) != 3 || d.lookups[0] != 5 || d.lookups[2] != 5 {
 		t.Fatalf("EvaluateAt: %d clock reads, lookups at %v; want none, 3 lookups at 5", d.reads, d.lookups)
+	}
+
+	// So does EvaluateDetailAt, with the same detail.
+	d.reads, d.lookups = 0, nil
+	var only evaluation.Detail
+	ev.EvaluateDetailAt(context.Background(), top, c, 7, &only)
+	if d.reads != 0 || len(d.lookups) != 3 || d.lookups[0] != 7 || d.lookups[2] != 7 {
+		t.Fatalf("EvaluateDetailAt: %d clock reads, lookups at %v; want none, 3 lookups at 7", d.reads, d.lookups)
+	}
+	if !only.Value.Equal(res.Detail.Value) || only.VariationIndex != res.Detail.VariationIndex || only.Reason != res.Detail.Reason {
+		t.Fatalf("EvaluateDetailAt: %+v, EvaluateAt: %+v", only, res.Detail)
+	}
+
+	ev.EvaluateDetailAt(context.Background(), nil, c, 7, &only)
+	if only.Reason.ErrorKind != evaluation.ErrorFlagNotFound || only.VariationIndex != evaluation.NoVariation {
+		t.Fatalf("EvaluateDetailAt of no flag: %+v", only)
+	}
+	ev.EvaluateDetailAt(context.Background(), top, evalctx.Context{}, 7, &only)
+	if only.Reason.ErrorKind != evaluation.ErrorUserNotSpecified || only.VariationIndex != evaluation.NoVariation {
+		t.Fatalf("EvaluateDetailAt for an invalid context: %+v", only)
 	}
 
 	// A lookup that waited hands a new reading to the lookups after it.

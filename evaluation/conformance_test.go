@@ -383,7 +383,15 @@ func (s *conformanceSuite) checkContext(ev *evaluation.Evaluator, data *mapData,
 		d = evaluation.Detail{Value: def, VariationIndex: evaluation.NoVariation,
 			Reason: evaluation.ErrorReason(evaluation.ErrorFlagNotFound)}
 	} else {
-		d = evaluation.TypedDetail(ev.Evaluate(context.Background(), flag, c).Detail, def, want)
+		res := ev.Evaluate(context.Background(), flag, c)
+		// EvaluateDetailAt, the client's path without events, gives the
+		// same detail.
+		var only evaluation.Detail
+		ev.EvaluateDetailAt(context.Background(), flag, c, 0, &only)
+		if !only.Value.Equal(res.Detail.Value) || only.VariationIndex != res.Detail.VariationIndex || only.Reason != res.Detail.Reason {
+			fail("EvaluateDetailAt: got %+v, Evaluate's detail is %+v", only, res.Detail)
+		}
+		d = evaluation.TypedDetail(res.Detail, def, want)
 	}
 	typed := typedValue(d.Value, vt)
 

@@ -16,26 +16,33 @@ var ErrEmptyAttribute = errors.New("clause has no attribute")
 // references are clauses whose Op is [OpSegmentMatch] and whose Values are
 // segment keys.
 type Clause struct {
-	// ContextKind selects which context of a multi-kind context is tested;
-	// empty means "user".
-	ContextKind evalctx.Kind
-	// Attribute is the attribute tested: a literal name when ContextKind is
-	// empty, otherwise a parsed reference. See [Clause.HasAttribute].
-	Attribute evalctx.Ref
-	// Op is the operator.
-	Op Operator
-	// Values are compared with the attribute's value; the clause matches
-	// when any of them does.
-	Values []jsonvalue.Value
+	// The fields an evaluation reads come first (the first 64 bytes hold
+	// all it needs for most operators): in a mix of many flags each cache
+	// line of a clause is a miss.
+
 	// Negate inverts the result (but a missing attribute never matches).
 	Negate bool
 
 	// Set by preprocessing (see preprocess.go), in the word of Negate.
 	prepared bool
 	op       opcode
-	kindAttr bool        // the attribute is exactly "kind"
-	nameAttr bool        // the attribute is a valid top-level name
-	prep     *clausePrep // only for parsed values or unknown properties
+	kindAttr bool // the attribute is exactly "kind"
+	nameAttr bool // the attribute is a valid top-level name
+	attrOK   bool // the attribute can be evaluated (AttributeErr is nil)
+
+	// ContextKind selects which context of a multi-kind context is tested;
+	// empty means "user".
+	ContextKind evalctx.Kind
+	// Values are compared with the attribute's value; the clause matches
+	// when any of them does.
+	Values []jsonvalue.Value
+	// Attribute is the attribute tested: a literal name when ContextKind is
+	// empty, otherwise a parsed reference. See [Clause.HasAttribute].
+	Attribute evalctx.Ref
+	// Op is the operator.
+	Op Operator
+
+	prep *clausePrep // only for parsed values or unknown properties
 }
 
 // extra returns the clause's unknown properties.
@@ -56,6 +63,9 @@ func (c *Clause) HasAttribute() bool {
 // [ErrEmptyAttribute] when it is missing, or the reference's error when it
 // is an invalid reference. Either error makes the flag malformed.
 func (c *Clause) AttributeErr() error {
+	if c.prepared && c.attrOK {
+		return nil
+	}
 	if !c.HasAttribute() {
 		return ErrEmptyAttribute
 	}
@@ -76,6 +86,15 @@ func (c *Clause) AttributeName() (string, bool) {
 		return c.Attribute.Component(0), true
 	}
 	return "", false
+}
+
+// IsSegmentMatch reports whether the clause's operator is segmentMatch
+// (for a preprocessed clause, without reading the operator's string).
+func (c *Clause) IsSegmentMatch() bool {
+	if c.prepared {
+		return c.op == opSegmentMatch
+	}
+	return c.Op == OpSegmentMatch
 }
 
 // IsKindAttribute reports whether the clause tests the context kinds (its

@@ -276,5 +276,28 @@ func TestClauseAttributes(t *testing.T) {
 			t.Errorf("%s: has=%v err=%v kind=%v depth=%d c0=%q", tc.clause, c.HasAttribute(), c.AttributeErr(),
 				c.IsKindAttribute(), c.Attribute.Depth(), c.Attribute.Component(0))
 		}
+		// A clause built by hand (never preprocessed) gives the same answers.
+		raw := model.Clause{ContextKind: c.ContextKind, Attribute: c.Attribute, Op: c.Op}
+		if (raw.AttributeErr() == nil) != tc.errOK || raw.IsKindAttribute() != tc.kindAttr {
+			t.Errorf("%s (not preprocessed): err=%v kind=%v", tc.clause, raw.AttributeErr(), raw.IsKindAttribute())
+		}
+	}
+}
+
+func TestClauseIsSegmentMatch(t *testing.T) {
+	for _, tc := range []struct {
+		clause string
+		want   bool
+	}{
+		{`{"op":"segmentMatch","values":["s"]}`, true},
+		{`{"attribute":"a","op":"in","values":["segmentMatch"]}`, false},
+		{`{"attribute":"a","op":"segmentmatch","values":["s"]}`, false},
+		{`{"attribute":"a","op":"unknownOp","values":["s"]}`, false},
+	} {
+		c := clause(t, tc.clause)
+		raw := model.Clause{Attribute: c.Attribute, Op: c.Op, Values: c.Values}
+		if c.IsSegmentMatch() != tc.want || raw.IsSegmentMatch() != tc.want {
+			t.Errorf("%s: IsSegmentMatch %v (not preprocessed: %v), want %v", tc.clause, c.IsSegmentMatch(), raw.IsSegmentMatch(), tc.want)
+		}
 	}
 }

@@ -79,8 +79,8 @@ func PreprocessSegment(s *Segment) {
 
 func preprocessClause(c *Clause) {
 	c.op, c.kindAttr = opcodeOf(c.Op), isKindRef(c.Attribute)
-	c.nameAttr = c.HasAttribute() && c.Attribute.Err() == nil && c.Attribute.Depth() == 1 &&
-		c.Attribute.Component(0) != ""
+	c.attrOK = c.HasAttribute() && c.Attribute.Err() == nil
+	c.nameAttr = c.attrOK && c.Attribute.Depth() == 1 && c.Attribute.Component(0) != ""
 	// Built on the stack; only a clause that needs one gets a clausePrep
 	// on the heap (most need none).
 	var prep clausePrep

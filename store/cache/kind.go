@@ -96,6 +96,13 @@ func sameAnswer[T any](a, b *entry[T]) bool {
 // the answer of a refresh-ahead read that differs from the current entry,
 // which becomes current when the current entry expires.
 type slot[T any] struct {
+	// The fields a hit reads come first, in one cache line (see hot.go).
+	hot hotEntry[T]
+	// key is the slot's key, for the lookup's final comparison (see
+	// slotTable); a short key's bytes are in keyBuf (see newSlot).
+	key    string
+	keyBuf [slotKeyBuf]byte
+
 	e    atomic.Pointer[entry[T]]
 	call atomic.Pointer[call[T]]
 	next atomic.Pointer[entry[T]]
@@ -207,6 +214,12 @@ func (k *kind[T]) getTaggedAt(ctx context.Context, key string, now int64) (v T, 
 		return v, nil, now, err
 	}
 	s := k.slots.loadOrCreate(key) // a miss creates the slot: one locked lookup, not two
+	if v, ok := s.hot.fresh(now); ok {
+		if k.st.hits.Add(1)%yieldLookups == 0 {
+			k.c.yieldDue(now) // see pace.go
+		}
+		return v, &s.tag, now, nil // a hit, read from the slot alone
+	}
 	if e := s.e.Load(); e != nil {
 		if now < e.refreshAt {
 			if k.st.hits.Add(1)%yieldLookups == 0 {
@@ -316,7 +329,9 @@ func (k *kind[T]) promote(s *slot[T], e *entry[T]) *entry[T] {
 			if e.live && !n.live {
 				k.c.removals.Add(1) // before the removal shows (see Cache.Removals)
 			}
-			s.e.CompareAndSwap(e, n)
+			if s.e.CompareAndSwap(e, n) {
+				s.hot.publish(&s.e)
+			}
 		}
 		s.next.CompareAndSwap(n, nil)
 	}
@@ -664,6 +679,7 @@ func (k *kind[T]) put(s *slot[T], e *entry[T]) *entry[T] {
 			k.c.removals.Add(1) // before the removal shows (see Cache.Removals)
 		}
 		if s.e.CompareAndSwap(old, e) {
+			s.hot.publish(&s.e)
 			if e.live {
 				k.c.hadData.Store(true)
 			}

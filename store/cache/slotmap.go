@@ -14,7 +14,7 @@ import (
 // keys, so a stream of new keys costs amortized O(1) per key rather than a
 // copy of the whole map each.
 type slotMap[T any] struct {
-	read atomic.Pointer[map[string]*slot[T]] // never modified once stored
+	read atomic.Pointer[slotTable[T]] // never modified once stored
 
 	mu     sync.Mutex
 	dirty  map[string]*slot[T] // keys not in read
@@ -23,14 +23,19 @@ type slotMap[T any] struct {
 
 func (m *slotMap[T]) snapshot() map[string]*slot[T] {
 	if p := m.read.Load(); p != nil {
-		return *p
+		return p.m
 	}
 	return nil
 }
 
+// store makes next the snapshot; next must not be modified afterwards.
+func (m *slotMap[T]) store(next map[string]*slot[T]) {
+	m.read.Store(newSlotTable(next))
+}
+
 // load returns the slot for key, or nil.
 func (m *slotMap[T]) load(key string) *slot[T] {
-	if s := m.snapshot()[key]; s != nil {
+	if s := m.read.Load().find(key); s != nil {
 		return s
 	}
 	return m.loadSlow(key, false)
@@ -38,7 +43,7 @@ func (m *slotMap[T]) load(key string) *slot[T] {
 
 // loadOrCreate returns the slot for key, creating it if needed.
 func (m *slotMap[T]) loadOrCreate(key string) *slot[T] {
-	if s := m.snapshot()[key]; s != nil {
+	if s := m.read.Load().find(key); s != nil {
 		return s
 	}
 	return m.loadSlow(key, true)
@@ -58,7 +63,7 @@ func (m *slotMap[T]) loadSlow(key string, create bool) *slot[T] {
 		if !create {
 			return nil
 		}
-		s = new(slot[T])
+		s = newSlot[T](key)
 		if m.dirty == nil {
 			m.dirty = map[string]*slot[T]{}
 		}
@@ -94,7 +99,7 @@ func (m *slotMap[T]) promoteLocked() {
 	next := make(map[string]*slot[T], len(old)+len(m.dirty))
 	maps.Copy(next, old)
 	maps.Copy(next, m.dirty)
-	m.read.Store(&next)
+	m.store(next)
 	m.dirty = nil
 }
 
@@ -128,7 +133,7 @@ func (m *slotMap[T]) deleteIf(drop func(s *slot[T]) bool) {
 		}
 	}
 	if next != nil {
-		m.read.Store(&next)
+		m.store(next)
 	}
 }
 

@@ -31,12 +31,12 @@ func (m *slotMap[T]) loadOrCreateAll(n int, key func(i int) string, set func(i i
 		k := key(i)
 		s := next[k]
 		if s == nil {
-			s = new(slot[T])
+			s = newSlot[T](k)
 			next[k] = s
 		}
 		set(i, s)
 	}
-	m.read.Store(&next)
+	m.store(next)
 	m.dirty = nil
 	m.misses = 0
 }

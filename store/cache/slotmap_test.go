@@ -2,9 +2,11 @@ package cache
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/daemonflag/daemonflag/store"
 )
@@ -95,5 +97,55 @@ func TestPruneForgetsOldNotFoundEntries(t *testing.T) {
 	x.flags.slots.each(func(string, *slot[*testItem]) { n++ })
 	if n != 1 || x.flags.slotEntry("a") == nil {
 		t.Errorf("%d slots after prune, want only a's", n)
+	}
+}
+
+func TestSlotTableFind(t *testing.T) {
+	if (*slotTable[int])(nil).find("a") != nil || newSlotTable(map[string]*slot[int]{}).find("a") != nil {
+		t.Fatal("an empty table finds a key")
+	}
+	for _, n := range []int{1, 7, 8, 9, 1000} {
+		m := map[string]*slot[int]{}
+		for i := range n {
+			k := fmt.Sprintf("flag-%d", i)
+			m[k] = &slot[int]{key: k}
+		}
+		tab := newSlotTable(m)
+		if len(tab.index) < 2*n || len(tab.index)&(len(tab.index)-1) != 0 {
+			t.Fatalf("%d keys: index of %d places", n, len(tab.index))
+		}
+		for k, s := range m {
+			// A key equal to the slot's but not the same string.
+			if got := tab.find(string([]byte(k))); got != s {
+				t.Fatalf("%d keys: find(%q) = %p, want %p", n, k, got, s)
+			}
+		}
+		for i := range 2 * n {
+			if k := fmt.Sprintf("other-%d", i); tab.find(k) != nil {
+				t.Fatalf("%d keys: found %q", n, k)
+			}
+		}
+		if tab.find("") != nil || tab.find("flag-") != nil {
+			t.Fatalf("%d keys: found a prefix", n)
+		}
+	}
+}
+
+// TestNewSlotKeepsShortKeysInside: a key up to slotKeyBuf bytes is copied
+// into its slot (and compares equal), a longer one is kept as it is.
+func TestNewSlotKeepsShortKeysInside(t *testing.T) {
+	for _, n := range []int{0, 1, 16, slotKeyBuf, slotKeyBuf + 1, 100} {
+		key := strings.Repeat("k", n)
+		s := newSlot[int](key)
+		if s.key != key {
+			t.Fatalf("len %d: key %q", n, s.key)
+		}
+		inside := n > 0 && unsafe.StringData(s.key) == &s.keyBuf[0]
+		if inside != (n > 0 && n <= slotKeyBuf) {
+			t.Errorf("len %d: key inside the slot: %v", n, inside)
+		}
+	}
+	if got := unsafe.Sizeof(slot[int]{}); got != 128 {
+		t.Errorf("a slot is %d bytes, want 128 (see slotKeyBuf)", got)
 	}
 }
