@@ -215,16 +215,12 @@ func (k *kind[T]) getTaggedAt(ctx context.Context, key string, now int64) (v T, 
 	}
 	s := k.slots.loadOrCreate(key) // a miss creates the slot: one locked lookup, not two
 	if v, ok := s.hot.fresh(now); ok {
-		if k.st.hits.Add(1)%yieldLookups == 0 {
-			k.c.yieldDue(now) // see pace.go
-		}
+		k.hit(now)
 		return v, &s.tag, now, nil // a hit, read from the slot alone
 	}
 	if e := s.e.Load(); e != nil {
 		if now < e.refreshAt {
-			if k.st.hits.Add(1)%yieldLookups == 0 {
-				k.c.yieldDue(now) // see pace.go
-			}
+			k.hit(now)
 			return e.val, &s.tag, now, e.err // a hit
 		}
 		v, err = k.late(ctx, s, key, e, now)
@@ -232,6 +228,14 @@ func (k *kind[T]) getTaggedAt(ctx context.Context, key string, now int64) (v T, 
 	}
 	v, err = k.miss(ctx, s, key)
 	return v, &s.tag, k.c.now(), err
+}
+
+// hit counts a warm lookup at now; one in yieldLookups may yield (see
+// pace.go).
+func (k *kind[T]) hit(now int64) {
+	if k.st.hits.Add(1)%yieldLookups == 0 {
+		k.c.yieldDue(now)
+	}
 }
 
 // late serves an entry in the last part of its life, or past it.
