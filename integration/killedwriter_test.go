@@ -279,7 +279,17 @@ func redisPause(t *testing.T, addr string) (before, after func(testing.TB), midI
 		}
 	}
 	before = func(t testing.TB) { do(t, "CLIENT", "PAUSE", int(killedWait/time.Millisecond), "WRITE") }
-	after = func(t testing.TB) { do(t, "CLIENT", "UNPAUSE") }
+	after = func(t testing.TB) {
+		// The dead writer may have sent its EXEC already: the pause holds
+		// it, and UNPAUSE would run it if the server had not yet read the
+		// closed connection. Only once the server has dropped the writer's
+		// connection (no client left inside a MULTI) is the kill a kill
+		// before the EXEC ran, the case this scenario is about.
+		if !waitFor(10*time.Second, time.Millisecond, func() bool { return !midInit(t) }) {
+			t.Fatalf("the server still shows a client inside MULTI 10s after the writer was killed")
+		}
+		do(t, "CLIENT", "UNPAUSE")
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
