@@ -2,6 +2,8 @@ package cache
 
 import (
 	"runtime"
+	"runtime/metrics"
+	"sync"
 	"sync/atomic"
 
 	"github.com/daemonflag/daemonflag/internal/nudge"
@@ -33,7 +35,10 @@ import (
 //
 // A yield sends its caller to the back of the global run queue: that lookup
 // takes as long as the queue takes to turn (milliseconds), so yields are the
-// slow lookups of the tail; nudges cost microseconds.
+// slow lookups of the tail; nudges cost microseconds. A yield is skipped
+// when no goroutine waits for a processor (see othersRunnable): then it
+// would hand nothing the processor and cost a thread wake-up (wakep), and
+// tens of microseconds on a goroutine locked to its thread.
 type pacer struct {
 	nudgeAt   atomic.Int64 // cache clock: no nudge before
 	overdueAt atomic.Int64 // cache clock: no overdue yield before
@@ -57,7 +62,7 @@ func (c *core) pace(now, began int64) {
 		}
 	}
 	if began > 0 && now-began > refreshOverdue {
-		if at := c.pacer.overdueAt.Load(); now >= at && c.pacer.overdueAt.CompareAndSwap(at, now+overdueInterval) {
+		if at := c.pacer.overdueAt.Load(); now >= at && c.pacer.overdueAt.CompareAndSwap(at, now+overdueInterval) && othersRunnable() {
 			runtime.Gosched()
 		}
 	}
@@ -66,7 +71,33 @@ func (c *core) pace(now, began int64) {
 // yieldDue is called by one hit in yieldLookups: it yields the processor
 // unless another lookup did within yieldInterval.
 func (c *core) yieldDue(now int64) {
-	if at := c.pacer.yieldAt.Load(); now >= at && c.pacer.yieldAt.CompareAndSwap(at, now+yieldInterval) {
+	if at := c.pacer.yieldAt.Load(); now >= at && c.pacer.yieldAt.CompareAndSwap(at, now+yieldInterval) && othersRunnable() {
 		runtime.Gosched()
 	}
+}
+
+// runq is othersRunnable's sample of the runtime's count of runnable
+// goroutines (runtime/metrics, Go 1.26), read under its lock.
+var runq struct {
+	sync.Mutex
+	s [1]metrics.Sample
+}
+
+// othersRunnable reports whether a goroutine waits in a run queue for a
+// processor, so that a yield hands it one. Reading the count takes about
+// 80 ns and the scheduler's lock, and it is read at most once per
+// yieldInterval and overdueInterval. When the count cannot be read (a
+// concurrent reader, a runtime without the metric) it answers true: the
+// yield is kept.
+func othersRunnable() bool {
+	if !runq.TryLock() {
+		return true
+	}
+	defer runq.Unlock()
+	if runq.s[0].Name == "" {
+		runq.s[0].Name = "/sched/goroutines/runnable:goroutines"
+	}
+	metrics.Read(runq.s[:])
+	v := runq.s[0].Value
+	return v.Kind() != metrics.KindUint64 || v.Uint64() > 0
 }
