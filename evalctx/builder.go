@@ -2,7 +2,6 @@ package evalctx
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/daemonflag/daemonflag/jsonvalue"
@@ -22,7 +21,7 @@ type Builder struct {
 	name          string
 	hasName       bool
 	anonymous     bool
-	attrs         map[string]jsonvalue.Value
+	attrs         []attr // sorted by name
 	private       []Ref
 	shared        bool // attrs and private belong to a built context: copy before writing
 	allowEmptyKey bool // the old user JSON format allows an empty key
@@ -135,14 +134,7 @@ func (b *Builder) TrySet(name string, v jsonvalue.Value) bool {
 		return false
 	default:
 		b.own()
-		if v.IsNull() {
-			delete(b.attrs, name)
-		} else {
-			if b.attrs == nil {
-				b.attrs = make(map[string]jsonvalue.Value)
-			}
-			b.attrs[name] = v
-		}
+		b.attrs = setAttr(b.attrs, name, v)
 	}
 	return true
 }
@@ -190,7 +182,7 @@ func (b *Builder) PrivateRef(refs ...Ref) *Builder {
 // own gives the builder private copies of data a built context shares.
 func (b *Builder) own() {
 	if b.shared {
-		b.attrs = maps.Clone(b.attrs)
+		b.attrs = slices.Clone(b.attrs)
 		b.private = slices.Clip(b.private) // the next append copies
 		b.shared = false
 	}
@@ -215,7 +207,7 @@ func (b *Builder) Build() Context {
 		name:      b.name,
 		hasName:   b.hasName,
 		anonymous: b.anonymous,
-		attrs:     b.attrs,
+		attrs:     slices.Clip(b.attrs),
 		private:   slices.Clip(b.private),
 	}
 	if len(d.attrs) == 0 {

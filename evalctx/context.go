@@ -27,7 +27,7 @@ type contextData struct {
 	name      string
 	hasName   bool
 	anonymous bool
-	attrs     map[string]jsonvalue.Value // custom attributes; never holds null
+	attrs     []attr // custom attributes, sorted by name; never holds null
 	private   []Ref
 	multi     []Context // sorted by kind; len >= 2 for a multi-kind context
 	// multiKinds[i] is multi[i]'s kind, so that finding a kind reads one
@@ -234,8 +234,7 @@ func (c Context) topLevel(name string) (jsonvalue.Value, bool) {
 	case "anonymous":
 		return jsonvalue.Bool(d.anonymous), true
 	}
-	v, ok := d.attrs[name]
-	return v, ok
+	return findAttr(d.attrs, name)
 }
 
 // PrivateAttributes returns a copy of the references marked private on a
@@ -272,11 +271,10 @@ func (c Context) CustomAttributeNames() []string {
 	if !c.valid() || len(c.d.attrs) == 0 {
 		return nil
 	}
-	names := make([]string, 0, len(c.d.attrs))
-	for k := range c.d.attrs {
-		names = append(names, k)
+	names := make([]string, len(c.d.attrs))
+	for i, a := range c.d.attrs {
+		names[i] = a.name
 	}
-	slices.Sort(names)
 	return names
 }
 
@@ -310,9 +308,8 @@ func (c Context) Equal(o Context) bool {
 		len(a.attrs) != len(b.attrs) {
 		return false
 	}
-	for k, v := range a.attrs {
-		w, ok := b.attrs[k]
-		if !ok || !v.Equal(w) {
+	for i := range a.attrs { // both sorted by name
+		if a.attrs[i].name != b.attrs[i].name || !a.attrs[i].value.Equal(b.attrs[i].value) {
 			return false
 		}
 	}

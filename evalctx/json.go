@@ -254,19 +254,14 @@ func appendSingle(dst []byte, d *contextData, withKind bool) []byte {
 
 // appendAttrs writes attributes in name order, each preceded by a comma
 // when leadingComma is set (else between them).
-func appendAttrs(dst []byte, attrs map[string]jsonvalue.Value, leadingComma bool) []byte {
-	names := make([]string, 0, len(attrs))
-	for k := range attrs {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for i, k := range names {
+func appendAttrs(dst []byte, attrs []attr, leadingComma bool) []byte {
+	for i, a := range attrs {
 		if leadingComma || i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = jsonvalue.String(k).AppendJSON(dst)
+		dst = jsonvalue.String(a.name).AppendJSON(dst)
 		dst = append(dst, ':')
-		dst = attrs[k].AppendJSON(dst)
+		dst = a.value.AppendJSON(dst)
 	}
 	return dst
 }
