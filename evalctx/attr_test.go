@@ -51,3 +51,27 @@ func TestAttrsSorted(t *testing.T) {
 		})
 	}
 }
+
+// TestAttrHeads: names that share their first 8 bytes, or differ only there,
+// or are prefixes of each other, are told apart, by the linear lookup (up
+// to linearAttrs names) and by halving.
+func TestAttrHeads(t *testing.T) {
+	names := []string{"", "a", "ab", "abcdefg", "abcdefgh", "abcdefgi", "abcdefghi", "abcdefghj", "bbcdefghi", "abcdefgh\x00", "\x00"}
+	for _, set := range [][]string{names[:linearAttrs], names[len(names)-linearAttrs:], names} {
+		b := NewBuilder("k")
+		for _, n := range set {
+			b.SetInt(n, len(n))
+		}
+		c := b.Build()
+		for _, n := range set {
+			if v, ok := c.GetValue(n); !ok || v.Float64() != float64(len(n)) {
+				t.Errorf("%d names: GetValue(%q) = %v, %v; want %d", len(set), n, v, ok, len(n))
+			}
+		}
+		for _, n := range append([]string{"abcdefgj", "abcdefghk", "abc", "\x00\x00"}, slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(set, n) })...) {
+			if v, ok := c.GetValue(n); ok {
+				t.Errorf("%d names: GetValue(%q) = %v; want absent", len(set), n, v)
+			}
+		}
+	}
+}
