@@ -49,7 +49,7 @@ const (
 	nudgeInterval   = 100_000   // ns
 	refreshOverdue  = 2_000_000 // ns: a refresh's round trip is well under this
 	overdueInterval = 250_000   // ns
-	yieldInterval   = 1_000_000 // ns
+	yieldInterval   = 500_000   // ns
 	yieldLookups    = 4096      // hits per yield, at most (a power of two)
 )
 
