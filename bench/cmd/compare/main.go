@@ -43,7 +43,7 @@ import (
 func main() {
 	benchRe := flag.String("bench", ".", "benchmarks to run (go test -bench)")
 	benchtime := flag.String("benchtime", "1s", "go test -benchtime")
-	count := flag.Int("count", 1, "go test -count; with more than one run the median is shown")
+	count := flag.Int("count", 1, "rounds (each a go test -count 1 run of both sides); with more than one the median is shown")
 	out := flag.String("out", "", "also write the Markdown report (machine, date, table) to this file")
 	input := flag.String("input", "", "format the benchmark output in this file instead of running the benchmarks")
 	flag.Parse()
@@ -71,16 +71,24 @@ func run(benchRe, benchtime string, count int, out, input string) error {
 		}
 		defer stop()
 		m.loadBefore = loadAverage()
+		// Rounds, not go test -count: -count repeats each sub-benchmark
+		// back to back (ours, ours, ours, then ld, ...), so a change of the
+		// machine's load would fall on one side. Each round is one process
+		// that runs, per benchmark function, our side and then
+		// LaunchDarkly's; the rounds repeat that.
 		args := []string{"test", "-run", "^$", "-bench", benchRe, "-benchmem", "-benchtime", benchtime,
-			"-count", strconv.Itoa(count), "-timeout", "60m", "."}
-		m.command = "go " + strings.Join(args, " ")
-		fmt.Fprintf(os.Stderr, "compare: running %s in %s\n", m.command, dir)
-		cmd := exec.Command("go", args...)
-		cmd.Dir = dir
+			"-count", "1", "-timeout", "60m", "."}
+		m.command = fmt.Sprintf("go %s", strings.Join(args, " "))
+		m.rounds = count
 		var buf bytes.Buffer
-		cmd.Stdout = io.MultiWriter(&buf, os.Stderr)
-		cmd.Stderr = os.Stderr
-		err = cmd.Run()
+		for round := 1; round <= count && err == nil; round++ {
+			fmt.Fprintf(os.Stderr, "compare: round %d of %d: running %s in %s\n", round, count, m.command, dir)
+			cmd := exec.Command("go", args...)
+			cmd.Dir = dir
+			cmd.Stdout = io.MultiWriter(&buf, os.Stderr)
+			cmd.Stderr = os.Stderr
+			err = cmd.Run()
+		}
 		output = buf.Bytes()
 		m.loadAfter = loadAverage()
 		if err != nil {
@@ -178,6 +186,7 @@ func applyExports(out []byte) bool {
 type machine struct {
 	date, cpu, goVersion, command string
 	cores                         int
+	rounds                        int // how many times command ran
 	loadBefore, loadAfter         string
 }
 
@@ -217,10 +226,10 @@ func (m *machine) markdown() string {
 	fmt.Fprintf(&b, "- Machine: %s, %d cores (shared with other work; load average before %s, after %s)\n", m.cpu, m.cores, m.loadBefore, m.loadAfter)
 	fmt.Fprintf(&b, "- %s; LaunchDarkly go-server-sdk v7.14.6, go-server-sdk-evaluation v3.0.1, go-server-sdk-redis-redigo v3.0.0\n", m.goVersion)
 	if m.command != "" {
-		fmt.Fprintf(&b, "- Command: `%s` (in `bench/`)\n", m.command)
+		fmt.Fprintf(&b, "- Command: `%s` (in `bench/`), %d rounds\n", m.command, m.rounds)
 	}
 	b.WriteString("- Each cell: the median over the runs and, in parentheses, the lowest and highest run. The two " +
-		"SDKs' runs alternate (go test -count runs each benchmark function, both sides, once per round).\n")
+		"SDKs' runs alternate: each round is one `go test -count 1` process that runs, per benchmark function, our side and then LaunchDarkly's, and the rounds repeat that.\n")
 	b.WriteString("- Ratio: ours ÷ LaunchDarkly's (every metric is a cost: below 1 is better for daemonflag); " +
 		"\"slower\"/\"more\" marks where we are behind.\n")
 	return b.String()
