@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/daemonflag/daemonflag/internal/stripe"
 	"github.com/daemonflag/daemonflag/store"
 )
 
@@ -104,8 +105,12 @@ func (c *counters) init(observer func(string, time.Duration, error)) {
 }
 
 type kindCounters struct {
-	hits, misses, refreshes atomic.Uint64
-	_                       [40]byte // keep each kind's counters on their own cache line
+	// hits is added to by every warm lookup, from every processor: striped
+	// (see internal/stripe), or a warm lookup on two processors would cost
+	// more than on one.
+	hits              stripe.Counter
+	misses, refreshes atomic.Uint64
+	_                 [48]byte // keep each kind's other counters on their own cache line
 }
 
 func (k *kindCounters) snapshot() KindStats {
