@@ -35,3 +35,65 @@ func TestOthersRunnableBusyReader(t *testing.T) {
 		t.Fatal("othersRunnable with the sample locked by another reader = false, want true (keep the yield)")
 	}
 }
+
+// TestOverdueYieldBudget: an overdue refresh makes a lookup yield only once
+// overdueLookups hits came since the last yield of either kind, and at most
+// once per overdueInterval.
+func TestOverdueYieldBudget(t *testing.T) {
+	yields := 0
+	defer func(g func(), r func() bool) { gosched, runnable = g, r }(gosched, runnable)
+	gosched, runnable = func() { yields++ }, func() bool { return true }
+
+	var c core
+	now := int64(1e12)
+	began := now - 2*refreshOverdue // in flight for twice refreshOverdue
+	c.pace(now, began)
+	if yields != 0 {
+		t.Fatalf("yielded %d times with no hits since the last yield", yields)
+	}
+	for range overdueLookups - 1 {
+		c.stats.kinds[0].hits.Add(1)
+	}
+	now += overdueInterval
+	c.pace(now, began)
+	if yields != 0 {
+		t.Fatalf("yielded after %d hits, want none before %d", overdueLookups-1, overdueLookups)
+	}
+	c.stats.kinds[1].hits.Add(1) // segment hits count too
+	c.pace(now, began)           // within the interval of the last call: no yield
+	if yields != 0 {
+		t.Fatalf("yielded twice within overdueInterval")
+	}
+	now += overdueInterval
+	c.pace(now, began)
+	if yields != 1 {
+		t.Fatalf("yields = %d after %d hits and an interval, want 1", yields, overdueLookups)
+	}
+	now += overdueInterval
+	c.pace(now, began) // the budget was spent
+	if yields != 1 {
+		t.Fatalf("yields = %d right after a yield, want still 1", yields)
+	}
+	// A due yield spends the budget too.
+	for range overdueLookups {
+		c.stats.kinds[0].hits.Add(1)
+	}
+	c.yieldDue(now)
+	if yields != 2 {
+		t.Fatalf("yields = %d after a due yield, want 2", yields)
+	}
+	now += overdueInterval
+	c.pace(now, began)
+	if yields != 2 {
+		t.Fatalf("an overdue yield right after a due yield: yields = %d, want 2", yields)
+	}
+	// A refresh that is not overdue never yields.
+	for range overdueLookups {
+		c.stats.kinds[0].hits.Add(1)
+	}
+	now += overdueInterval
+	c.pace(now, now-refreshOverdue/2)
+	if yields != 2 {
+		t.Fatalf("a refresh in flight for less than refreshOverdue made a lookup yield")
+	}
+}
