@@ -24,29 +24,40 @@ func TestCounterTotal(t *testing.T) {
 	}
 }
 
-// TestIndexSpreads: goroutines land on more than one stripe, each in range,
-// and one goroutine keeps its stripe from call to call.
+// TestIndexSpreads: goroutines alive at the same time (so on stacks of
+// their own) land on more than one stripe, each in range, and one goroutine
+// keeps its stripe from one call to the next. (Not across a wait: the
+// garbage collector may move a waiting goroutine's stack to a smaller one,
+// and the goroutine then changes stripes, which costs nothing but a line.)
 func TestIndexSpreads(t *testing.T) {
-	seen := map[int]bool{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range 64 {
-		wg.Go(func() {
-			i := Index(Cells)
-			if j := Index(Cells); j != i {
+	const goroutines = 64
+	got := make([]int, goroutines)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	ready.Add(goroutines)
+	for g := range goroutines {
+		done.Go(func() {
+			i, j := Index(Cells), Index(Cells)
+			got[g] = i
+			ready.Done()
+			<-start // every goroutine is alive until all have their index
+			if j != i {
 				t.Errorf("Index changed between two calls of one goroutine: %d, %d", i, j)
 			}
-			if i < 0 || i >= Cells {
-				t.Errorf("Index(%d) = %d, out of range", Cells, i)
-			}
-			mu.Lock()
-			seen[i] = true
-			mu.Unlock()
 		})
 	}
-	wg.Wait()
+	ready.Wait()
+	close(start)
+	done.Wait()
+	seen := map[int]bool{}
+	for _, i := range got {
+		if i < 0 || i >= Cells {
+			t.Fatalf("Index(%d) = %d, out of range", Cells, i)
+		}
+		seen[i] = true
+	}
 	if len(seen) < Cells/2 {
-		t.Errorf("64 goroutines used %d of %d stripes, want at least %d", len(seen), Cells, Cells/2)
+		t.Errorf("%d goroutines alive at once used %d of %d stripes, want at least %d", goroutines, len(seen), Cells, Cells/2)
 	}
 }
 
@@ -57,13 +68,23 @@ func TestCellSize(t *testing.T) {
 	}
 }
 
-// TestAddReturnsCell: Add returns the count of the goroutine's own cell.
+// TestAddReturnsCell: Add returns the new count of the cell it added to,
+// not the total.
 func TestAddReturnsCell(t *testing.T) {
 	var c Counter
-	for i := uint64(1); i <= 10; i++ {
-		if got := c.Add(1); got != i {
-			t.Fatalf("add %d returned %d", i, got)
+	c.cells[(Index(Cells)+1)%Cells].n.Store(1000) // another cell's count
+	for range 10 {
+		got := c.Add(1)
+		found := false
+		for k := range c.cells {
+			found = found || c.cells[k].n.Load() == got
 		}
+		if !found || got >= 1000 {
+			t.Fatalf("Add returned %d, which is not the count of the cell it added to", got)
+		}
+	}
+	if c.Load() != 1010 {
+		t.Fatalf("Load() = %d, want 1010", c.Load())
 	}
 }
 
