@@ -59,24 +59,8 @@ func findAttr(attrs []attr, name string) (jsonvalue.Value, bool) {
 	return jsonvalue.Value{}, false
 }
 
-// searchAttr returns where name is or would be inserted in attrs (sorted by
-// name), and whether it is there.
+// searchAttr returns where name is in attrs (sorted by name), and whether
+// it is there.
 func searchAttr(attrs []attr, name string) (int, bool) {
 	return slices.BinarySearchFunc(attrs, name, func(a attr, name string) int { return strings.Compare(a.name, name) })
-}
-
-// setAttr sets attribute name to v in attrs (sorted by name, owned by the
-// caller) and returns the updated slice; a null v removes it.
-func setAttr(attrs []attr, name string, v jsonvalue.Value) []attr {
-	i, found := searchAttr(attrs, name)
-	switch {
-	case found && v.IsNull():
-		return slices.Delete(attrs, i, i+1)
-	case found:
-		attrs[i].value = v
-		return attrs
-	case v.IsNull():
-		return attrs
-	}
-	return slices.Insert(attrs, i, attr{head: nameHead(name), name: name, value: v})
 }

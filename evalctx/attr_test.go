@@ -2,6 +2,7 @@ package evalctx
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -73,5 +74,76 @@ func TestAttrHeads(t *testing.T) {
 				t.Errorf("%d names: GetValue(%q) = %v; want absent", len(set), n, v)
 			}
 		}
+	}
+}
+
+// TestManyAttrs: thousands of attributes set in reverse order, some
+// replaced and some removed (through the builder's index), then changed
+// again on a builder made from the built context, read back as a map of the
+// same operations says, in name order; the first context stays as it was.
+func TestManyAttrs(t *testing.T) {
+	const n = 3000
+	name := func(i int) string { return fmt.Sprintf("attr-%05d", i) }
+	want := map[string]float64{}
+	b := NewBuilder("k")
+	for i := n - 1; i >= 0; i-- {
+		b.SetInt(name(i), i)
+		want[name(i)] = float64(i)
+	}
+	for i := 0; i < n; i += 3 {
+		b.Set(name(i), jsonvalue.Null())
+		delete(want, name(i))
+	}
+	for i := 1; i < n; i += 5 {
+		b.SetInt(name(i), -i)
+		want[name(i)] = float64(-i)
+	}
+	check := func(what string, c Context, want map[string]float64) {
+		t.Helper()
+		names := c.CustomAttributeNames()
+		if len(names) != len(want) || !slices.IsSorted(names) {
+			t.Fatalf("%s: %d names (sorted: %v), want %d", what, len(names), slices.IsSorted(names), len(want))
+		}
+		for i := range n {
+			v, ok := c.GetValue(name(i))
+			if w, in := want[name(i)]; ok != in || (in && v.Float64() != w) {
+				t.Fatalf("%s: GetValue(%q) = %v, %v; want %v, %v", what, name(i), v, ok, w, in)
+			}
+		}
+	}
+	c := b.Build()
+	check("first context", c, want)
+
+	second := maps.Clone(want)
+	b2 := NewBuilderFromContext(c)
+	for i := 2; i < n; i += 7 {
+		if i%2 == 0 {
+			b2.Set(name(i), jsonvalue.Null())
+			delete(second, name(i))
+		} else {
+			b2.SetInt(name(i), 7*i)
+			second[name(i)] = float64(7 * i)
+		}
+	}
+	c2 := b2.Build()
+	check("second context", c2, second)
+	check("first context after the second", c, want)
+}
+
+// BenchmarkBuildManyAttributes: 10,000 attributes set in reverse name
+// order, the worst order for a builder that kept them sorted as it went
+// (O(n^2) moves); this one costs O(n log n).
+func BenchmarkBuildManyAttributes(b *testing.B) {
+	names := make([]string, 10_000)
+	for i := range names {
+		names[i] = fmt.Sprintf("a%06d", len(names)-i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		bl := NewBuilder("k")
+		for _, n := range names {
+			bl.SetInt(n, 1)
+		}
+		bl.Build()
 	}
 }

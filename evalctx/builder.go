@@ -21,7 +21,8 @@ type Builder struct {
 	name          string
 	hasName       bool
 	anonymous     bool
-	attrs         []attr // sorted by name
+	attrs         []attr         // in no order until Build sorts them (see builderattrs.go)
+	attrIndex     map[string]int // position of each name in attrs, kept once attrs outgrows linearAttrs
 	private       []Ref
 	shared        bool // attrs and private belong to a built context: copy before writing
 	allowEmptyKey bool // the old user JSON format allows an empty key
@@ -134,7 +135,7 @@ func (b *Builder) TrySet(name string, v jsonvalue.Value) bool {
 		return false
 	default:
 		b.own()
-		b.attrs = setAttr(b.attrs, name, v)
+		b.setAttr(name, v)
 	}
 	return true
 }
@@ -183,6 +184,7 @@ func (b *Builder) PrivateRef(refs ...Ref) *Builder {
 func (b *Builder) own() {
 	if b.shared {
 		b.attrs = slices.Clone(b.attrs)
+		b.attrIndex = nil                  // rebuilt when needed
 		b.private = slices.Clip(b.private) // the next append copies
 		b.shared = false
 	}
@@ -207,7 +209,7 @@ func (b *Builder) Build() Context {
 		name:      b.name,
 		hasName:   b.hasName,
 		anonymous: b.anonymous,
-		attrs:     slices.Clip(b.attrs),
+		attrs:     b.sortedAttrs(),
 		private:   slices.Clip(b.private),
 	}
 	if len(d.attrs) == 0 {
