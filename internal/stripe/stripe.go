@@ -7,10 +7,11 @@
 // A goroutine's stripe is a hash of the address of its stack, which stays
 // the same while the goroutine runs (a stack that grows, or that the garbage
 // collector shrinks while its goroutine waits, moves, and the goroutine may
-// change stripes then, which only changes which cell it adds to). Two goroutines running at the same time on different processors
-// share a stripe only when their stacks hash alike; goroutines that take
-// turns on one processor share its caches anyway. The Go runtime offers no
-// processor index to user code, or this package would use that.
+// change stripes then, which only changes which cell it adds to). Two
+// goroutines running at the same time on different processors share a
+// stripe only when their stacks hash alike; goroutines that take turns on
+// one processor share its caches anyway. The Go runtime offers no processor
+// index to user code, or this package would use that.
 package stripe
 
 import (

@@ -54,8 +54,9 @@
 //     preemption) makes one of its entry's lookups per 250 µs yield the
 //     processor, so the queue turns over; and one hit in 4,096, at most one
 //     per 500 µs, yields so the scheduler keeps turning for the cache's
-//     other goroutines (none when no goroutine waits for a processor). A yield makes its lookup wait for the queue
-//     to turn (milliseconds): these yields are the slow lookups of the tail.
+//     other goroutines (none when no goroutine waits for a processor). A
+//     yield makes its lookup wait for the queue to turn (milliseconds):
+//     these yields are the slow lookups of the tail.
 //   - A key nobody read in the last fifth of its life has no fresh answer
 //     when its TTL ends: the next lookup reads the store as a miss does
 //     (one round trip, shared), so a value older than the TTL is never

@@ -78,7 +78,7 @@ func run(benchRe, benchtime string, count int, out, input string) error {
 		// LaunchDarkly's; the rounds repeat that.
 		args := []string{"test", "-run", "^$", "-bench", benchRe, "-benchmem", "-benchtime", benchtime,
 			"-count", "1", "-timeout", "60m", "."}
-		m.command = fmt.Sprintf("go %s", strings.Join(args, " "))
+		m.command = "go " + strings.Join(args, " ")
 		m.rounds = count
 		var buf bytes.Buffer
 		for round := 1; round <= count && err == nil; round++ {
